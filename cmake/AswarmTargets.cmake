@@ -1,0 +1,40 @@
+# Per-target build settings shared by every aswarm library, app, test and bench.
+#
+# Warnings go on our own targets only (never globally), so third-party headers
+# and consumers of the installed package are not affected by our flags.
+
+if(ASWARM_SANITIZE)
+  # Global on purpose: every object in a sanitized binary must agree on the
+  # ASan ABI, including test mains and gtest glue.
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# aswarm_configure_target(<target>)
+#   Warning flags (plus -Werror when ASWARM_WERROR is ON) for one of our targets.
+function(aswarm_configure_target target)
+  # -Wno-missing-field-initializers: GCC 12 warns when a designated initializer omits a member
+  # that has a default member initializer, which is the options-struct style we use on purpose.
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic
+    -Wno-missing-field-initializers
+    $<$<BOOL:${ASWARM_WERROR}>:-Werror>)
+endfunction()
+
+# aswarm_add_library(<name> EXPORT_NAME <export> SOURCES ...)
+#   A library `swarm_<name>` with the alias `swarm::<export>`, the public
+#   include tree in both build and install interfaces, and our warning flags.
+function(aswarm_add_library name)
+  cmake_parse_arguments(ARG "" "EXPORT_NAME" "SOURCES" ${ARGN})
+  add_library(swarm_${name} ${ARG_SOURCES})
+  add_library(swarm::${ARG_EXPORT_NAME} ALIAS swarm_${name})
+  set_target_properties(swarm_${name} PROPERTIES
+    EXPORT_NAME ${ARG_EXPORT_NAME}
+    VERSION ${PROJECT_VERSION}
+    POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(swarm_${name} PUBLIC
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_compile_features(swarm_${name} PUBLIC cxx_std_20)
+  aswarm_configure_target(swarm_${name})
+endfunction()

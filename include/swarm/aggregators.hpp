@@ -1,0 +1,100 @@
+#pragma once
+/// @file aggregators.hpp
+/// Aggregation of agent responses, with the Python Aurora Swarm's semantics. Every aggregator
+/// skips failed responses unless `include_failures` is true (failure_report looks at all).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "swarm/response.hpp"
+
+namespace swarm {
+
+/// A per-response problem found while aggregating (parse error, unusable value, failure).
+struct AgentIssue {
+  std::int64_t agent_index = -1;
+  std::string error;
+  friend bool operator==(const AgentIssue&, const AgentIssue&) = default;
+};
+
+/// Result of majority_vote: the winning (stripped, lower-cased) answer and its vote fraction.
+struct Vote {
+  std::string winner;
+  double confidence = 0.0;
+};
+
+/// Categorical consensus. Answers are compared after stripping whitespace and lower-casing
+/// (ASCII). Ties go to the answer seen first. No responses -> {"", 0.0}.
+Vote majority_vote(std::span<const Response> responses, bool include_failures = false);
+
+/// Joins the texts with `separator`.
+std::string concat(std::span<const Response> responses, std::string_view separator = "\n",
+                   bool include_failures = false);
+
+/// Scores a response; higher is better.
+using ScoreFn = std::function<double(const Response&)>;
+
+/// The highest-scoring response (the first one on ties). No responses -> a failed Response
+/// with error "No responses to select from".
+Response best_of(std::span<const Response> responses, const ScoreFn& score,
+                 bool include_failures = false);
+
+/// The `k` highest-scoring responses, descending; equal scores keep their input order.
+std::vector<Response> top_k(std::span<const Response> responses, std::size_t k,
+                            const ScoreFn& score, bool include_failures = false);
+
+/// Result of structured_merge.
+struct MergeResult {
+  nlohmann::json merged = nlohmann::json::array();  ///< Always a JSON array.
+  std::vector<AgentIssue> errors;                   ///< Responses whose text is not JSON.
+};
+
+/// Parses each text as JSON: arrays are flattened into `merged`, other values appended.
+MergeResult structured_merge(std::span<const Response> responses, bool include_failures = false);
+
+/// Extracts a number from a response; std::nullopt means "not a number" (reported, skipped).
+using ExtractFn = std::function<std::optional<double>(const Response&)>;
+
+/// Result of statistics(). With no usable values every number is 0.
+struct Statistics {
+  double mean = 0.0;
+  double std = 0.0;  ///< Sample standard deviation (n - 1); 0 for fewer than two values.
+  double median = 0.0;
+  double min = 0.0;
+  double max = 0.0;
+  std::size_t count = 0;             ///< Values that entered the statistics.
+  std::vector<AgentIssue> rejected;  ///< Responses whose value did not parse.
+};
+
+/// Parses a whole (whitespace-stripped) text as a finite or infinite double, as Python's
+/// float() would for ordinary numerals ("3", "-2.5e3", "inf", "nan").
+std::optional<double> parse_number(std::string_view text);
+
+/// Numeric summary. Without `extract` the stripped text is parsed with parse_number().
+Statistics statistics(std::span<const Response> responses, const ExtractFn& extract = {},
+                      bool include_failures = false);
+
+/// Diagnostic summary over all responses.
+struct FailureReport {
+  std::size_t total = 0;
+  std::size_t success_count = 0;
+  std::size_t failure_count = 0;
+  std::vector<AgentIssue> failures;  ///< In input order.
+};
+
+FailureReport failure_report(std::span<const Response> responses);
+
+/// JSON forms of the aggregate results (the CLI's `--aggregate` output).
+nlohmann::json to_json(const Vote& vote);
+nlohmann::json to_json(const MergeResult& merge);
+nlohmann::json to_json(const Statistics& stats);
+nlohmann::json to_json(const FailureReport& report);
+
+}  // namespace swarm

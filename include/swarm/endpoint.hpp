@@ -1,0 +1,37 @@
+#pragma once
+/// @file endpoint.hpp
+/// One agent endpoint (an OpenAI-compatible server) as listed in a hostfile.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace swarm {
+
+/// Transport of an endpoint. `https` endpoints verify certificates.
+enum class Scheme : std::uint8_t { http, https };
+
+/// "http" or "https".
+std::string_view to_string(Scheme scheme) noexcept;
+
+/// An agent's network address plus free-form `key=value` tags (for example `role=critic`).
+struct Endpoint {
+  std::string host;  ///< Host name, IPv4 literal, or IPv6 literal without brackets.
+  std::uint16_t port = 8000;
+  Scheme scheme = Scheme::http;
+  std::map<std::string, std::string, std::less<>> tags;
+
+  /// Base URL without a trailing slash, e.g. `http://node1:8000` or `http://[::1]:8001`.
+  [[nodiscard]] std::string url() const;
+
+  /// `host:port` (IPv6 hosts bracketed), the form used in logs and duplicate warnings.
+  [[nodiscard]] std::string authority() const;
+
+  /// The tag's value, or an empty view when the tag is absent.
+  [[nodiscard]] std::string_view tag(std::string_view key) const;
+
+  friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+}  // namespace swarm

@@ -1,0 +1,251 @@
+#include "swarm/hostfile.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <system_error>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "log.hpp"
+
+namespace swarm {
+namespace {
+
+constexpr std::string_view kWhitespace = " \t\v\f";
+
+// Why a single line failed; turned into a HostfileError with the file and line by the caller.
+struct LineError {
+  std::string reason;
+};
+
+[[noreturn]] void fail(std::string reason) { throw LineError{std::move(reason)}; }
+
+std::string_view next_column(std::string_view& rest) {
+  const auto begin = rest.find_first_not_of(kWhitespace);
+  if (begin == std::string_view::npos) {
+    rest = {};
+    return {};
+  }
+  rest.remove_prefix(begin);
+  const auto end = std::min(rest.find_first_of(kWhitespace), rest.size());
+  auto column = rest.substr(0, end);
+  rest.remove_prefix(end);
+  return column;
+}
+
+std::uint16_t parse_port(std::string_view text) {
+  if (text.empty()) fail("missing port after ':'");
+  unsigned long value = 0;
+  const auto* end = text.data() + text.size();
+  // from_chars accepts no sign, no spaces and no base prefix: exactly the digits we want.
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ptr != end || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+    fail(fmt::format("port '{}' is not a number", text));
+  }
+  if (ec == std::errc::result_out_of_range || value == 0 || value > 65535) {
+    fail(fmt::format("port {} is out of range (1-65535)", text));
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+bool is_host_char(char c, bool ipv6) {
+  const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  if (alnum || c == '.' || c == '-') return true;
+  return ipv6 ? (c == ':' || c == '%') : c == '_';
+}
+
+void check_host(std::string_view host, bool ipv6) {
+  if (host.empty()) fail("empty host");
+  for (char c : host) {
+    if (!is_host_char(c, ipv6)) {
+      fail(fmt::format("invalid character '{}' in host '{}'", c, host));
+    }
+  }
+}
+
+// Parses the first column into `out`; returns whether it carried an explicit port.
+bool parse_address(std::string_view column, Endpoint& out) {
+  if (const auto sep = column.find("://"); sep != std::string_view::npos) {
+    const auto scheme = column.substr(0, sep);
+    if (scheme == "http") {
+      out.scheme = Scheme::http;
+    } else if (scheme == "https") {
+      out.scheme = Scheme::https;
+    } else {
+      fail(fmt::format("unsupported scheme '{}' (use http or https)", scheme));
+    }
+    column.remove_prefix(sep + 3);
+    // Endpoints are servers, not API roots: the client appends /v1/... itself. A lone
+    // trailing slash (copied from a browser) is harmless; any other path is a mistake.
+    if (const auto slash = column.find('/'); slash != std::string_view::npos) {
+      if (slash + 1 != column.size()) {
+        fail(fmt::format("URL path '{}' is not supported: give the server as scheme://host:port",
+                         column.substr(slash)));
+      }
+      column.remove_suffix(1);
+    }
+  }
+
+  std::string_view port_text;
+  bool has_port = false;
+  if (!column.empty() && column.front() == '[') {
+    const auto close = column.find(']');
+    if (close == std::string_view::npos) fail(fmt::format("missing ']' in '{}'", column));
+    out.host = std::string(column.substr(1, close - 1));
+    check_host(out.host, /*ipv6=*/true);
+    const auto after = column.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') fail(fmt::format("unexpected '{}' after ']'", after));
+      port_text = after.substr(1);
+      has_port = true;
+    }
+  } else {
+    const auto colon = column.find(':');
+    if (colon != std::string_view::npos && column.find(':', colon + 1) != std::string_view::npos) {
+      fail(fmt::format("IPv6 address '{}' must be bracketed, e.g. [{}]:8000", column, column));
+    }
+    out.host = std::string(column.substr(0, colon));
+    check_host(out.host, /*ipv6=*/false);
+    if (colon != std::string_view::npos) {
+      port_text = column.substr(colon + 1);
+      has_port = true;
+    }
+  }
+  if (has_port) out.port = parse_port(port_text);
+  return has_port;
+}
+
+void add_tag(std::string_view column, std::size_t column_no, Endpoint& out) {
+  const auto eq = column.find('=');
+  if (eq == std::string_view::npos) {
+    fail(fmt::format("column {} '{}' is not a key=value tag", column_no, column));
+  }
+  if (eq == 0) fail(fmt::format("tag '{}' has an empty key", column));
+  auto [it, inserted] =
+      out.tags.emplace(std::string(column.substr(0, eq)), std::string(column.substr(eq + 1)));
+  if (!inserted) fail(fmt::format("tag '{}' is given twice on this line", it->first));
+}
+
+bool parse_line(std::string_view line, Endpoint& out) {
+  if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF files
+
+  auto rest = line;
+  const auto first = next_column(rest);
+  if (first.empty()) return false;
+
+  out = Endpoint{};
+  const bool has_port = parse_address(first, out);
+  std::size_t column_no = 2;
+  for (auto column = next_column(rest); !column.empty(); column = next_column(rest), ++column_no) {
+    // The seed's tab format puts the port in its own second column.
+    if (column_no == 2 && !has_port && column.find('=') == std::string_view::npos) {
+      out.port = parse_port(column);
+      continue;
+    }
+    add_tag(column, column_no, out);
+  }
+  return true;
+}
+
+std::string format_location(const std::string& path, std::size_t line) {
+  return line == 0 ? path : fmt::format("{}:{}", path, line);
+}
+
+}  // namespace
+
+HostfileError::HostfileError(std::string path, std::size_t line, const std::string& reason)
+    : std::runtime_error(fmt::format("{}: {}", format_location(path, line), reason)),
+      path_(std::move(path)),
+      line_(line) {}
+
+bool parse_hostfile_line(std::string_view line, std::string_view source_name, std::size_t line_no,
+                         Endpoint& out) {
+  try {
+    return parse_line(line, out);
+  } catch (const LineError& e) {
+    throw HostfileError(std::string(source_name), line_no, e.reason);
+  }
+}
+
+std::vector<Endpoint> parse_hostfile(std::istream& in, std::string_view source_name,
+                                     const HostfileWarningHandler& on_warning) {
+  std::vector<Endpoint> endpoints;
+  // host:port (host lower-cased: DNS names are case-insensitive) -> first line it appeared on.
+  std::unordered_map<std::string, std::size_t> first_seen;
+  std::string line;
+  std::size_t line_no = 0;
+  Endpoint endpoint;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::string_view view = line;
+    if (line_no == 1 && view.starts_with("\xEF\xBB\xBF")) view.remove_prefix(3);  // UTF-8 BOM
+    if (!parse_hostfile_line(view, source_name, line_no, endpoint)) continue;
+
+    std::string key = endpoint.authority();
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [it, fresh] = first_seen.emplace(std::move(key), line_no);
+    if (!fresh) {
+      auto message = fmt::format("{}:{}: warning: duplicate endpoint {} (first on line {}); kept",
+                                 source_name, line_no, endpoint.authority(), it->second);
+      if (on_warning) {
+        on_warning(message);
+      } else {
+        detail::logger().warn("{}", message);
+      }
+    }
+    endpoints.push_back(std::move(endpoint));
+  }
+  if (in.bad()) {
+    throw HostfileError(std::string(source_name), line_no + 1, "read error");
+  }
+  if (endpoints.empty()) {
+    throw HostfileError(std::string(source_name), 0,
+                        line_no == 0 ? "no endpoints (the file is empty)"
+                                     : "no endpoints (only blank lines and comments)");
+  }
+  return endpoints;
+}
+
+std::vector<Endpoint> parse_hostfile(const std::filesystem::path& path,
+                                     const HostfileWarningHandler& on_warning) {
+  const auto name = path.string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw HostfileError(name, 0, "cannot read hostfile: is a directory");
+  }
+  std::ifstream in(path);
+  if (!in) {
+    throw HostfileError(name, 0, fmt::format("cannot read hostfile: {}", std::strerror(errno)));
+  }
+  return parse_hostfile(in, name, on_warning);
+}
+
+std::string format_hostfile(const std::vector<Endpoint>& endpoints) {
+  std::string out;
+  for (const auto& e : endpoints) {
+    if (e.scheme == Scheme::https) {
+      out += e.url();
+    } else {
+      out += e.authority();
+    }
+    for (const auto& [key, value] : e.tags) {
+      // A tag that would not read back identically is a programming error, not user input.
+      if (key.empty() || key.find_first_of(" \t\v\f\r\n#=") != std::string::npos ||
+          value.find_first_of(" \t\v\f\r\n#") != std::string::npos) {
+        throw std::invalid_argument(
+            fmt::format("format_hostfile: tag '{}={}' cannot be written to a hostfile", key, value));
+      }
+      fmt::format_to(std::back_inserter(out), " {}={}", key, value);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace swarm
