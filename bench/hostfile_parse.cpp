@@ -34,10 +34,21 @@ int main(int argc, char** argv) {
       const long node = i / 12;
       const long port = 8000 + i % 12;
       switch (i % 4) {
-        case 0: out << fmt::format("x{:05}c0s0b0n0.hsn.cm.aurora.alcf.anl.gov\t{}\trole=hypotheses\tnode={}\n", node, port, node); break;
-        case 1: out << fmt::format("x{:05}c0s0b0n0:{} role=critiques node={}\n", node, port, node); break;
-        case 2: out << fmt::format("http://10.{}.{}.{}:{} role=workers\n", node / 65536 % 256, node / 256 % 256, node % 256, port); break;
-        default: out << fmt::format("[fd00::{:x}]:{} role=workers # ipv6\n", node, port); break;
+        case 0:
+          out << fmt::format(
+              "x{:05}c0s0b0n0.hsn.cm.aurora.alcf.anl.gov\t{}\trole=hypotheses\tnode={}\n", node,
+              port, node);
+          break;
+        case 1:
+          out << fmt::format("x{:05}c0s0b0n0:{} role=critiques node={}\n", node, port, node);
+          break;
+        case 2:
+          out << fmt::format("http://10.{}.{}.{}:{} role=workers\n", node / 65536 % 256,
+                             node / 256 % 256, node % 256, port);
+          break;
+        default:
+          out << fmt::format("[fd00::{:x}]:{} role=workers # ipv6\n", node, port);
+          break;
       }
       if (i % 100 == 99) out << "# rack boundary\n\n";
     }
@@ -49,8 +60,7 @@ int main(int argc, char** argv) {
   std::size_t warnings = 0;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    const auto endpoints =
-        swarm::parse_hostfile(path, [&](const std::string&) { ++warnings; });
+    const auto endpoints = swarm::parse_hostfile(path, [&](const std::string&) { ++warnings; });
     const auto t1 = std::chrono::steady_clock::now();
     parsed = endpoints.size();
     seconds.push_back(std::chrono::duration<double>(t1 - t0).count());

@@ -65,7 +65,8 @@ using ExtractFn = std::function<std::optional<double>(const Response&)>;
 /// Result of statistics(). With no usable values every number is 0.
 struct Statistics {
   double mean = 0.0;
-  double std = 0.0;  ///< Sample standard deviation (n - 1); 0 for fewer than two values.
+  double stddev = 0.0;  ///< Sample standard deviation (n - 1); 0 for fewer than two values.
+                        ///< JSON key "std", as in the seed.
   double median = 0.0;
   double min = 0.0;
   double max = 0.0;
@@ -73,8 +74,9 @@ struct Statistics {
   std::vector<AgentIssue> rejected;  ///< Responses whose value did not parse.
 };
 
-/// Parses a whole (whitespace-stripped) text as a finite or infinite double, as Python's
-/// float() would for ordinary numerals ("3", "-2.5e3", "inf", "nan").
+/// Parses a whole (whitespace-stripped) text as a double, as Python's float() would for ordinary
+/// numerals ("3", "+3", "-2.5e3", "1e400" -> inf, "inf", "nan"). Unlike float(), digit
+/// separators ("1_000") are rejected.
 std::optional<double> parse_number(std::string_view text);
 
 /// Numeric summary. Without `extract` the stripped text is parsed with parse_number().

@@ -54,8 +54,8 @@ std::vector<Endpoint> parse_hostfile(std::istream& in, std::string_view source_n
 
 /// Parses a single hostfile line (comments allowed). Returns false for blank/comment-only
 /// lines. Throws HostfileError naming `source_name:line_no`.
-bool parse_hostfile_line(std::string_view line, std::string_view source_name,
-                         std::size_t line_no, Endpoint& out);
+bool parse_hostfile_line(std::string_view line, std::string_view source_name, std::size_t line_no,
+                         Endpoint& out);
 
 /// Formats endpoints back into hostfile text (`host:port` or URL, then tags), one per line,
 /// such that parse_hostfile() reproduces them exactly.

@@ -29,12 +29,13 @@ struct Response {
   bool success = false;
   std::string text;   ///< The answer (empty on failure).
   std::string error;  ///< Why it failed (empty on success).
-  std::int64_t agent_index = -1;  ///< Index of the agent in the pool/swarm that answered, -1 if none.
-  int http_status = 0;            ///< Last HTTP status seen, 0 if no HTTP exchange completed.
+  std::int64_t agent_index =
+      -1;               ///< Index of the agent in the pool/swarm that answered, -1 if none.
+  int http_status = 0;  ///< Last HTTP status seen, 0 if no HTTP exchange completed.
   std::chrono::duration<double> latency{0.0};  ///< Wall time of the call, retries included.
-  int attempts = 0;               ///< HTTP attempts made (1 + retries); 0 if never sent.
+  int attempts = 0;  ///< HTTP attempts made (1 + retries); 0 if never sent.
   Usage usage;
-  std::string finish_reason;      ///< e.g. "stop" or "length"; empty when not reported.
+  std::string finish_reason;  ///< e.g. "stop" or "length"; empty when not reported.
 
   /// A successful response carrying `text` from `agent_index`.
   static Response ok(std::string text, std::int64_t agent_index = -1) {

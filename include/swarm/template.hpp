@@ -23,11 +23,13 @@ using TemplateValues = std::map<std::string, std::string, std::less<>>;
 std::string fill_template(std::string_view tmpl, const TemplateValues& values);
 
 /// Convenience overload: `fill_template(t, {{"item", s}, {"level", "2"}})`.
-std::string fill_template(std::string_view tmpl,
-                          std::initializer_list<std::pair<std::string_view, std::string_view>> values);
+std::string fill_template(
+    std::string_view tmpl,
+    std::initializer_list<std::pair<std::string_view, std::string_view>> values);
 
-/// Names of the `{name}` placeholders in `tmpl` (identifier-like names, possibly with one
-/// `:` such as `section:critiques`), in order of first appearance, without duplicates.
+/// Names of the `{name}` placeholders in `tmpl`, in order of first appearance, without
+/// duplicates. A name starts with a letter, digit or `_` and continues with those or `-`, `.`,
+/// `:` (so `{section:critiques}` is one; `{...}`, `{ x }` and `{"json": 1}` are not).
 std::vector<std::string> template_placeholders(std::string_view tmpl);
 
 }  // namespace swarm

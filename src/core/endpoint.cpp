@@ -16,7 +16,9 @@ std::string Endpoint::authority() const {
   return fmt::format("{}:{}", host, port);
 }
 
-std::string Endpoint::url() const { return fmt::format("{}://{}", to_string(scheme), authority()); }
+std::string Endpoint::url() const {
+  return fmt::format("{}://{}", to_string(scheme), authority());
+}
 
 std::string_view Endpoint::tag(std::string_view key) const {
   auto it = tags.find(key);

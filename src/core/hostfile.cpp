@@ -23,7 +23,9 @@ struct LineError {
   std::string reason;
 };
 
-[[noreturn]] void fail(std::string reason) { throw LineError{std::move(reason)}; }
+[[noreturn]] void fail(std::string reason) {
+  throw LineError{std::move(reason)};
+}
 
 std::string_view next_column(std::string_view& rest) {
   const auto begin = rest.find_first_not_of(kWhitespace);
@@ -238,8 +240,8 @@ std::string format_hostfile(const std::vector<Endpoint>& endpoints) {
       // A tag that would not read back identically is a programming error, not user input.
       if (key.empty() || key.find_first_of(" \t\v\f\r\n#=") != std::string::npos ||
           value.find_first_of(" \t\v\f\r\n#") != std::string::npos) {
-        throw std::invalid_argument(
-            fmt::format("format_hostfile: tag '{}={}' cannot be written to a hostfile", key, value));
+        throw std::invalid_argument(fmt::format(
+            "format_hostfile: tag '{}={}' cannot be written to a hostfile", key, value));
       }
       fmt::format_to(std::back_inserter(out), " {}={}", key, value);
     }

@@ -28,7 +28,7 @@ spdlog::logger& logger() {
 }  // namespace detail
 
 void set_log_level(std::string_view level) {
-  static constexpr std::array<std::string_view, 7> kNames = {"trace", "debug", "info",    "warn",
+  static constexpr std::array<std::string_view, 7> kNames = {"trace", "debug",    "info", "warn",
                                                              "error", "critical", "off"};
   for (std::size_t i = 0; i < kNames.size(); ++i) {
     if (level == kNames[i]) {
@@ -36,8 +36,8 @@ void set_log_level(std::string_view level) {
       return;
     }
   }
-  throw std::invalid_argument(fmt::format(
-      "unknown log level '{}' (expected one of: {})", level, fmt::join(kNames, ", ")));
+  throw std::invalid_argument(
+      fmt::format("unknown log level '{}' (expected one of: {})", level, fmt::join(kNames, ", ")));
 }
 
 void set_log_rank(int rank) {

@@ -16,6 +16,8 @@ int Communicator::size() const {
   return s;
 }
 
-void Communicator::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+void Communicator::barrier() const {
+  check(MPI_Barrier(comm_), "MPI_Barrier");
+}
 
 }  // namespace swarm::mpi

@@ -8,9 +8,13 @@
 
 namespace swarm::mpi {
 
-Environment::Environment() { init(nullptr, nullptr); }
+Environment::Environment() {
+  init(nullptr, nullptr);
+}
 
-Environment::Environment(int& argc, char**& argv) { init(&argc, &argv); }
+Environment::Environment(int& argc, char**& argv) {
+  init(&argc, &argv);
+}
 
 void Environment::init(int* argc, char*** argv) {
   if (active()) return;  // embedded in a code that owns MPI: never re-initialise or finalise

@@ -19,8 +19,7 @@ void broadcast(std::string& text, Communicator comm, int root) {
   }
   if (!is_root) text.resize(static_cast<std::size_t>(length));
   if (length > 0) {
-    check(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, root,
-                    comm.mpi_communicator()),
+    check(MPI_Bcast(text.data(), static_cast<int>(length), MPI_CHAR, root, comm.mpi_communicator()),
           "MPI_Bcast");
   }
 }

@@ -1,0 +1,225 @@
+// Aggregators, part 1: majority_vote, concat, best_of, top_k (the seed's semantics).
+#include "swarm/aggregators.hpp"
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "aggregator_test_util.hpp"
+
+namespace swarm {
+namespace {
+
+using namespace swarm::test;  // NOLINT(google-build-using-namespace): test helpers only
+using nlohmann::json;
+
+// ---------------------------------------------------------------- majority_vote
+
+TEST(MajorityVote, EmptyInputGivesEmptyWinnerAndZeroConfidence) {
+  const Vote v = majority_vote(Responses{});
+  EXPECT_EQ(v.winner, "");
+  EXPECT_DOUBLE_EQ(v.confidence, 0.0);
+}
+
+TEST(MajorityVote, PicksMostCommonAnswerWithItsFraction) {
+  const Vote v = majority_vote(oks({"b", "a", "b", "c", "b"}));
+  EXPECT_EQ(v.winner, "b");
+  EXPECT_DOUBLE_EQ(v.confidence, 3.0 / 5.0);
+}
+
+TEST(MajorityVote, ComparesAfterAsciiStripAndLowerCase) {
+  const Vote v = majority_vote(oks({" Yes\n", "yes", "YES\t", "\v\f\r no ", "No"}));
+  EXPECT_EQ(v.winner, "yes");  // the normalised form, as Python returns the Counter key
+  EXPECT_DOUBLE_EQ(v.confidence, 3.0 / 5.0);
+}
+
+TEST(MajorityVote, OnlyAsciiIsNormalisedUnlikePythonUnicodeStripAndLower) {
+  // Python would lower "É" to "é" and strip the no-break space U+00A0; we deliberately do
+  // ASCII only, so these are three different answers and the first one seen wins the tie.
+  const Vote v =
+      majority_vote(oks({"\xC3\x89t\xC3\xA9", "\xC3\xA9t\xC3\xA9", "\xC2\xA0\xC3\xA9t\xC3\xA9"}));
+  EXPECT_EQ(v.winner, "\xC3\x89t\xC3\xA9");
+  EXPECT_DOUBLE_EQ(v.confidence, 1.0 / 3.0);
+}
+
+TEST(MajorityVote, TieGoesToAnswerSeenFirst) {
+  // In the first case "a" reaches 2 votes before "b" does, but "b" appeared first.
+  EXPECT_EQ(majority_vote(oks({"b", "a", "a", "b"})).winner, "b");
+  EXPECT_EQ(majority_vote(oks({"a", "b", "b", "a"})).winner, "a");
+  EXPECT_EQ(majority_vote(oks({"x", "y", "z"})).winner, "x");
+  EXPECT_DOUBLE_EQ(majority_vote(oks({"b", "a", "a", "b"})).confidence, 0.5);
+}
+
+TEST(MajorityVote, FailuresExcludedByDefault) {
+  Responses rs = oks({"a"});
+  rs.push_back(failed_with_text("b", 1));
+  rs.push_back(failed_with_text("b", 2));
+  const Vote v = majority_vote(rs);
+  EXPECT_EQ(v.winner, "a");
+  EXPECT_DOUBLE_EQ(v.confidence, 1.0);
+}
+
+TEST(MajorityVote, FailuresCountedWhenIncluded) {
+  Responses rs = oks({"a"});
+  rs.push_back(failed_with_text("b", 1));
+  rs.push_back(failed_with_text("B ", 2));
+  const Vote v = majority_vote(rs, /*include_failures=*/true);
+  EXPECT_EQ(v.winner, "b");
+  EXPECT_DOUBLE_EQ(v.confidence, 2.0 / 3.0);
+}
+
+TEST(MajorityVote, AllFailedGivesEmptyResultUnlessIncluded) {
+  const Responses rs{Response::failure("x", 0), Response::failure("y", 1)};
+  EXPECT_EQ(majority_vote(rs).winner, "");
+  EXPECT_DOUBLE_EQ(majority_vote(rs).confidence, 0.0);
+  // Included, the two failures' empty texts agree.
+  EXPECT_EQ(majority_vote(rs, true).winner, "");
+  EXPECT_DOUBLE_EQ(majority_vote(rs, true).confidence, 1.0);
+}
+
+TEST(MajorityVote, ManyResponsesManyDistinctAnswers) {
+  Responses rs;
+  for (int i = 0; i < 50000; ++i) rs.push_back(Response::ok(std::to_string(i % 5000), i));
+  rs.push_back(Response::ok("4999", 50000));
+  const Vote v = majority_vote(rs);
+  EXPECT_EQ(v.winner, "4999");
+  EXPECT_DOUBLE_EQ(v.confidence, 11.0 / 50001.0);
+}
+
+// ---------------------------------------------------------------- concat
+
+TEST(Concat, JoinsWithNewlineByDefault) {
+  EXPECT_EQ(concat(oks({"a", "b", "c"})), "a\nb\nc");
+}
+
+TEST(Concat, CustomAndEmptySeparators) {
+  EXPECT_EQ(concat(oks({"a", "b"}), "\n---\n"), "a\n---\nb");
+  EXPECT_EQ(concat(oks({"a", "b"}), ""), "ab");
+}
+
+TEST(Concat, EmptyAndSingle) {
+  EXPECT_EQ(concat(Responses{}), "");
+  EXPECT_EQ(concat(oks({"only"}), ", "), "only");
+}
+
+TEST(Concat, KeepsTextsVerbatim) {
+  EXPECT_EQ(concat(oks({" a ", ""}), "|"), " a |");
+}
+
+TEST(Concat, FailuresExcludedByDefaultIncludedOnRequest) {
+  const Responses rs{Response::ok("a", 0), failed_with_text("F", 1), Response::ok("b", 2)};
+  EXPECT_EQ(concat(rs, ","), "a,b");
+  EXPECT_EQ(concat(rs, ",", /*include_failures=*/true), "a,F,b");
+}
+
+// ---------------------------------------------------------------- best_of
+
+TEST(BestOf, PicksHighestScore) {
+  const Response r = best_of(oks({"1", "7", "3"}), text_score);
+  EXPECT_TRUE(r.success);
+  EXPECT_EQ(r.text, "7");
+  EXPECT_EQ(r.agent_index, 1);
+}
+
+TEST(BestOf, FirstMaximumWinsTies) {
+  const Response r = best_of(oks({"2", "5", "5", "1", "5"}), text_score);
+  EXPECT_EQ(r.agent_index, 1);
+}
+
+TEST(BestOf, EmptyGivesFailedResponse) {
+  const Response r = best_of(Responses{}, text_score);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.text, "");
+  EXPECT_EQ(r.error, "No responses to select from");
+}
+
+TEST(BestOf, FailuresExcludedByDefaultIncludedOnRequest) {
+  const Responses rs{Response::ok("1", 0), failed_with_text("9", 1), Response::ok("2", 2)};
+  EXPECT_EQ(best_of(rs, text_score).agent_index, 2);
+  const Response included = best_of(rs, text_score, /*include_failures=*/true);
+  EXPECT_EQ(included.agent_index, 1);
+  EXPECT_FALSE(included.success);  // the response is returned as it was
+}
+
+TEST(BestOf, AllFailedGivesFailedResponseUnlessIncluded) {
+  const Responses rs{failed_with_text("3", 4)};
+  EXPECT_EQ(best_of(rs, text_score).error, "No responses to select from");
+  EXPECT_EQ(best_of(rs, text_score, true).agent_index, 4);
+}
+
+TEST(BestOf, CallsScoreOncePerResponse) {
+  int calls = 0;
+  const ScoreFn counting = [&calls](const Response& r) {
+    ++calls;
+    return text_score(r);
+  };
+  best_of(oks({"1", "2", "3", "4"}), counting);
+  EXPECT_EQ(calls, 4);
+}
+
+TEST(BestOf, NanScoreNeverWins) {
+  // Python's max() would keep a leading NaN (nothing compares greater); we rank NaN lowest,
+  // the same rule top_k uses.
+  const ScoreFn score = [](const Response& r) {
+    return r.text == "x" ? std::numeric_limits<double>::quiet_NaN() : text_score(r);
+  };
+  EXPECT_EQ(best_of(oks({"x", "1", "x", "2"}), score).agent_index, 3);
+}
+
+// ---------------------------------------------------------------- top_k
+
+TEST(TopK, ReturnsHighestScoresDescending) {
+  const Responses top = top_k(oks({"1", "5", "3", "4", "2"}), 3, text_score);
+  EXPECT_EQ(agents_of(top), (std::vector<std::int64_t>{1, 3, 2}));
+}
+
+TEST(TopK, EqualScoresKeepInputOrder) {
+  // Python: sorted(..., reverse=True) is stable, so equal keys keep their input order.
+  const Responses rs = oks({"1", "3", "1", "3", "2", "3"});
+  EXPECT_EQ(agents_of(top_k(rs, 6, text_score)), (std::vector<std::int64_t>{1, 3, 5, 4, 0, 2}));
+  EXPECT_EQ(agents_of(top_k(rs, 2, text_score)), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(agents_of(top_k(oks({"0", "0", "0", "0"}), 3, text_score)),
+            (std::vector<std::int64_t>{0, 1, 2}));
+}
+
+TEST(TopK, KLargerThanCountReturnsAll) {
+  EXPECT_EQ(agents_of(top_k(oks({"1", "2"}), 10, text_score)), (std::vector<std::int64_t>{1, 0}));
+}
+
+TEST(TopK, ZeroKAndEmptyInput) {
+  EXPECT_TRUE(top_k(oks({"1", "2"}), 0, text_score).empty());
+  EXPECT_TRUE(top_k(Responses{}, 3, text_score).empty());
+}
+
+TEST(TopK, CallsScoreOncePerResponse) {
+  int calls = 0;
+  const ScoreFn counting = [&calls](const Response& r) {
+    ++calls;
+    return text_score(r);
+  };
+  const Responses top = top_k(oks({"4", "1", "5", "9", "2", "6", "3"}), 3, counting);
+  EXPECT_EQ(calls, 7);
+  EXPECT_EQ(agents_of(top), (std::vector<std::int64_t>{3, 5, 2}));
+}
+
+TEST(TopK, FailuresExcludedByDefaultIncludedOnRequest) {
+  const Responses rs{Response::ok("1", 0), failed_with_text("9", 1), Response::ok("2", 2)};
+  EXPECT_EQ(agents_of(top_k(rs, 3, text_score)), (std::vector<std::int64_t>{2, 0}));
+  EXPECT_EQ(agents_of(top_k(rs, 3, text_score, /*include_failures=*/true)),
+            (std::vector<std::int64_t>{1, 2, 0}));
+}
+
+TEST(TopK, NanScoresRankLast) {
+  const ScoreFn score = [](const Response& r) {
+    return r.text == "x" ? std::numeric_limits<double>::quiet_NaN() : text_score(r);
+  };
+  EXPECT_EQ(agents_of(top_k(oks({"x", "1", "x", "2"}), 4, score)),
+            (std::vector<std::int64_t>{3, 1, 0, 2}));
+}
+
+}  // namespace
+}  // namespace swarm

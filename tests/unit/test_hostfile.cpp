@@ -175,7 +175,8 @@ TEST_F(HostfileTest, NoTrailingNewlineAndUtf8Bom) {
 
 TEST_F(HostfileTest, KeepsFileOrder) {
   std::string text;
-  for (int i = 0; i < 50; ++i) text += "h" + std::to_string(49 - i) + ":" + std::to_string(1000 + i) + "\n";
+  for (int i = 0; i < 50; ++i)
+    text += "h" + std::to_string(49 - i) + ":" + std::to_string(1000 + i) + "\n";
   const auto eps = parse(text);
   ASSERT_EQ(eps.size(), 50u);
   for (int i = 0; i < 50; ++i) {
@@ -195,8 +196,8 @@ TEST_F(HostfileTest, DuplicateHostPortIsKeptAndWarnedWithBothLines) {
   ASSERT_EQ(eps.size(), 4u);  // kept
   EXPECT_EQ(eps[2].tag("role"), "b");
   ASSERT_EQ(warnings_.size(), 2u);
-  EXPECT_EQ(warnings_[0], path_str() +
-                              ":4: warning: duplicate endpoint NODE1:8000 (first on line 1); kept");
+  EXPECT_EQ(warnings_[0],
+            path_str() + ":4: warning: duplicate endpoint NODE1:8000 (first on line 1); kept");
   EXPECT_EQ(warnings_[1],
             path_str() + ":5: warning: duplicate endpoint node1:8000 (first on line 1); kept");
 }
@@ -229,7 +230,8 @@ TEST_F(HostfileTest, UnreadableFile) {
     swarm::parse_hostfile(missing);
     FAIL();
   } catch (const HostfileError& e) {
-    EXPECT_EQ(std::string(e.what()), missing.string() + ": cannot read hostfile: No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              missing.string() + ": cannot read hostfile: No such file or directory");
     EXPECT_EQ(e.line(), 0u);
   }
 }
@@ -265,7 +267,8 @@ TEST_F(HostfileTest, PortNotANumber) {
 
 TEST_F(HostfileTest, PortOutOfRange) {
   EXPECT_EQ(error_of("node:0\n"), path_str() + ":1: port 0 is out of range (1-65535)");
-  EXPECT_EQ(error_of("a:1\n\nnode:65536\n"), path_str() + ":3: port 65536 is out of range (1-65535)");
+  EXPECT_EQ(error_of("a:1\n\nnode:65536\n"),
+            path_str() + ":3: port 65536 is out of range (1-65535)");
   EXPECT_EQ(error_of("node\t99999999999999999999999\n"),
             path_str() + ":1: port 99999999999999999999999 is out of range (1-65535)");
   EXPECT_EQ(error_of("[::1]:0\n"), path_str() + ":1: port 0 is out of range (1-65535)");
@@ -282,8 +285,10 @@ TEST_F(HostfileTest, TagColumnWithoutEquals) {
   EXPECT_EQ(error_of("node:8000 role=a worker\n"),
             path_str() + ":1: column 3 'worker' is not a key=value tag");
   // With the port already in column 1, a bare column 2 is a tag mistake, not a port.
-  EXPECT_EQ(error_of("node:8000\t8001\n"), path_str() + ":1: column 2 '8001' is not a key=value tag");
-  EXPECT_EQ(error_of("node\t8000\tcritic\n"), path_str() + ":1: column 3 'critic' is not a key=value tag");
+  EXPECT_EQ(error_of("node:8000\t8001\n"),
+            path_str() + ":1: column 2 '8001' is not a key=value tag");
+  EXPECT_EQ(error_of("node\t8000\tcritic\n"),
+            path_str() + ":1: column 3 'critic' is not a key=value tag");
   EXPECT_EQ(error_of("node:1 =x\n"), path_str() + ":1: tag '=x' has an empty key");
 }
 
@@ -303,15 +308,19 @@ TEST_F(HostfileTest, MalformedAddresses) {
             path_str() + ":1: IPv6 address '::1:8000' must be bracketed, e.g. [::1:8000]:8000");
   EXPECT_EQ(error_of("[::1:8000\n"), path_str() + ":1: missing ']' in '[::1:8000'");
   EXPECT_EQ(error_of("[::1]8000\n"), path_str() + ":1: unexpected '8000' after ']'");
-  EXPECT_EQ(error_of("ftp://node:21\n"), path_str() + ":1: unsupported scheme 'ftp' (use http or https)");
-  EXPECT_EQ(error_of("http://node:8000/v1\n"),
-            path_str() + ":1: URL path '/v1' is not supported: give the server as scheme://host:port");
-  EXPECT_EQ(error_of("user@node:8000\n"), path_str() + ":1: invalid character '@' in host 'user@node'");
+  EXPECT_EQ(error_of("ftp://node:21\n"),
+            path_str() + ":1: unsupported scheme 'ftp' (use http or https)");
+  EXPECT_EQ(
+      error_of("http://node:8000/v1\n"),
+      path_str() + ":1: URL path '/v1' is not supported: give the server as scheme://host:port");
+  EXPECT_EQ(error_of("user@node:8000\n"),
+            path_str() + ":1: invalid character '@' in host 'user@node'");
 }
 
 TEST_F(HostfileTest, ErrorNamesTheFirstBadLineAfterGoodOnes) {
   // Nothing is half-returned: the error carries the line, and good lines before it don't matter.
-  EXPECT_EQ(error_of("a:1\nb:2\n# c\nc:3 x\n"), path_str() + ":4: column 2 'x' is not a key=value tag");
+  EXPECT_EQ(error_of("a:1\nb:2\n# c\nc:3 x\n"),
+            path_str() + ":4: column 2 'x' is not a key=value tag");
 }
 
 // ---- format_hostfile round trip ---------------------------------------------------------------
