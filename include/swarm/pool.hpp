@@ -1,0 +1,157 @@
+#pragma once
+/// @file pool.hpp
+/// AgentPool: drives many OpenAI-compatible endpoints from one thread with one curl multi
+/// handle. One per MPI rank in aswarm, usable alone through swarm::core.
+///
+/// Two layers:
+///  - a step API for callers that interleave other work (MPI): submit(), then poll() drives the
+///    transfers and invokes completion functions;
+///  - blocking calls with the Python seed's semantics (post, send_all, broadcast_prompt,
+///    send_all_batched, embed_all), built on the step API.
+/// Every request ends as exactly one Response (a failure is a value, never an exception).
+/// Sub-pools (by_tag, select, slice, sample) share the engine, its caps and its connections;
+/// index k of a sub-pool always means the k-th endpoint of that sub-pool.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "swarm/endpoint.hpp"
+#include "swarm/pool_options.hpp"
+#include "swarm/response.hpp"
+
+namespace swarm {
+
+namespace detail {
+class Engine;
+}
+
+/// Per-call settings.
+struct CallOptions {
+  std::optional<std::int64_t> max_tokens;  ///< Exact max_tokens; otherwise the pool's rule.
+  bool aggregation = false;                ///< Use the aggregation cap (reduce/summarise steps).
+};
+
+/// One embedding result: `response` carries success/error/agent/latency/usage.
+struct Embedding {
+  Response response;
+  std::vector<double> vector;
+};
+
+/// Engine counters (shared by a pool and its sub-pools).
+struct PoolStats {
+  std::uint64_t submitted = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t attempts = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t new_connections = 0;  ///< TCP/TLS connects made; reuse keeps this near #endpoints.
+  std::size_t max_in_flight = 0;
+};
+
+class AgentPool {
+ public:
+  using ResponseFn = std::function<void(Response&&)>;
+  using BatchFn = std::function<void(std::vector<Response>&&)>;
+
+  /// Throws std::invalid_argument for bad options and std::runtime_error when the open-file
+  /// limit cannot be raised to what the endpoint count and concurrency need.
+  explicit AgentPool(std::vector<Endpoint> endpoints,
+                     PoolOptions options = PoolOptions::from_environment());
+  ~AgentPool();
+  AgentPool(const AgentPool&);
+  AgentPool& operator=(const AgentPool&);
+  AgentPool(AgentPool&&) noexcept;
+  AgentPool& operator=(AgentPool&&) noexcept;
+
+  [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+  [[nodiscard]] const Endpoint& endpoint(std::size_t agent) const;
+  [[nodiscard]] const PoolOptions& options() const noexcept;
+
+  // ---- step API ---------------------------------------------------------------------------
+
+  /// Queues `prompt` for agent `agent` (0 <= agent < size(), else std::out_of_range). `done`
+  /// runs inside a later poll(). The first call may block briefly to read /v1/models (model
+  /// name and context length) when the options leave them open.
+  void submit(std::size_t agent, std::string_view prompt, ResponseFn done, CallOptions call = {});
+
+  /// Queues one /v1/completions request carrying `prompts` (1..1024) for agent `agent`;
+  /// `done` receives one Response per prompt, in order.
+  void submit_batch(std::size_t agent, std::vector<std::string> prompts, BatchFn done,
+                    CallOptions call = {});
+
+  /// Drives all transfers of the engine (this pool and every pool sharing it) for at most
+  /// `max_wait`, invoking completion functions. Returns the number of requests completed; it
+  /// returns early after the first completions or when nothing is outstanding.
+  std::size_t poll(std::chrono::milliseconds max_wait);
+
+  /// Requests submitted to the shared engine and not yet completed.
+  [[nodiscard]] std::size_t outstanding() const noexcept;
+
+  /// poll() until nothing is outstanding.
+  void wait_all();
+
+  /// Sends prompt i (i < count) to agent i mod size(), with at most `window` requests outstanding
+  /// at once (0: twice the concurrency cap), so memory stays bounded whatever `count` is.
+  /// `prompt_of(i)` is called just before prompt i is queued; `on_result(i, response)` as each
+  /// completes (in completion order). Returns when all are done.
+  void stream(std::size_t count, const std::function<std::string(std::size_t)>& prompt_of,
+              const std::function<void(std::size_t, Response&&)>& on_result, CallOptions call = {},
+              std::size_t window = 0);
+
+  // ---- blocking calls (the seed's semantics) ----------------------------------------------
+
+  /// One prompt to one agent.
+  Response post(std::size_t agent, std::string_view prompt, CallOptions call = {});
+  /// prompts[i] -> agent i mod size(); results in input order.
+  std::vector<Response> send_all(std::span<const std::string> prompts, CallOptions call = {});
+  /// The same prompt to every agent; result k is agent k's.
+  std::vector<Response> broadcast_prompt(std::string_view prompt, CallOptions call = {});
+  /// Like send_all, but each agent's prompts travel in /v1/completions list requests of at most
+  /// `batch_size` (1..1024) prompts. Results in input order.
+  std::vector<Response> send_all_batched(std::span<const std::string> prompts,
+                                         std::size_t batch_size = 1024, CallOptions call = {});
+  /// texts[i] embedded by agent i mod size() via /v1/embeddings (list requests of at most
+  /// `batch_size` inputs per agent). Results in input order.
+  std::vector<Embedding> embed_all(std::span<const std::string> texts,
+                                   std::size_t batch_size = 1024);
+
+  // ---- model metadata ---------------------------------------------------------------------
+
+  /// The model name sent with requests (the configured one, else the first listed by
+  /// /v1/models of this pool's first endpoint; empty if neither is known).
+  const std::string& model();
+  /// The context length used by the max_tokens rule (configured, from /v1/models, else 131072).
+  std::int64_t model_context();
+  /// max_tokens that a prompt of `prompt_chars` characters is sent with under `call`.
+  std::int64_t max_tokens_for(std::size_t prompt_chars, CallOptions call = {});
+
+  // ---- sub-pools (share engine, caps and connections) -------------------------------------
+
+  /// Agents whose tag `key` equals `value`, in pool order.
+  [[nodiscard]] AgentPool by_tag(std::string_view key, std::string_view value) const;
+  /// Agents at `indices` (each < size(), else std::out_of_range), in the given order.
+  [[nodiscard]] AgentPool select(std::span<const std::size_t> indices) const;
+  /// Agents [start, stop) clamped to the pool, like Python's slicing.
+  [[nodiscard]] AgentPool slice(std::size_t start, std::size_t stop) const;
+  /// min(n, size()) distinct agents chosen reproducibly from `seed`.
+  [[nodiscard]] AgentPool sample(std::size_t n, std::uint64_t seed) const;
+
+  [[nodiscard]] PoolStats stats() const;
+
+ private:
+  struct Shared;
+  AgentPool(std::shared_ptr<Shared> shared, std::vector<std::uint32_t> map);
+  void ensure_model();
+  std::uint32_t engine_index(std::size_t agent) const;
+
+  std::shared_ptr<Shared> shared_;
+  std::vector<std::uint32_t> map_;  ///< sub-pool index -> engine endpoint index
+};
+
+}  // namespace swarm

@@ -1,0 +1,83 @@
+#pragma once
+/// @file pool_options.hpp
+/// Settings of an AgentPool: concurrency caps, timeouts, retries, protocol, and the request
+/// fields passed through to vLLM. Plain struct; use designated initialisers.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace swarm {
+
+/// Wire protocol used for prompts.
+enum class Protocol : std::uint8_t {
+  chat,         ///< POST /v1/chat/completions (default; vLLM's OpenAI server)
+  completions,  ///< POST /v1/completions (one prompt, or a list when batching)
+  generate,     ///< POST /generate {"prompt"} -> {"response"|"text"} (the seed's base protocol)
+};
+
+std::string_view to_string(Protocol protocol) noexcept;
+/// "chat", "completions" or "generate"; throws std::invalid_argument otherwise.
+Protocol protocol_from_string(std::string_view name);
+
+using Seconds = std::chrono::duration<double>;
+
+struct PoolOptions {
+  // --- concurrency (the client is vLLM's backpressure: it queues, it never answers 429) ---
+  std::size_t concurrency = 512;          ///< In-flight cap over the whole pool (seed: 512).
+  std::size_t per_agent_concurrency = 0;  ///< In-flight cap per endpoint; 0 = unlimited.
+
+  // --- time ---
+  Seconds timeout{300.0};  ///< Total time of one attempt (seed's VLLMPool: 300 s).
+  Seconds connect_timeout{10.0};
+  int retries = 3;            ///< Extra attempts for transient failures (total = 1 + retries).
+  Seconds backoff_base{0.5};  ///< Full-jitter exponential backoff: U(0, min(max, base*2^k)).
+  Seconds backoff_max{30.0};
+  Seconds retry_after_max{120.0};  ///< Longest server `Retry-After` honoured.
+
+  // --- request fields ---
+  Protocol protocol = Protocol::chat;
+  std::string model;          ///< Empty: the first model listed by the endpoint's /v1/models.
+  std::string system_prompt;  ///< Chat only; empty: no system message.
+  std::optional<double> temperature;
+
+  // --- max_tokens (always sent), the seed's rules and environment variables ---
+  std::int64_t max_tokens = 512;            ///< AURORA_SWARM_MAX_TOKENS
+  std::int64_t max_tokens_aggregation = 0;  ///< AURORA_SWARM_MAX_TOKENS_AGGREGATION; 0: 2x
+  std::int64_t model_max_context = 0;       ///< AURORA_SWARM_MODEL_MAX_CONTEXT; 0: /v1/models
+  std::int64_t context_buffer = 512;        ///< Tokens kept free for reasoning overhead.
+  bool dynamic_max_tokens = true;           ///< min(cap, max(128, ctx - len/4 - buffer))
+
+  // --- batching through /v1/completions with a list of prompts ---
+  std::size_t batch_concurrency = 256;  ///< vLLM's max_num_seqs, for the batch timeout.
+  Seconds timeout_per_sequence{60.0};   ///< AURORA_SWARM_TIMEOUT_PER_SEQUENCE
+  std::optional<Seconds> batch_timeout_cap;
+
+  // --- transport ---
+  std::string api_key;     ///< Sent as `Authorization: Bearer`; never logged or put in errors.
+  std::string ca_bundle;   ///< PEM file for https endpoints; empty: the system store.
+  bool use_proxy = false;  ///< Honour http_proxy/https_proxy for agents (off: see DESIGN.md).
+  std::size_t max_response_bytes = std::size_t{16} << 20;
+  std::uint64_t seed = 0;  ///< Backoff jitter seed; 0: from std::random_device.
+
+  /// Returns `base` with the environment applied: AURORA_SWARM_MAX_TOKENS,
+  /// AURORA_SWARM_MAX_TOKENS_AGGREGATION, AURORA_SWARM_MODEL_MAX_CONTEXT,
+  /// AURORA_SWARM_TIMEOUT_PER_SEQUENCE, and the API key from ASWARM_API_KEY, else OPENAI_API_KEY
+  /// (when `base.api_key` is empty). Call it before applying explicit settings (flags), which
+  /// take precedence. Throws std::invalid_argument naming the variable for a malformed value.
+  static PoolOptions from_environment(PoolOptions base);
+  static PoolOptions from_environment() { return from_environment(PoolOptions{}); }
+
+  /// The aggregation cap in effect (2 x max_tokens when not set).
+  [[nodiscard]] std::int64_t aggregation_cap() const noexcept {
+    return max_tokens_aggregation > 0 ? max_tokens_aggregation : 2 * max_tokens;
+  }
+
+  /// Throws std::invalid_argument naming the first setting out of range.
+  void validate() const;
+};
+
+}  // namespace swarm

@@ -1,0 +1,149 @@
+#pragma once
+// Internal: the curl-multi engine behind AgentPool. One per pool family (sub-pools share it).
+//
+// Shape (after curl's 10-at-a-time example): one CURLM; easy handles are created lazily up to the
+// in-flight cap and reused; connections live in the multi handle's cache, sized to hold one per
+// endpoint so round-robin work never churns TCP connections.
+//
+// Scheduling, all O(1) per request:
+//   pending_  global FIFO of new requests
+//   retry_    FIFO of retries whose backoff has elapsed (served before pending_: they are older)
+//   parked    per-endpoint FIFO of requests popped while their endpoint was at its cap. A slot
+//             of that endpoint frees only when one of its transfers completes, which frees a
+//             global slot at the same moment, so the parked head starts right then.
+//   backoff_  min-heap by due time of retries waiting out their backoff.
+// Every request ends in exactly one call of its completion function.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "curl_handles.hpp"
+#include "swarm/endpoint.hpp"
+#include "swarm/pool_options.hpp"
+
+namespace swarm::detail {
+
+using Clock = std::chrono::steady_clock;
+
+class Engine;
+
+/// What the engine hands back for one request after its last attempt.
+struct Reply {
+  CURLcode curl_code = CURLE_OK;
+  std::string transport_error;  ///< Set when the exchange failed below HTTP.
+  long http_status = 0;
+  std::string body;
+  int attempts = 0;
+  Seconds latency{0.0};  ///< From the first attempt's start to the end of the last one.
+};
+
+/// One HTTP request as the engine tracks it.
+struct Transfer {
+  std::uint32_t endpoint = 0;
+  std::string path;  ///< e.g. "/v1/chat/completions"
+  std::string body;  ///< POST body; empty -> GET
+  Seconds timeout{0.0};
+  std::function<void(Reply&&)> on_done;
+
+  // Engine state.
+  int attempts = 0;
+  Clock::time_point first_start{};
+  std::string response;
+  std::size_t body_sent = 0;  ///< Bytes of `body` handed to libcurl in this attempt.
+  bool too_large = false;
+  std::size_t max_bytes = 0;
+  CURL* easy = nullptr;
+  Engine* owner = nullptr;   ///< For counting libcurl's re-sends in on_seek.
+  Transfer* next = nullptr;  ///< Intrusive FIFO link.
+  char error_buffer[CURL_ERROR_SIZE] = {};
+};
+
+/// Counters for benchmarks and tests.
+struct EngineStats {
+  std::uint64_t submitted = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t attempts = 0;  ///< HTTP attempts started (retries included).
+  std::uint64_t retries = 0;
+  std::uint64_t resends = 0;  ///< Of those retries, libcurl's re-sends on a dead reused connection.
+  std::uint64_t new_connections = 0;  ///< TCP/TLS connects libcurl made (CURLINFO_NUM_CONNECTS).
+  std::size_t max_in_flight = 0;
+  std::size_t easy_handles = 0;
+};
+
+class Engine {
+ public:
+  Engine(std::vector<Endpoint> endpoints, PoolOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  Engine(Engine&&) = delete;
+  Engine& operator=(Engine&&) = delete;
+
+  /// Queues a request; it starts when the caps allow. Never blocks, never calls on_done itself.
+  void submit(std::unique_ptr<Transfer> t);
+
+  /// Drives transfers for at most `max_wait` and invokes completion functions. Returns after
+  /// the first pass that completed something, when nothing is outstanding, or at the deadline.
+  std::size_t poll(std::chrono::milliseconds max_wait);
+
+  [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
+  [[nodiscard]] const std::vector<Endpoint>& endpoints() const noexcept { return endpoints_; }
+  [[nodiscard]] const PoolOptions& options() const noexcept { return options_; }
+  [[nodiscard]] const EngineStats& stats() const noexcept { return stats_; }
+
+  /// Replaces every occurrence of the API key with "***" (errors must never carry it).
+  [[nodiscard]] std::string redact(std::string text) const;
+
+ private:
+  struct Fifo {
+    Transfer* head = nullptr;
+    Transfer* tail = nullptr;
+    void push(Transfer* t) noexcept;
+    Transfer* pop() noexcept;
+    [[nodiscard]] bool empty() const noexcept { return head == nullptr; }
+  };
+  struct EndpointState {
+    std::string base_url;  ///< scheme://authority
+    std::size_t in_flight = 0;
+    Fifo parked;
+  };
+  struct Due {
+    Clock::time_point when;
+    Transfer* t;
+    bool operator>(const Due& o) const noexcept { return when > o.when; }
+  };
+
+  void check_fd_limit() const;
+  CURL* acquire_handle();
+  void configure_handle(CURL* h) const;
+  void dispatch();
+  void start(Transfer* t);
+  std::size_t drain();
+  bool finish(CURLMsg* msg);  // returns true if the request completed (not retried)
+  static int on_seek(void* user, curl_off_t offset, int origin);
+  Seconds backoff(const Transfer& t, curl_off_t retry_after);
+  void promote_due_retries(Clock::time_point now);
+
+  std::vector<Endpoint> endpoints_;
+  PoolOptions options_;
+  MultiHandle multi_;
+  HeaderList headers_;
+  std::vector<EasyHandle> handles_;  ///< All handles ever created (owned).
+  std::vector<CURL*> idle_handles_;
+  std::vector<EndpointState> state_;
+  Fifo pending_;
+  Fifo retry_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> backoff_;
+  std::size_t in_flight_ = 0;
+  std::size_t outstanding_ = 0;
+  EngineStats stats_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace swarm::detail

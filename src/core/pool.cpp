@@ -1,0 +1,266 @@
+#include "swarm/pool.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "log.hpp"
+#include "pool_shared.hpp"
+#include "swarm/protocol.hpp"
+
+namespace swarm {
+
+using detail::Engine;
+using detail::Reply;
+using detail::start_response;
+using detail::Transfer;
+
+namespace {
+
+constexpr std::int64_t kFallbackContext = 131072;  // the seed's default when /v1/models fails
+constexpr Seconds kModelsTimeout{10.0};
+
+}  // namespace
+
+AgentPool::AgentPool(std::vector<Endpoint> endpoints, PoolOptions options) {
+  if (endpoints.size() > UINT32_MAX) throw std::invalid_argument("too many endpoints");
+  map_.resize(endpoints.size());
+  std::iota(map_.begin(), map_.end(), 0U);
+  shared_ = std::make_shared<Shared>(std::move(endpoints), std::move(options));
+}
+
+AgentPool::AgentPool(std::shared_ptr<Shared> shared, std::vector<std::uint32_t> map)
+    : shared_(std::move(shared)), map_(std::move(map)) {}
+
+AgentPool::~AgentPool() = default;
+AgentPool::AgentPool(const AgentPool&) = default;
+AgentPool& AgentPool::operator=(const AgentPool&) = default;
+AgentPool::AgentPool(AgentPool&&) noexcept = default;
+AgentPool& AgentPool::operator=(AgentPool&&) noexcept = default;
+
+const PoolOptions& AgentPool::options() const noexcept {
+  return shared_->engine.options();
+}
+
+std::uint32_t AgentPool::engine_index(std::size_t agent) const {
+  if (agent >= map_.size()) {
+    throw std::out_of_range(fmt::format("agent {} out of range (pool has {})", agent, map_.size()));
+  }
+  return map_[agent];
+}
+
+const Endpoint& AgentPool::endpoint(std::size_t agent) const {
+  return shared_->engine.endpoints()[engine_index(agent)];
+}
+
+std::size_t AgentPool::outstanding() const noexcept {
+  return shared_->engine.outstanding();
+}
+
+std::size_t AgentPool::poll(std::chrono::milliseconds max_wait) {
+  return shared_->engine.poll(max_wait);
+}
+
+void AgentPool::wait_all() {
+  while (outstanding() > 0) poll(std::chrono::milliseconds(200));
+}
+
+PoolStats AgentPool::stats() const {
+  const auto& s = shared_->engine.stats();
+  return {s.submitted, s.completed, s.attempts, s.retries, s.new_connections, s.max_in_flight};
+}
+
+// ---- model metadata ---------------------------------------------------------------------------
+
+void AgentPool::ensure_model() {
+  Shared& sh = *shared_;
+  if (sh.model_resolved) return;
+  const PoolOptions& o = options();
+  sh.model = o.model;
+  sh.context = o.model_max_context;
+  const bool need_name = sh.model.empty() && o.protocol != Protocol::generate;
+  const bool need_context = sh.context == 0 && o.dynamic_max_tokens;
+  // The seed's /generate servers have no /v1/models; ask only OpenAI-style servers.
+  if ((need_name || need_context) && o.protocol != Protocol::generate && !map_.empty()) {
+    auto t = std::make_unique<Transfer>();
+    t->endpoint = map_.front();
+    t->path = "/v1/models";
+    t->timeout = std::min(o.timeout, kModelsTimeout);
+    std::optional<Reply> reply;
+    t->on_done = [&reply](Reply&& r) { reply = std::move(r); };
+    sh.engine.submit(std::move(t));
+    // Only reached before the first prompt is queued, so no other completion runs here.
+    while (!reply) sh.engine.poll(std::chrono::milliseconds(100));
+    const auto& url = endpoint(0).url();
+    const auto models = reply->transport_error.empty() && reply->http_status == 200
+                            ? protocol::decode_models(reply->body)
+                            : std::nullopt;
+    if (!models || models->empty()) {
+      detail::logger().warn("could not read /v1/models from {} ({}); using context {}", url,
+                            !reply->transport_error.empty()
+                                ? reply->transport_error
+                                : fmt::format("HTTP {}", reply->http_status),
+                            kFallbackContext);
+    } else {
+      auto it = std::find_if(models->begin(), models->end(),
+                             [&](const auto& m) { return !sh.model.empty() && m.id == sh.model; });
+      if (it == models->end()) it = models->begin();
+      if (sh.model.empty()) sh.model = it->id;
+      if (sh.context == 0) sh.context = it->max_model_len;
+      detail::logger().debug("model '{}' with context {} (from {}/v1/models)", sh.model, sh.context,
+                             url);
+    }
+  }
+  if (sh.context == 0) sh.context = kFallbackContext;
+  sh.model_resolved = true;
+}
+
+const std::string& AgentPool::model() {
+  ensure_model();
+  return shared_->model;
+}
+
+std::int64_t AgentPool::model_context() {
+  ensure_model();
+  return shared_->context;
+}
+
+std::int64_t AgentPool::max_tokens_for(std::size_t prompt_chars, CallOptions call) {
+  if (call.max_tokens) return *call.max_tokens;
+  const PoolOptions& o = options();
+  const std::int64_t cap = call.aggregation ? o.aggregation_cap() : o.max_tokens;
+  if (!o.dynamic_max_tokens) return cap;
+  return protocol::dynamic_max_tokens(cap, model_context(), prompt_chars, o.context_buffer);
+}
+
+// ---- step API ---------------------------------------------------------------------------------
+
+void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn done,
+                       CallOptions call) {
+  const auto index = engine_index(agent);
+  ensure_model();
+  const PoolOptions& o = options();
+  auto t = std::make_unique<Transfer>();
+  t->endpoint = index;
+  t->path = protocol::route(o.protocol);
+  t->body = protocol::prompt_body(o, shared_->model, prompt, max_tokens_for(prompt.size(), call));
+  t->timeout = o.timeout;
+  const Engine& engine = shared_->engine;
+  t->on_done = [done = std::move(done), agent, &engine, proto = o.protocol](Reply&& reply) {
+    Response r;
+    r.agent_index = static_cast<std::int64_t>(agent);
+    if (start_response(reply, engine, r)) {
+      protocol::decode_prompt_reply(proto, reply.body, r);
+      if (!r.success) r.error = engine.redact(std::move(r.error));
+    }
+    done(std::move(r));
+  };
+  shared_->engine.submit(std::move(t));
+}
+
+void AgentPool::submit_batch(std::size_t agent, std::vector<std::string> prompts, BatchFn done,
+                             CallOptions call) {
+  if (prompts.empty() || prompts.size() > protocol::kMaxBatch) {
+    throw std::invalid_argument(
+        fmt::format("a batch holds 1 to {} prompts, not {}", protocol::kMaxBatch, prompts.size()));
+  }
+  const auto index = engine_index(agent);
+  ensure_model();
+  const PoolOptions& o = options();
+  std::size_t chars = 0;
+  for (const auto& p : prompts) chars += p.size();
+  auto t = std::make_unique<Transfer>();
+  t->endpoint = index;
+  t->path = protocol::route(Protocol::completions);
+  t->body = protocol::batch_body(o, shared_->model, prompts,
+                                 max_tokens_for(chars / prompts.size(), call));  // the seed's mean
+  t->timeout = protocol::batch_timeout(o, prompts.size());
+  const Engine& engine = shared_->engine;
+  t->on_done = [done = std::move(done), agent, n = prompts.size(), &engine](Reply&& reply) {
+    std::vector<Response> out(n);
+    Response common;
+    common.agent_index = static_cast<std::int64_t>(agent);
+    const bool ok = start_response(reply, engine, common);
+    for (auto& r : out) r = common;
+    if (ok) protocol::decode_batch_reply(reply.body, out);
+    for (auto& r : out) {
+      if (!r.success) r.error = engine.redact(std::move(r.error));
+    }
+    done(std::move(out));
+  };
+  shared_->engine.submit(std::move(t));
+}
+
+void AgentPool::stream(std::size_t count, const std::function<std::string(std::size_t)>& prompt_of,
+                       const std::function<void(std::size_t, Response&&)>& on_result,
+                       CallOptions call, std::size_t window) {
+  if (count == 0) return;
+  if (map_.empty()) throw std::logic_error("cannot send prompts to an empty pool");
+  if (window == 0) window = 2 * options().concurrency;
+  std::size_t next = 0;
+  std::size_t done = 0;
+  std::size_t mine = 0;  // outstanding requests of this call (the engine may carry others)
+  std::exception_ptr failure;
+  // Completion functions refer to this frame, so it must not unwind while any is queued: a
+  // throwing on_result (or prompt_of) stops new submissions and is rethrown once all are back.
+  while (done < count && !(failure && mine == 0)) {
+    while (!failure && next < count && mine < window) {
+      const std::size_t i = next;
+      try {
+        std::string prompt = prompt_of(i);
+        submit(
+            i % map_.size(), prompt,
+            [&, i](Response&& r) {
+              --mine;
+              ++done;
+              if (failure) return;
+              try {
+                on_result(i, std::move(r));
+              } catch (...) {
+                failure = std::current_exception();
+              }
+            },
+            call);
+      } catch (...) {
+        failure = std::current_exception();
+        break;
+      }
+      ++next;
+      ++mine;
+    }
+    if (mine > 0) poll(std::chrono::milliseconds(200));
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+// ---- blocking calls ---------------------------------------------------------------------------
+
+Response AgentPool::post(std::size_t agent, std::string_view prompt, CallOptions call) {
+  std::optional<Response> result;
+  submit(
+      agent, prompt, [&result](Response&& r) { result = std::move(r); }, call);
+  while (!result) poll(std::chrono::milliseconds(200));
+  return std::move(*result);
+}
+
+std::vector<Response> AgentPool::send_all(std::span<const std::string> prompts, CallOptions call) {
+  std::vector<Response> results(prompts.size());
+  stream(
+      prompts.size(), [&](std::size_t i) { return prompts[i]; },
+      [&](std::size_t i, Response&& r) { results[i] = std::move(r); }, call);
+  return results;
+}
+
+std::vector<Response> AgentPool::broadcast_prompt(std::string_view prompt, CallOptions call) {
+  std::vector<Response> results(size());
+  const std::string text(prompt);
+  stream(
+      size(), [&](std::size_t) { return text; },
+      [&](std::size_t i, Response&& r) { results[i] = std::move(r); }, call);
+  return results;
+}
+
+}  // namespace swarm

@@ -1,0 +1,88 @@
+#include "swarm/pool_options.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace swarm {
+namespace {
+
+template <typename T>
+std::optional<T> env_number(const char* name) {
+  const char* raw = std::getenv(name);
+  if (raw == nullptr || *raw == '\0') return std::nullopt;
+  const std::string_view text(raw);
+  T value{};
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || value <= 0) {
+    throw std::invalid_argument(
+        fmt::format("environment variable {}='{}' is not a positive number", name, text));
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string_view to_string(Protocol protocol) noexcept {
+  switch (protocol) {
+    case Protocol::completions:
+      return "completions";
+    case Protocol::generate:
+      return "generate";
+    case Protocol::chat:
+      break;
+  }
+  return "chat";
+}
+
+Protocol protocol_from_string(std::string_view name) {
+  if (name == "chat") return Protocol::chat;
+  if (name == "completions") return Protocol::completions;
+  if (name == "generate") return Protocol::generate;
+  throw std::invalid_argument(
+      fmt::format("unknown protocol '{}' (expected chat, completions or generate)", name));
+}
+
+PoolOptions PoolOptions::from_environment(PoolOptions base) {
+  if (auto v = env_number<std::int64_t>("AURORA_SWARM_MAX_TOKENS")) base.max_tokens = *v;
+  if (auto v = env_number<std::int64_t>("AURORA_SWARM_MAX_TOKENS_AGGREGATION")) {
+    base.max_tokens_aggregation = *v;
+  }
+  if (auto v = env_number<std::int64_t>("AURORA_SWARM_MODEL_MAX_CONTEXT")) {
+    base.model_max_context = *v;
+  }
+  if (auto v = env_number<double>("AURORA_SWARM_TIMEOUT_PER_SEQUENCE")) {
+    base.timeout_per_sequence = Seconds(*v);
+  }
+  if (base.api_key.empty()) {
+    for (const char* name : {"ASWARM_API_KEY", "OPENAI_API_KEY"}) {
+      if (const char* key = std::getenv(name); key != nullptr && *key != '\0') {
+        base.api_key = key;
+        break;
+      }
+    }
+  }
+  return base;
+}
+
+void PoolOptions::validate() const {
+  const auto bad = [](std::string_view what, auto value) {
+    throw std::invalid_argument(fmt::format("invalid pool option {} = {}", what, value));
+  };
+  if (concurrency == 0) bad("concurrency", concurrency);
+  if (timeout.count() <= 0) bad("timeout", timeout.count());
+  if (connect_timeout.count() <= 0) bad("connect_timeout", connect_timeout.count());
+  if (retries < 0) bad("retries", retries);
+  if (backoff_base.count() < 0) bad("backoff_base", backoff_base.count());
+  if (backoff_max.count() < 0) bad("backoff_max", backoff_max.count());
+  if (max_tokens <= 0) bad("max_tokens", max_tokens);
+  if (max_tokens_aggregation < 0) bad("max_tokens_aggregation", max_tokens_aggregation);
+  if (model_max_context < 0) bad("model_max_context", model_max_context);
+  if (batch_concurrency == 0) bad("batch_concurrency", batch_concurrency);
+  if (timeout_per_sequence.count() <= 0) bad("timeout_per_sequence", timeout_per_sequence.count());
+  if (max_response_bytes == 0) bad("max_response_bytes", max_response_bytes);
+}
+
+}  // namespace swarm

@@ -1,0 +1,50 @@
+#pragma once
+// Internal: what AgentPool and its sub-pools share, and reply-to-Response helpers used by the
+// pool's source files.
+
+#include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "engine.hpp"
+#include "swarm/pool.hpp"
+#include "swarm/protocol.hpp"
+
+namespace swarm {
+
+/// State shared by a pool and its sub-pools.
+struct AgentPool::Shared {
+  Shared(std::vector<Endpoint> endpoints, PoolOptions options)
+      : engine(std::move(endpoints), std::move(options)) {}
+  detail::Engine engine;
+  bool model_resolved = false;
+  std::string model;
+  std::int64_t context = 0;
+};
+
+namespace detail {
+
+// Fills the fields every Response of this reply shares; returns false (with `r` failed) when
+// the exchange failed below or at HTTP level.
+inline bool start_response(const Reply& reply, const Engine& engine, Response& r) {
+  r.http_status = static_cast<int>(reply.http_status);
+  r.latency = reply.latency;
+  r.attempts = reply.attempts;
+  if (!reply.transport_error.empty()) {
+    r.success = false;
+    r.error = reply.transport_error;
+    return false;
+  }
+  if (reply.http_status < 200 || reply.http_status >= 300) {
+    r.success = false;
+    r.error = engine.redact(
+        fmt::format("HTTP {}: {}", reply.http_status, protocol::error_message(reply.body)));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+}  // namespace swarm
