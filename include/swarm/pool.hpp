@@ -49,7 +49,8 @@ struct PoolStats {
   std::uint64_t submitted = 0;
   std::uint64_t completed = 0;
   std::uint64_t attempts = 0;
-  std::uint64_t retries = 0;
+  std::uint64_t retries = 0;  ///< Attempts beyond the first, resends included.
+  std::uint64_t resends = 0;  ///< libcurl's re-sends after a reused connection died (counted).
   std::uint64_t new_connections = 0;  ///< TCP/TLS connects made; reuse keeps this near #endpoints.
   std::size_t max_in_flight = 0;
 };

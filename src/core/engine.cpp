@@ -31,14 +31,6 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return n;
 }
 
-std::size_t on_read(char* out, std::size_t size, std::size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const std::size_t n = std::min(size * count, t->body.size() - t->body_sent);
-  std::memcpy(out, t->body.data() + t->body_sent, n);
-  t->body_sent += n;
-  return n;
-}
-
 bool transient_curl_error(CURLcode code) {
   switch (code) {
     case CURLE_COULDNT_CONNECT:
@@ -164,10 +156,17 @@ void Engine::configure_handle(CURL* h) const {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not use SIGALRM (threads, MPI)
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
-  curl_easy_setopt(h, CURLOPT_READFUNCTION, &on_read);
-  curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, &Engine::on_seek);
+  // libcurl silently re-sends a request whose reused connection died before any reply byte
+  // (vLLM would then run the generation twice). The pre-request callback runs before every
+  // send, so a second call within one attempt is such a re-send, and is counted as an attempt.
+  curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, &Engine::on_prereq);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  // Keep DNS results for the pool's lifetime. libcurl keys its DNS cache by host:port (one entry
+  // per endpoint) and, with expiring entries, scans the whole cache on every transfer: measured
+  // 99 us of client CPU per request at 4,000 endpoints vs 21 us at 1,000. Agent addresses do not
+  // move during a job.
+  curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::ceil(options_.connect_timeout.count() * 1e3)));
   if (!options_.use_proxy) {
@@ -232,20 +231,15 @@ void Engine::start(Transfer* t) {
   if (t->body.empty()) {
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   } else {
-    // The body goes through a read callback rather than CURLOPT_POSTFIELDS so that libcurl
-    // has to rewind through on_seek before it silently re-sends a request whose reused
-    // connection died: each such re-send is then counted as an attempt (vLLM would otherwise
-    // run the generation twice without anyone knowing).
-    t->body_sent = 0;
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
-    curl_easy_setopt(h, CURLOPT_READDATA, t);
-    curl_easy_setopt(h, CURLOPT_SEEKDATA, t);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->body.data());  // not copied: lives in `t`
   }
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::ceil(t->timeout.count() * 1e3)));
   curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->error_buffer);
   curl_easy_setopt(h, CURLOPT_PRIVATE, t);
+  curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
+  t->sends = 0;
   curl_multi_add_handle(multi_.get(), h);
 
   ++in_flight_;
@@ -253,21 +247,16 @@ void Engine::start(Transfer* t) {
   stats_.max_in_flight = std::max(stats_.max_in_flight, in_flight_);
 }
 
-int Engine::on_seek(void* user, curl_off_t offset, int origin) {
+int Engine::on_prereq(void* user, char* /*remote_ip*/, char* /*local_ip*/, int /*remote_port*/,
+                      int /*local_port*/) {
   auto* t = static_cast<Transfer*>(user);
-  if (origin != SEEK_SET || offset < 0 || static_cast<std::size_t>(offset) > t->body.size()) {
-    return CURL_SEEKFUNC_CANTSEEK;
-  }
-  if (t->body_sent > 0) {  // a rewind after sending: libcurl is about to send the request again
+  if (t->sends++ > 0) {
     ++t->attempts;
-    if (t->owner != nullptr) {
-      ++t->owner->stats_.attempts;
-      ++t->owner->stats_.retries;
-      ++t->owner->stats_.resends;
-    }
+    ++t->owner->stats_.attempts;
+    ++t->owner->stats_.retries;
+    ++t->owner->stats_.resends;
   }
-  t->body_sent = static_cast<std::size_t>(offset);
-  return CURL_SEEKFUNC_OK;
+  return CURL_PREREQFUNC_OK;
 }
 
 Seconds Engine::backoff(const Transfer& t, curl_off_t retry_after) {

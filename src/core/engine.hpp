@@ -55,11 +55,11 @@ struct Transfer {
   int attempts = 0;
   Clock::time_point first_start{};
   std::string response;
-  std::size_t body_sent = 0;  ///< Bytes of `body` handed to libcurl in this attempt.
+  int sends = 0;  ///< Times libcurl sent this attempt (more than 1: a silent re-send).
   bool too_large = false;
   std::size_t max_bytes = 0;
   CURL* easy = nullptr;
-  Engine* owner = nullptr;   ///< For counting libcurl's re-sends in on_seek.
+  Engine* owner = nullptr;   ///< For counting libcurl's silent re-sends (on_prereq).
   Transfer* next = nullptr;  ///< Intrusive FIFO link.
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
@@ -126,7 +126,8 @@ class Engine {
   void start(Transfer* t);
   std::size_t drain();
   bool finish(CURLMsg* msg);  // returns true if the request completed (not retried)
-  static int on_seek(void* user, curl_off_t offset, int origin);
+  static int on_prereq(void* user, char* remote_ip, char* local_ip, int remote_port,
+                       int local_port);
   Seconds backoff(const Transfer& t, curl_off_t retry_after);
   void promote_due_retries(Clock::time_point now);
 

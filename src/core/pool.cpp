@@ -70,7 +70,8 @@ void AgentPool::wait_all() {
 
 PoolStats AgentPool::stats() const {
   const auto& s = shared_->engine.stats();
-  return {s.submitted, s.completed, s.attempts, s.retries, s.new_connections, s.max_in_flight};
+  return {s.submitted, s.completed,       s.attempts,     s.retries,
+          s.resends,   s.new_connections, s.max_in_flight};
 }
 
 // ---- model metadata ---------------------------------------------------------------------------
