@@ -1,0 +1,82 @@
+#pragma once
+/// @file agent.hpp
+/// One mock agent: an evhttp server on one listening socket, with its own answer/latency/failure
+/// random streams, its --max-concurrent FIFO and the requests it is holding.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "event_handles.hpp"
+#include "metrics.hpp"
+#include "openai_api.hpp"
+#include "options.hpp"
+#include "rng.hpp"
+#include "script.hpp"
+
+namespace swarm::mock {
+
+/// What every agent of the process reads; set up before any event loop runs.
+struct SharedState {
+  const Options& options;
+  const Script* script = nullptr;          ///< set in --mode script
+  std::span<const AgentStats> all_agents;  ///< rendered by /metrics
+  FailureCounters& failures;
+  std::chrono::steady_clock::time_point started;  ///< --health-delay counts from here
+};
+
+class Agent {
+ public:
+  /// Serves `listener` (already bound and listening) on `base`. Throws std::runtime_error.
+  Agent(const SharedState& shared, AgentStats& stats, event_base* base, FileDescriptor listener);
+  ~Agent();
+
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+  Agent(Agent&&) = delete;
+  Agent& operator=(Agent&&) = delete;
+
+ private:
+  struct Pending;
+
+  static void on_request(evhttp_request* req, void* self);
+  static void on_timer(evutil_socket_t, short, void* pending);
+  static void on_client_readable(evutil_socket_t fd, short, void* pending);
+
+  void handle(evhttp_request* req);
+  void handle_generation(evhttp_request* req, std::string_view path);
+  void inject(evhttp_request* req, FailureKind kind, HttpReply reply);
+  std::optional<FailureKind> draw_failure();
+  std::chrono::microseconds sample_latency(std::size_t completion_tokens);
+  std::string answer(std::string_view prompt);
+
+  /// Takes ownership of an unanswered request until its reply is sent or its client leaves.
+  Pending& hold(evhttp_request* req);
+  void start(Pending& pending);
+  void complete(Pending& pending);
+  void abandon(Pending& pending);
+  void release(Pending& pending);
+  void admit_waiting();
+
+  const SharedState& shared_;
+  AgentStats& stats_;
+  event_base* base_;
+  Rng answer_rng_;
+  Rng latency_rng_;
+  Rng failure_rng_;
+  std::uint64_t sequence_ = 0;
+  std::size_t running_ = 0;
+  // Declared before the pending requests: those (and their events) must go first, while the
+  // connections they watch still exist.
+  Evhttp http_;
+  std::list<Pending> held_;
+  std::deque<Pending*> waiting_;  ///< FIFO of held requests without a slot yet
+};
+
+}  // namespace swarm::mock
