@@ -1,0 +1,56 @@
+#pragma once
+/// @file mpi/scatter_gather.hpp
+/// Scatter-gather: prompt i goes to agent i mod N; results come back in input order on the root.
+/// Per window: the root buckets the prompts by owning rank, MPI_Scatterv sends each rank its
+/// bucket, every rank runs its HTTP requests (no MPI call while they are in flight), and
+/// MPI_Gatherv brings the Responses back. Memory on every rank is bounded by the window.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "swarm/pool.hpp"
+#include "swarm/response.hpp"
+
+namespace swarm::mpi {
+
+class Swarm;
+
+/// One prompt; it goes to agent `index mod N`, so a resumed run sends a redone prompt to the
+/// agent that had it originally.
+struct Work {
+  std::uint64_t index = 0;
+  std::string prompt;
+  std::optional<std::int64_t> max_tokens;  ///< Per-prompt override (e.g. from batch input).
+};
+
+/// Prompts per scatter/gather round.
+inline constexpr std::size_t kDefaultWindow = 65536;
+
+/// Root: the next window of at most `max` prompts; empty when the input is exhausted.
+using WindowSource = std::function<std::vector<Work>(std::size_t max)>;
+/// Root: a finished window; results[k] answers work[k].
+using WindowSink = std::function<void(std::vector<Work>&& work, std::vector<Response>&& results)>;
+
+/// Collective. Runs windows until the root's `next` returns none. `next` and `done` are called
+/// on the root only. Response::agent_index is the agent's index in `swarm`.
+/// Throws std::logic_error (on every rank) for an empty swarm.
+void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const WindowSink& done,
+                            std::size_t window = kDefaultWindow, CallOptions call = {});
+
+/// Collective. `prompts` is significant on the root; results in input order on the root (empty
+/// elsewhere).
+std::vector<Response> scatter_gather(Swarm& swarm, std::span<const std::string> prompts,
+                                     CallOptions call = {}, std::size_t window = kDefaultWindow);
+
+/// Collective. The root's `items` are put into `prompt_template` at `{item}`; then as
+/// scatter_gather.
+std::vector<Response> map_gather(Swarm& swarm, std::span<const std::string> items,
+                                 std::string_view prompt_template, CallOptions call = {},
+                                 std::size_t window = kDefaultWindow);
+
+}  // namespace swarm::mpi

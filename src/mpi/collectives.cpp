@@ -1,0 +1,148 @@
+#include "collectives.hpp"
+
+#include <climits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "swarm/mpi/error.hpp"
+
+namespace swarm::mpi::detail {
+namespace {
+
+int checked_count(std::size_t bytes) {
+  // Per-rank payloads travel with int counts; a window this large is a configuration problem
+  // with a simple remedy, so say it instead of splitting.
+  if (bytes > static_cast<std::size_t>(INT_MAX)) {
+    throw std::length_error(fmt::format(
+        "swarm::mpi: {} bytes for one rank in one window exceeds MPI's int counts; use a "
+        "smaller window",
+        bytes));
+  }
+  return static_cast<int>(bytes);
+}
+
+std::vector<int> displacements(const std::vector<int>& counts) {
+  std::vector<int> displs(counts.size(), 0);
+  long long total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    displs[r] = static_cast<int>(total);
+    total += counts[r];
+    if (total > INT_MAX) {
+      throw std::length_error(
+          "swarm::mpi: a window exceeds 2 GiB at the root; use a smaller window");
+    }
+  }
+  return displs;
+}
+
+}  // namespace
+
+std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>>& buckets) {
+  const Communicator comm = swarm.communicator();
+  const int ranks = comm.size();
+  const bool root = comm.is_root();
+  std::vector<char> send;
+  std::vector<int> counts(root ? static_cast<std::size_t>(ranks) : 0);
+  if (root) {
+    ByteWriter w;
+    for (int r = 0; r < ranks; ++r) {
+      const std::size_t before = w.size();
+      for (const auto& item : buckets[static_cast<std::size_t>(r)]) put_work(w, item);
+      counts[static_cast<std::size_t>(r)] = checked_count(w.size() - before);
+    }
+    send = std::move(w.bytes());
+  }
+  int mine = 0;
+  std::vector<char> recv;
+  {
+    MpiTimer t(swarm.mpi_stats());
+    check(MPI_Scatter(counts.data(), 1, MPI_INT, &mine, 1, MPI_INT, Communicator::kRoot,
+                      comm.mpi_communicator()),
+          "MPI_Scatter");
+    recv.resize(static_cast<std::size_t>(mine));
+    const auto displs = root ? displacements(counts) : std::vector<int>{};
+    check(MPI_Scatterv(send.data(), counts.data(), displs.data(), MPI_CHAR, recv.data(), mine,
+                       MPI_CHAR, Communicator::kRoot, comm.mpi_communicator()),
+          "MPI_Scatterv");
+  }
+  swarm.mpi_stats().bytes_sent += root ? send.size() : 0;
+  swarm.mpi_stats().bytes_received += recv.size();
+  std::vector<Work> work;
+  ByteReader in(recv.data(), recv.size());
+  while (!in.done()) work.push_back(get_work(in));
+  return work;
+}
+
+std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>& local) {
+  const Communicator comm = swarm.communicator();
+  const bool root = comm.is_root();
+  ByteWriter w;
+  for (const auto& r : local) put_response(w, r);
+  const int mine = checked_count(w.size());
+  std::vector<int> counts(root ? static_cast<std::size_t>(comm.size()) : 0);
+  std::vector<char> recv;
+  {
+    MpiTimer t(swarm.mpi_stats());
+    check(MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, Communicator::kRoot,
+                     comm.mpi_communicator()),
+          "MPI_Gather");
+    const auto displs = root ? displacements(counts) : std::vector<int>{};
+    if (root) recv.resize(static_cast<std::size_t>(displs.back() + counts.back()));
+    check(MPI_Gatherv(w.bytes().data(), mine, MPI_CHAR, recv.data(), counts.data(), displs.data(),
+                      MPI_CHAR, Communicator::kRoot, comm.mpi_communicator()),
+          "MPI_Gatherv");
+  }
+  swarm.mpi_stats().bytes_sent += w.size();
+  std::vector<Response> all;
+  if (root) {
+    swarm.mpi_stats().bytes_received += recv.size();
+    ByteReader in(recv.data(), recv.size());
+    while (!in.done()) all.push_back(get_response(in));
+  }
+  return all;
+}
+
+void broadcast_response(Swarm& swarm, Response& r, int from) {
+  const Communicator comm = swarm.communicator();
+  ByteWriter w;
+  if (comm.rank() == from) put_response(w, r);
+  std::uint64_t size = w.size();
+  {
+    MpiTimer t(swarm.mpi_stats());
+    check(MPI_Bcast(&size, 1, MPI_UINT64_T, from, comm.mpi_communicator()), "MPI_Bcast");
+    w.bytes().resize(size);
+    check(MPI_Bcast(w.bytes().data(), checked_count(size), MPI_CHAR, from, comm.mpi_communicator()),
+          "MPI_Bcast");
+  }
+  if (comm.rank() != from) {
+    ByteReader in(w.bytes().data(), w.bytes().size());
+    r = get_response(in);
+  }
+}
+
+std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call) {
+  std::vector<Response> results(work.size());
+  if (work.empty()) return results;
+  AgentPool& pool = swarm.local_pool();
+  const auto n = static_cast<std::uint64_t>(swarm.size());
+  const auto first = static_cast<std::uint64_t>(swarm.shard().begin);
+  std::size_t remaining = work.size();
+  for (std::size_t k = 0; k < work.size(); ++k) {
+    const std::uint64_t agent = work[k].index % n;
+    CallOptions c = call;
+    if (work[k].max_tokens) c.max_tokens = work[k].max_tokens;
+    pool.submit(
+        agent - first, work[k].prompt,
+        [&results, &remaining, k, agent](Response&& r) {
+          r.agent_index = static_cast<std::int64_t>(agent);
+          results[k] = std::move(r);
+          --remaining;
+        },
+        c);
+  }
+  while (remaining > 0) pool.poll(std::chrono::milliseconds(200));
+  return results;
+}
+
+}  // namespace swarm::mpi::detail

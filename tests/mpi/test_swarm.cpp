@@ -1,0 +1,254 @@
+// Swarm, selections, broadcast and scatter-gather under mpiexec at 1-4 ranks, against a real
+// aswarm-mock-agent started by rank 0. The mock's script answers "agent <k>: <prompt>", so every
+// test sees which hostfile agent answered which prompt; results must not depend on the number
+// of ranks.
+
+#include <mpi.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "mock_process.hpp"
+#include "swarm/hostfile.hpp"
+#include "swarm/mpi/broadcast.hpp"
+#include "swarm/mpi/scatter_gather.hpp"
+#include "swarm/mpi/strings.hpp"
+#include "swarm/mpi/swarm.hpp"
+
+namespace {
+
+using swarm::Response;
+using swarm::mock::test::MockProcess;
+using swarm::mock::test::TempDir;
+using swarm::mpi::Communicator;
+using swarm::mpi::Swarm;
+
+/// Rank 0 runs the mock; every rank learns its hostfile path.
+class MockSwarm {
+ public:
+  explicit MockSwarm(std::vector<std::string> extra_args = {}) {
+    std::string path;
+    if (world_.is_root()) {
+      dir_ = std::make_unique<TempDir>();
+      const auto script = dir_->path() / "who.json";
+      swarm::mock::test::write_file(script,
+                                    R"({"rules": [], "default": "agent {agent}: {prompt}"})");
+      std::vector<std::string> args = {"--mode", "script", "--script", script.string()};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      mock_ = std::make_unique<MockProcess>(args);
+      path = mock_->hostfile().string();
+    }
+    swarm::mpi::broadcast(path, world_);
+    hostfile_ = path;
+  }
+  Swarm swarm() const {
+    swarm::PoolOptions o;
+    o.model = "mock-model";
+    o.model_max_context = 32768;
+    o.retries = 0;
+    return Swarm::from_hostfile(world_, hostfile_, o);
+  }
+  const std::string& hostfile() const { return hostfile_; }
+  ~MockSwarm() {
+    // Nobody may stop the mock while another rank still talks to it.
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
+  MockSwarm(const MockSwarm&) = delete;
+  MockSwarm& operator=(const MockSwarm&) = delete;
+
+ private:
+  Communicator world_;
+  std::unique_ptr<TempDir> dir_;
+  std::unique_ptr<MockProcess> mock_;
+  std::string hostfile_;
+};
+
+std::string who(std::size_t agent, const std::string& prompt) {
+  return "agent " + std::to_string(agent) + ": " + prompt;
+}
+
+TEST(MpiSwarm, EveryRankKnowsAllEndpointsAndItsBlock) {
+  MockSwarm mock({"--count", "10"});
+  Swarm s = mock.swarm();
+  const Communicator world;
+  ASSERT_EQ(s.size(), 10u);
+  EXPECT_EQ(s.shard(), swarm::mpi::block_of(10, world.size(), world.rank()));
+  for (std::size_t a = 0; a < 10; ++a) {
+    const auto owner = s.owner_of(a);
+    const auto b = swarm::mpi::block_of(10, world.size(), owner);
+    EXPECT_GE(static_cast<std::int64_t>(a), b.begin);
+    EXPECT_LT(static_cast<std::int64_t>(a), b.begin + b.count);
+  }
+  // The endpoint list is identical everywhere: compare each rank's text with the root's.
+  std::vector<swarm::Endpoint> mine;
+  for (std::size_t a = 0; a < s.size(); ++a) mine.push_back(s.endpoint(a));
+  const std::string text = swarm::format_hostfile(mine);
+  std::string root_text = text;
+  swarm::mpi::broadcast(root_text, world);
+  EXPECT_EQ(text, root_text);
+}
+
+TEST(MpiSwarm, BadHostfileGivesTheSameErrorOnEveryRank) {
+  const Communicator world;
+  std::string path;
+  TempDir dir;  // each rank has its own; only the root's file is read
+  if (world.is_root()) {
+    path = (dir.path() / "bad.hostfile").string();
+    swarm::mock::test::write_file(path, "a:1\nb:99999\n");
+  }
+  swarm::mpi::broadcast(path, world);
+  try {
+    (void)Swarm::from_hostfile(world, path);
+    FAIL() << "no error";
+  } catch (const swarm::HostfileError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":2: port 99999 is out of range (1-65535)");
+    EXPECT_EQ(e.line(), 2u);
+  }
+  try {
+    (void)Swarm::from_hostfile(world, path + ".missing");
+    FAIL() << "no error";
+  } catch (const swarm::HostfileError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ".missing: cannot read hostfile: No such file or directory");
+  }
+}
+
+TEST(MpiBroadcast, OneResponsePerAgentInOrderOnTheRoot) {
+  MockSwarm mock({"--count", "7"});
+  Swarm s = mock.swarm();
+  const auto results = swarm::mpi::broadcast(s, Communicator().is_root() ? "hello" : "ignored");
+  if (!Communicator().is_root()) {
+    EXPECT_TRUE(results.empty());
+    return;
+  }
+  ASSERT_EQ(results.size(), 7u);
+  for (std::size_t k = 0; k < 7; ++k) {
+    EXPECT_TRUE(results[k].success) << results[k].error;
+    EXPECT_EQ(results[k].text, who(k, "hello"));
+    EXPECT_EQ(results[k].agent_index, static_cast<std::int64_t>(k));
+  }
+}
+
+TEST(MpiBroadcast, ReduceUsesTheChosenAgentAndEveryRankGetsTheAnswer) {
+  MockSwarm mock({"--count", "3", "--dead-agents", "1"});
+  Swarm s = mock.swarm();
+  const auto out = swarm::mpi::broadcast_and_reduce(s, "q", "sum: {responses}", 2);
+  // Agent 1 is dead: its failure is left out of {responses}.
+  EXPECT_TRUE(out.reduced.success) << out.reduced.error;
+  EXPECT_EQ(out.reduced.text, who(2, "sum: " + who(0, "q") + "\n---\n" + who(2, "q")));
+  EXPECT_EQ(out.reduced.agent_index, 2);
+  if (Communicator().is_root()) {
+    ASSERT_EQ(out.responses.size(), 3u);
+    EXPECT_FALSE(out.responses[1].success);
+    EXPECT_EQ(out.responses[1].http_status, 503);
+  }
+}
+
+TEST(MpiScatterGather, PromptIGoesToAgentIModNInInputOrder) {
+  MockSwarm mock({"--count", "7"});
+  Swarm s = mock.swarm();
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 25; ++i) prompts.push_back("p" + std::to_string(i));
+  for (const std::size_t window : {std::size_t{4}, swarm::mpi::kDefaultWindow}) {
+    const auto results = swarm::mpi::scatter_gather(s, prompts, {}, window);
+    if (!Communicator().is_root()) continue;
+    ASSERT_EQ(results.size(), 25u);
+    for (std::size_t i = 0; i < 25; ++i) {
+      EXPECT_EQ(results[i].text, who(i % 7, prompts[i])) << "window " << window;
+      EXPECT_EQ(results[i].agent_index, static_cast<std::int64_t>(i % 7));
+    }
+  }
+}
+
+TEST(MpiScatterGather, MapGatherFillsItems) {
+  MockSwarm mock({"--count", "2"});
+  Swarm s = mock.swarm();
+  const std::vector<std::string> items = {"x", "y", "z"};
+  const auto results = swarm::mpi::map_gather(s, items, "do {item} now");
+  if (Communicator().is_root()) {
+    ASSERT_EQ(results.size(), 3u);
+    EXPECT_EQ(results[2].text, who(0, "do z now"));
+  }
+}
+
+TEST(MpiScatterGather, RanksWithoutAgentsTakePart) {
+  MockSwarm mock({"--count", "2"});
+  Swarm s = mock.swarm();
+  const std::vector<std::string> prompts = {"a", "b", "c", "d", "e"};
+  const auto results = swarm::mpi::scatter_gather(s, prompts);
+  const auto bcast = swarm::mpi::broadcast(s, "all");
+  if (Communicator().is_root()) {
+    ASSERT_EQ(results.size(), 5u);
+    for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(results[i].text, who(i % 2, prompts[i]));
+    ASSERT_EQ(bcast.size(), 2u);
+  }
+}
+
+TEST(MpiScatterGather, AFailingAgentIsAFailedResponseNotAnError) {
+  MockSwarm mock({"--count", "4", "--dead-agents", "2"});
+  Swarm s = mock.swarm();
+  std::vector<std::string> prompts(8, "x");
+  const auto results = swarm::mpi::scatter_gather(s, prompts);
+  if (!Communicator().is_root()) return;
+  for (std::size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(results[i].success, i % 4 != 2) << i;
+    if (i % 4 == 2) {
+      EXPECT_EQ(results[i].http_status, 503);
+    }
+  }
+}
+
+TEST(MpiSelections, ViewsAreReShardedAndMapToTheirOwnAgents) {
+  MockSwarm mock({"--count", "6", "--roles", "a,b"});
+  Swarm s = mock.swarm();
+  Swarm b = s.by_tag("role", "b");  // hostfile agents 1, 3, 5
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b.shard(), swarm::mpi::block_of(3, Communicator().size(), Communicator().rank()));
+  std::vector<std::string> prompts = {"p0", "p1", "p2", "p3"};
+  auto results = swarm::mpi::scatter_gather(b, prompts);
+  if (Communicator().is_root()) {
+    EXPECT_EQ(results[0].text, who(1, "p0"));
+    EXPECT_EQ(results[1].text, who(3, "p1"));
+    EXPECT_EQ(results[2].text, who(5, "p2"));
+    EXPECT_EQ(results[3].text, who(1, "p3"));
+    EXPECT_EQ(results[1].agent_index, 1);  // index within the view
+  }
+  const std::vector<std::size_t> picks = {4, 0};
+  Swarm selected = s.select(picks);
+  auto chosen = swarm::mpi::broadcast(selected, "s");
+  Swarm sliced = s.slice(2, 5);
+  auto sl = swarm::mpi::broadcast(sliced, "t");
+  Swarm sampled = s.sample(3, 11);
+  auto sa = swarm::mpi::broadcast(sampled, "u");
+  if (Communicator().is_root()) {
+    EXPECT_EQ(chosen[0].text, who(4, "s"));
+    EXPECT_EQ(chosen[1].text, who(0, "s"));
+    ASSERT_EQ(sl.size(), 3u);
+    EXPECT_EQ(sl[0].text, who(2, "t"));
+    EXPECT_EQ(sl[2].text, who(4, "t"));
+    ASSERT_EQ(sa.size(), 3u);
+  }
+  // The sample is the same on every rank: compare each rank's endpoint ports with the root's.
+  std::string ports;
+  for (std::size_t k = 0; k < sampled.size(); ++k)
+    ports += std::to_string(sampled.endpoint(k).port) + ",";
+  std::string root_ports = ports;
+  swarm::mpi::broadcast(root_ports, Communicator());
+  EXPECT_EQ(ports, root_ports);
+}
+
+TEST(MpiSelections, EmptyViewIsRejectedOnEveryRank) {
+  MockSwarm mock({"--count", "2"});
+  Swarm s = mock.swarm();
+  Swarm none = s.by_tag("role", "nobody");
+  EXPECT_EQ(none.size(), 0u);
+  const std::vector<std::string> prompts = {"x"};
+  EXPECT_THROW(swarm::mpi::scatter_gather(none, prompts), std::logic_error);
+  EXPECT_THROW(swarm::mpi::broadcast_and_reduce(none, "x", "y"), std::logic_error);
+}
+
+}  // namespace
