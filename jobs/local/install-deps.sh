@@ -15,7 +15,7 @@ packages=(
   libcli11-dev
   libgtest-dev libgmock-dev
   libevent-dev
-  curl wrk shellcheck
+  curl wrk shellcheck python3
 )
 
 missing=()

@@ -1,34 +1,85 @@
 #!/usr/bin/env bash
-# The README's first command: install what is needed, build aswarm, start a local simulated swarm
-# and run aswarm-mpi against it.
-#   bash jobs/local/run.sh [ranks] [agents]        # defaults: 4 ranks, 16 agents
+# The README's first command: on a fresh Debian machine, install what is missing, build, start a
+# local simulated swarm (aswarm-mock-agent), wait until it is healthy, run aswarm-mpi on it under
+# mpiexec, show the result, and stop the swarm however the script ends (error, Ctrl-C).
 #
-# What it runs today: `aswarm-mpi --dry-run`, which parses the swarm's hostfile on rank 0 and
-# prints how the agents are sharded over the MPI ranks. The communication patterns replace this
-# step as they land (see README.md).
+#   bash jobs/local/run.sh [--pattern broadcast|scatter-gather] [--agents N] [--ranks R]
+#                          [-- extra aswarm-mpi flags]
+# Defaults: broadcast over 16 agents on 4 ranks, a question answered by a vote (--aggregate
+# majority). scatter-gather sends jobs/local/demo-input.jsonl round-robin over the agents.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${ASWARM_BUILD_DIR:-$root/build}
-ranks=${1:-4}
-agents=${2:-16}
+pattern=broadcast
+agents=16
+ranks=4
+extra=()
+while (($#)); do
+  case $1 in
+    --pattern) pattern=$2; shift 2 ;;
+    --agents) agents=$2; shift 2 ;;
+    --ranks) ranks=$2; shift 2 ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "run.sh: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
 
 bash "$root/jobs/local/install-deps.sh"
-cmake -S "$root" -B "$build" >/dev/null
-cmake --build "$build" -j "${ASWARM_JOBS:-2}" --target aswarm-mpi
+cmake -S "$root" -B "$build" > /dev/null
+cmake --build "$build" -j "${ASWARM_JOBS:-2}" --target aswarm-mpi aswarm-mock-agent
 
 work=$(mktemp -d)
-cleanup() { rm -rf "$work"; }
+mock_pid=""
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  if [[ -n "$mock_pid" ]]; then
+    kill "$mock_pid" 2> /dev/null || true
+    wait "$mock_pid" 2> /dev/null || true
+  fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-# A hostfile describing the simulated swarm: half hypotheses, half critiques, as a blackboard run
-# on Aurora would use.
-hostfile=$work/agents.hostfile
-for ((i = 0; i < agents; i++)); do
-  role=hypotheses
-  ((i % 2)) && role=critiques
-  printf '127.0.0.1:%d role=%s\n' $((18000 + i)) "$role"
-done > "$hostfile"
+# Half hypotheses, half critiques, as a blackboard run on Aurora would use; 20-80 ms answers.
+"$build/src/mock/aswarm-mock-agent" --count "$agents" --port-base 0 --roles hypotheses,critiques \
+  --mode script --script "$root/jobs/local/demo-script.json" --latency uniform:20:80 \
+  --hostfile-out "$work/agents.txt" > "$work/mock.log" 2>&1 &
+mock_pid=$!
 
-"$build/src/cli/aswarm-mpi" --version
-mpiexec -n "$ranks" "$build/src/cli/aswarm-mpi" --hostfile "$hostfile" --dry-run
+# Health gate: every endpoint answers /health (bounded: 10 s).
+healthy=0
+for _ in $(seq 100); do
+  if [[ -s "$work/agents.txt" ]]; then
+    healthy=0
+    while read -r endpoint _; do
+      curl -sf -o /dev/null --max-time 1 "http://$endpoint/health" && healthy=$((healthy + 1))
+    done < "$work/agents.txt"
+    ((healthy == agents)) && break
+  fi
+  kill -0 "$mock_pid" 2> /dev/null || { cat "$work/mock.log" >&2; exit 1; }
+  sleep 0.1
+done
+((healthy == agents)) || { echo "run.sh: only $healthy of $agents agents healthy" >&2; exit 1; }
+echo "swarm: $agents healthy agents (mock), $ranks MPI ranks, pattern $pattern"
+
+aswarm=("$build/src/cli/aswarm-mpi" --hostfile "$work/agents.txt" --output "$work/results.jsonl"
+        --summary "$work/summary.json" --progress never)
+case $pattern in
+  broadcast)
+    aswarm+=(--pattern broadcast --prompt "What is the largest planet? One word." --aggregate majority) ;;
+  scatter-gather)
+    aswarm+=(--pattern scatter-gather --input "$root/jobs/local/demo-input.jsonl" --aggregate failure-report) ;;
+  *) echo "run.sh: pattern '$pattern' is not available yet" >&2; exit 2 ;;
+esac
+
+set +e
+mpiexec -n "$ranks" "${aswarm[@]}" "${extra[@]}"
+status=$?
+set -e
+echo "--- first results ($work/results.jsonl)"
+head -n 4 "$work/results.jsonl" | cut -c1-200
+echo "--- summary"
+cat "$work/summary.json"; echo
+exit "$status"

@@ -1,5 +1,10 @@
-// aswarm-mpi: the command line. Every rank parses the same argv (so every rank reaches the same
-// decision without communicating); only the root prints.
+// aswarm-mpi: the command line. Every rank parses the same argv, so every rank reaches the same
+// decision without communicating; only the root prints.
+//
+// Error policy: problems found before the pattern starts (flags, hostfile, input, output path)
+// are raised identically on every rank and end the job with kExitUsage and one message. A
+// failure after the pattern started may leave other ranks inside a collective, so it is printed
+// and the job is aborted (MPI_Abort) rather than left hanging.
 
 #include <cstdio>
 #include <exception>
@@ -8,46 +13,29 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "drivers.hpp"
 #include "dry_run.hpp"
+#include "io/exit_codes.hpp"
+#include "io/input_error.hpp"
+#include "options.hpp"
+#include "swarm/hostfile.hpp"
 #include "swarm/log.hpp"
 #include "swarm/mpi/communicator.hpp"
 #include "swarm/mpi/environment.hpp"
 #include "swarm/mpi/error.hpp"
-#include "swarm/version.hpp"
 
 namespace {
 
-struct Options {
-  std::string hostfile;
-  bool dry_run = false;
-  std::string log_level = "info";
-};
-
-void add_options(CLI::App& app, Options& options) {
-  app.set_version_flag("--version", fmt::format("aswarm-mpi {}", swarm::kVersion));
-  app.add_option("--hostfile", options.hostfile,
-                 "Agent endpoints, one per line: host[:port] [key=value ...] "
-                 "(also host<TAB>port, [ipv6]:port, http(s)://host:port)")
-      ->type_name("FILE");
-  app.add_flag("--dry-run", options.dry_run,
-               "Validate the hostfile on rank 0 and print how its endpoints are sharded "
-               "across the ranks, without sending any request");
-  app.add_option("--log-level", options.log_level, "Diagnostics on stderr")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
-      ->capture_default_str();
-  app.footer(
-      "Run under MPI, e.g.: mpiexec -n 4 aswarm-mpi --hostfile agents.txt --dry-run\n"
-      "Patterns (broadcast, scatter-gather, tree-reduce, blackboard, pipeline) are not in this "
-      "release yet.");
-}
+using namespace swarm::cli;  // NOLINT(google-build-using-namespace): the CLI's own namespace
 
 int run(const Options& options, swarm::mpi::Communicator comm) {
-  if (!options.dry_run) {
-    throw CLI::ValidationError("nothing to do: this release only supports --dry-run");
+  if (options.dry_run) {
+    dry_run(options.hostfile, comm, stdout);
+    return kExitOk;
   }
-  if (options.hostfile.empty()) throw CLI::RequiredError("--hostfile");
-  swarm::cli::dry_run(options.hostfile, comm, stdout);
-  return 0;
+  const auto pool = pool_options(options);
+  if (options.pattern == "broadcast") return run_broadcast(options, pool, comm);
+  return run_scatter_gather(options, pool, comm);
 }
 
 }  // namespace
@@ -62,28 +50,36 @@ int main(int argc, char** argv) {
                "aswarm-mpi"};
   Options options;
   add_options(app, options);
+  const auto usage_error = [&](const std::string& message) {
+    if (root) fmt::print(stderr, "aswarm-mpi: error: {}\n", message);
+    return kExitUsage;
+  };
   try {
     app.parse(argc, argv);
+    validate(options);
     swarm::set_log_level(options.log_level);
-    return run(options, comm);
   } catch (const CLI::ParseError& e) {
-    // --help and --version arrive here too (exit code 0); print them once.
-    if (root) {
-      if (e.get_exit_code() == 0) {
-        app.exit(e);
-      } else {
-        fmt::print(stderr, "aswarm-mpi: error: {}\nRun with --help for more information.\n",
-                   e.what());
-      }
+    if (e.get_exit_code() == 0) {  // --help, --version
+      if (root) app.exit(e);
+      return kExitOk;
     }
-    return e.get_exit_code();
-  } catch (const swarm::mpi::Error& e) {
-    // An MPI failure may have left other ranks inside a collective: abort the whole job.
-    fmt::print(stderr, "aswarm-mpi: MPI error: {}\n", e.what());
-    MPI_Abort(comm.mpi_communicator(), 1);
-    return 1;
+    if (root)
+      fmt::print(stderr, "aswarm-mpi: error: {}\nRun with --help for more information.\n",
+                 e.what());
+    return kExitUsage;
+  }
+  try {
+    return run(options, comm);
+  } catch (const UsageError& e) {  // raised on every rank alike
+    return usage_error(e.what());
+  } catch (const swarm::HostfileError& e) {  // raised on every rank alike
+    return usage_error(e.what());
+  } catch (const std::invalid_argument& e) {  // option values (e.g. environment variables)
+    return usage_error(e.what());
   } catch (const std::exception& e) {
-    if (root) fmt::print(stderr, "aswarm-mpi: error: {}\n", e.what());
-    return 1;
+    fmt::print(stderr, "aswarm-mpi: error (rank {}): {}\n", comm.rank(), e.what());
+    std::fflush(stderr);
+    MPI_Abort(comm.mpi_communicator(), kExitInternal);
+    return kExitInternal;
   }
 }

@@ -121,25 +121,53 @@ void broadcast_response(Swarm& swarm, Response& r, int from) {
   }
 }
 
-std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call) {
+std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                                std::size_t batch_size) {
   std::vector<Response> results(work.size());
   if (work.empty()) return results;
   AgentPool& pool = swarm.local_pool();
   const auto n = static_cast<std::uint64_t>(swarm.size());
   const auto first = static_cast<std::uint64_t>(swarm.shard().begin);
   std::size_t remaining = work.size();
-  for (std::size_t k = 0; k < work.size(); ++k) {
-    const std::uint64_t agent = work[k].index % n;
-    CallOptions c = call;
-    if (work[k].max_tokens) c.max_tokens = work[k].max_tokens;
-    pool.submit(
-        agent - first, work[k].prompt,
-        [&results, &remaining, k, agent](Response&& r) {
-          r.agent_index = static_cast<std::int64_t>(agent);
-          results[k] = std::move(r);
-          --remaining;
-        },
-        c);
+  if (batch_size > 1) {
+    // Group by agent (work order kept within an agent), then cut into list requests.
+    std::vector<std::vector<std::size_t>> by_agent(static_cast<std::size_t>(swarm.shard().count));
+    for (std::size_t k = 0; k < work.size(); ++k) {
+      by_agent[static_cast<std::size_t>(work[k].index % n - first)].push_back(k);
+    }
+    for (std::size_t local = 0; local < by_agent.size(); ++local) {
+      const auto& ks = by_agent[local];
+      for (std::size_t start = 0; start < ks.size(); start += batch_size) {
+        std::vector<std::size_t> chunk(ks.begin() + static_cast<long>(start),
+                                       ks.begin() + static_cast<long>(std::min(start + batch_size, ks.size())));
+        std::vector<std::string> prompts;
+        for (const auto k : chunk) prompts.push_back(work[k].prompt);
+        pool.submit_batch(
+            local, std::move(prompts),
+            [&results, &remaining, chunk, agent = first + local](std::vector<Response>&& out) {
+              for (std::size_t j = 0; j < chunk.size(); ++j) {
+                out[j].agent_index = static_cast<std::int64_t>(agent);
+                results[chunk[j]] = std::move(out[j]);
+              }
+              remaining -= chunk.size();
+            },
+            call);
+      }
+    }
+  } else {
+    for (std::size_t k = 0; k < work.size(); ++k) {
+      const std::uint64_t agent = work[k].index % n;
+      CallOptions c = call;
+      if (work[k].max_tokens) c.max_tokens = work[k].max_tokens;
+      pool.submit(
+          agent - first, work[k].prompt,
+          [&results, &remaining, k, agent](Response&& r) {
+            r.agent_index = static_cast<std::int64_t>(agent);
+            results[k] = std::move(r);
+            --remaining;
+          },
+          c);
+    }
   }
   while (remaining > 0) pool.poll(std::chrono::milliseconds(200));
   return results;

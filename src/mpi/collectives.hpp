@@ -36,7 +36,9 @@ std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>
 void broadcast_response(Swarm& swarm, Response& r, int from);
 
 /// Runs `work` on this rank's agents (prompt -> agent index mod N) and returns the Responses in
-/// the order of `work`, agent_index set to the agent's index in `swarm`. No MPI inside.
-std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call);
+/// the order of `work`, agent_index set to the agent's index in `swarm`. With batch_size > 1,
+/// each agent's prompts go in /v1/completions list requests. No MPI inside.
+std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                                std::size_t batch_size = 1);
 
 }  // namespace swarm::mpi::detail

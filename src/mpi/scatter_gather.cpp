@@ -10,7 +10,7 @@
 namespace swarm::mpi {
 
 void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const WindowSink& done,
-                            std::size_t window, CallOptions call) {
+                            std::size_t window, CallOptions call, std::size_t batch_size) {
   if (swarm.size() == 0) throw std::logic_error("scatter_gather over an empty swarm");
   if (window == 0) throw std::invalid_argument("scatter_gather: window must be positive");
   const Communicator comm = swarm.communicator();
@@ -41,7 +41,7 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
     }
     const auto mine = detail::scatter_work(swarm, buckets);
     buckets.clear();
-    const auto local = detail::run_local(swarm, mine, call);
+    const auto local = detail::run_local(swarm, mine, call, batch_size);
     auto gathered = detail::gather_responses(swarm, local);
     if (!root) continue;
 

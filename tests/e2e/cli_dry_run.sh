@@ -35,7 +35,7 @@ err=$("$mpiexec" -n 3 "$aswarm" --hostfile "$bad" --dry-run 2>&1 >/dev/null)
 rc=$?
 set -e
 echo "$err"
-[[ $rc -eq 1 ]] || fail "bad hostfile: exit code $rc, expected 1"
+[[ $rc -eq 2 ]] || fail "bad hostfile: exit code $rc, expected 2 (usage)"
 [[ "$err" == "aswarm-mpi: error: $bad:2: port '80x1' is not a number" ]] ||
   fail "bad hostfile: expected exactly one error line from the root"
 
@@ -43,7 +43,7 @@ set +e
 err=$("$mpiexec" -n 2 "$aswarm" --hostfile "$scratch/missing" --dry-run 2>&1 >/dev/null)
 rc=$?
 set -e
-[[ $rc -eq 1 && "$err" == "aswarm-mpi: error: $scratch/missing: cannot read hostfile: No such file or directory" ]] ||
+[[ $rc -eq 2 && "$err" == "aswarm-mpi: error: $scratch/missing: cannot read hostfile: No such file or directory" ]] ||
   fail "missing hostfile: rc=$rc err=$err"
 
 set +e

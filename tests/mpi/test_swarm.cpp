@@ -45,11 +45,12 @@ class MockSwarm {
     swarm::mpi::broadcast(path, world_);
     hostfile_ = path;
   }
-  Swarm swarm() const {
+  Swarm swarm(swarm::Protocol protocol = swarm::Protocol::chat) const {
     swarm::PoolOptions o;
     o.model = "mock-model";
     o.model_max_context = 32768;
     o.retries = 0;
+    o.protocol = protocol;
     return Swarm::from_hostfile(world_, hostfile_, o);
   }
   const std::string& hostfile() const { return hostfile_; }
@@ -161,6 +162,37 @@ TEST(MpiScatterGather, PromptIGoesToAgentIModNInInputOrder) {
       EXPECT_EQ(results[i].text, who(i % 7, prompts[i])) << "window " << window;
       EXPECT_EQ(results[i].agent_index, static_cast<std::int64_t>(i % 7));
     }
+  }
+}
+
+TEST(MpiScatterGather, BatchedListRequestsKeepTheMapping) {
+  MockSwarm mock({"--count", "3"});
+  Swarm s = mock.swarm(swarm::Protocol::completions);
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 20; ++i) prompts.push_back("b" + std::to_string(i));
+  std::vector<Response> results;
+  std::vector<std::uint64_t> order;
+  swarm::mpi::scatter_gather_windows(
+      s,
+      [&, next = std::size_t{0}](std::size_t max) mutable {
+        std::vector<swarm::mpi::Work> w;
+        for (; next < prompts.size() && w.size() < max; ++next) w.push_back({next, prompts[next], {}});
+        return w;
+      },
+      [&](std::vector<swarm::mpi::Work>&& work, std::vector<Response>&& rs) {
+        for (std::size_t k = 0; k < work.size(); ++k) {
+          order.push_back(work[k].index);
+          results.push_back(std::move(rs[k]));
+        }
+      },
+      /*window=*/8, {.max_tokens = 64}, /*batch_size=*/2);
+  if (!Communicator().is_root()) return;
+  ASSERT_EQ(results.size(), 20u);
+  for (std::size_t i = 0; i < 20; ++i) {
+    EXPECT_EQ(order[i], i);
+    EXPECT_TRUE(results[i].success) << results[i].error;
+    EXPECT_EQ(results[i].text, who(i % 3, prompts[i]));
+    EXPECT_EQ(results[i].agent_index, static_cast<std::int64_t>(i % 3));
   }
 }
 

@@ -37,10 +37,13 @@ using WindowSource = std::function<std::vector<Work>(std::size_t max)>;
 using WindowSink = std::function<void(std::vector<Work>&& work, std::vector<Response>&& results)>;
 
 /// Collective. Runs windows until the root's `next` returns none. `next` and `done` are called
-/// on the root only. Response::agent_index is the agent's index in `swarm`.
+/// on the root only. Response::agent_index is the agent's index in `swarm`. With
+/// `batch_size` > 1 each rank sends each agent's prompts of a window in /v1/completions list
+/// requests of at most `batch_size` (per-prompt max_tokens then give way to `call`).
 /// Throws std::logic_error (on every rank) for an empty swarm.
 void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const WindowSink& done,
-                            std::size_t window = kDefaultWindow, CallOptions call = {});
+                            std::size_t window = kDefaultWindow, CallOptions call = {},
+                            std::size_t batch_size = 1);
 
 /// Collective. `prompts` is significant on the root; results in input order on the root (empty
 /// elsewhere).

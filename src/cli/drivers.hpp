@@ -1,0 +1,44 @@
+#pragma once
+// The pattern drivers of aswarm-mpi and what they share.
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "options.hpp"
+#include "swarm/mpi/communicator.hpp"
+#include "swarm/pool_options.hpp"
+#include "swarm/response.hpp"
+
+namespace swarm::cli {
+
+/// A user error (input, output path, hostfile...) that every rank raises identically, so the
+/// job exits with the usage code without anyone waiting in a collective.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Collective: runs `root_work` on the root only; if it throws, every rank throws UsageError
+/// with the root's message. Used for everything before the first pattern collective.
+void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void()>& root_work);
+
+/// Exit code for a finished run: kExitOk, or kExitSomeFailed when any request failed.
+int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+
+/// Collects what --aggregate needs and prints the aggregate as one JSON line on stdout.
+class Aggregator {
+ public:
+  explicit Aggregator(std::string kind) : kind_(std::move(kind)) {}
+  [[nodiscard]] bool enabled() const noexcept { return !kind_.empty(); }
+  void add(const Response& r);
+  void print() const;
+
+ private:
+  std::string kind_;
+  std::vector<Response> kept_;  ///< Only the fields the aggregate reads.
+};
+
+}  // namespace swarm::cli

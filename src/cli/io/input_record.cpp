@@ -1,0 +1,261 @@
+#include "io/input_record.hpp"
+
+#include <functional>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace swarm::cli {
+namespace {
+
+using nlohmann::json;
+
+// Parsing reports the first problem through `reason_`; helpers return false so callers can bail
+// out with `if (!...) return LineKind::invalid;` without exceptions.
+class LineParser {
+ public:
+  LineParser(InputRecord& out, std::string& reason) : out_(out), reason_(reason) {}
+
+  LineKind parse(std::string_view text) {
+    if (text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos) return LineKind::blank;
+    json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) return fail(json_error(text));
+    out_.id = nullptr;
+    out_.batch = false;
+    out_.custom_id.clear();
+    out_.url.clear();
+    out_.prompt.clear();
+    out_.max_tokens.reset();
+    out_.model.reset();
+    out_.temperature.reset();
+    if (value.is_string()) {
+      out_.prompt = std::move(value.get_ref<std::string&>());
+      if (out_.prompt.empty()) return fail("empty prompt");
+      return LineKind::prompt;
+    }
+    if (!value.is_object()) {
+      return fail(fmt::format("expected a JSON string (the prompt) or an object, got {}",
+                              value.type_name()));
+    }
+    if (value.contains("custom_id") || value.contains("body")) return parse_batch(value);
+    return parse_prompt_object(value);
+  }
+
+ private:
+  LineKind fail(std::string reason) {
+    reason_ = std::move(reason);
+    return LineKind::invalid;
+  }
+
+  // Only on the error path: re-parse with exceptions to get nlohmann's position and reason.
+  static std::string json_error(std::string_view text) {
+    try {
+      const json ignored = json::parse(text.begin(), text.end());
+      (void)ignored;
+    } catch (const json::parse_error& e) {
+      // "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> the line is
+      // always 1 within a JSONL line, so keep the column and the reason.
+      const std::string what = e.what();
+      const auto column = what.find("column ");
+      if (column != std::string::npos) return "invalid JSON at " + what.substr(column);
+      return "invalid JSON: " + what;
+    }
+    return "invalid JSON";
+  }
+
+  LineKind parse_prompt_object(json& value) {
+    auto id = value.find("id");
+    if (id != value.end() && !id->is_null()) {
+      if (!id->is_string() && !id->is_number()) {
+        return fail(fmt::format("\"id\" must be a string or a number, got {}", id->type_name()));
+      }
+      out_.id = std::move(*id);
+    }
+    auto prompt = value.find("prompt");
+    if (prompt == value.end()) {
+      return fail("missing \"prompt\" (or \"custom_id\" and \"body\" of an OpenAI batch request)");
+    }
+    if (!prompt->is_string()) {
+      return fail(fmt::format("\"prompt\" must be a string, got {}", prompt->type_name()));
+    }
+    out_.prompt = std::move(prompt->get_ref<std::string&>());
+    if (out_.prompt.empty()) return fail("\"prompt\" is empty");
+    return LineKind::prompt;
+  }
+
+  LineKind parse_batch(json& value) {
+    out_.batch = true;
+    auto custom_id = value.find("custom_id");
+    if (custom_id == value.end()) return fail("batch request has no \"custom_id\"");
+    if (!custom_id->is_string() || custom_id->get_ref<const std::string&>().empty()) {
+      return fail("\"custom_id\" must be a non-empty string");
+    }
+    out_.custom_id = std::move(custom_id->get_ref<std::string&>());
+    auto method = value.find("method");
+    if (method == value.end()) return fail("batch request has no \"method\" (expected \"POST\")");
+    if (!method->is_string() || *method != "POST") {
+      return fail(fmt::format("\"method\" must be \"POST\", got {}", dump(*method)));
+    }
+    auto url = value.find("url");
+    if (url == value.end()) return fail("batch request has no \"url\"");
+    const bool known =
+        url->is_string() && (url->get_ref<const std::string&>() == kChatCompletionsUrl ||
+                             url->get_ref<const std::string&>() == kCompletionsUrl);
+    if (!known) {
+      return fail(fmt::format("unsupported \"url\" {} (expected \"{}\" or \"{}\")", dump(*url),
+                              kChatCompletionsUrl, kCompletionsUrl));
+    }
+    out_.url = url->get<std::string>();
+    auto body = value.find("body");
+    if (body == value.end()) return fail("batch request has no \"body\"");
+    if (!body->is_object()) {
+      return fail(fmt::format("\"body\" must be an object, got {}", body->type_name()));
+    }
+    const bool chat = out_.url == kChatCompletionsUrl;
+    if (!(chat ? chat_prompt(*body) : completion_prompt(*body))) return LineKind::invalid;
+    if (!options(*body)) return LineKind::invalid;
+    return LineKind::batch;
+  }
+
+  bool chat_prompt(json& body) {
+    auto messages = body.find("messages");
+    if (messages == body.end() || !messages->is_array() || messages->empty()) {
+      fail("\"body.messages\" must be a non-empty array");
+      return false;
+    }
+    // The last user turn is the question; earlier turns and system messages are not forwarded
+    // (the pool sends one prompt per request).
+    json* user = nullptr;
+    for (auto it = messages->rbegin(); it != messages->rend(); ++it) {
+      if (!it->is_object()) continue;
+      auto role = it->find("role");
+      if (role != it->end() && role->is_string() && *role == "user") {
+        user = &*it;
+        break;
+      }
+    }
+    if (user == nullptr) {
+      fail("no message with role \"user\" in \"body.messages\"");
+      return false;
+    }
+    auto content = user->find("content");
+    if (content != user->end() && content->is_string()) {
+      out_.prompt = std::move(content->get_ref<std::string&>());
+    } else if (content != user->end() && content->is_array()) {
+      if (!join_text_parts(*content)) return false;
+    } else {
+      fail("the last \"user\" message's \"content\" must be a string or a list of text parts");
+      return false;
+    }
+    if (out_.prompt.empty()) {
+      fail("the last \"user\" message is empty");
+      return false;
+    }
+    return true;
+  }
+
+  bool join_text_parts(json& parts) {
+    bool first = true;
+    for (auto& part : parts) {
+      auto type = part.is_object() ? part.find("type") : part.end();
+      if (!part.is_object() || type == part.end() || !type->is_string()) {
+        fail("a \"content\" part must be an object with a \"type\"");
+        return false;
+      }
+      if (*type != "text") {
+        // Images or audio cannot be carried by a text prompt: refuse rather than drop them.
+        fail(fmt::format("\"content\" part of type {} is not supported (text only)", dump(*type)));
+        return false;
+      }
+      auto text = part.find("text");
+      if (text == part.end() || !text->is_string()) {
+        fail("a \"text\" content part must have a string \"text\"");
+        return false;
+      }
+      // vLLM's chat template joins text parts with newlines too.
+      if (!first) out_.prompt += '\n';
+      out_.prompt += text->get_ref<const std::string&>();
+      first = false;
+    }
+    return true;
+  }
+
+  bool completion_prompt(json& body) {
+    auto prompt = body.find("prompt");
+    if (prompt == body.end() || !prompt->is_string()) {
+      fail("\"body.prompt\" must be a string");
+      return false;
+    }
+    out_.prompt = std::move(prompt->get_ref<std::string&>());
+    if (out_.prompt.empty()) {
+      fail("\"body.prompt\" is empty");
+      return false;
+    }
+    return true;
+  }
+
+  bool options(const json& body) {
+    for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+      auto it = body.find(key);
+      if (it == body.end() || it->is_null()) continue;
+      const bool fits = it->is_number_integer() &&
+                        (!it->is_number_unsigned() ||
+                         it->get<std::uint64_t>() <=
+                             static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+      if (!fits) {
+        fail(fmt::format("\"body.{}\" must be an integer", key));
+        return false;
+      }
+      if (!out_.max_tokens) out_.max_tokens = it->get<std::int64_t>();
+    }
+    if (auto it = body.find("model"); it != body.end() && !it->is_null()) {
+      if (!it->is_string()) {
+        fail("\"body.model\" must be a string");
+        return false;
+      }
+      out_.model = it->get<std::string>();
+    }
+    if (auto it = body.find("temperature"); it != body.end() && !it->is_null()) {
+      if (!it->is_number()) {
+        fail("\"body.temperature\" must be a number");
+        return false;
+      }
+      out_.temperature = it->get<double>();
+    }
+    return true;
+  }
+
+  static std::string dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  InputRecord& out_;
+  std::string& reason_;
+};
+
+}  // namespace
+
+LineKind parse_input_line(std::string_view text, InputRecord& out, std::string& reason) {
+  return LineParser(out, reason).parse(text);
+}
+
+std::uint64_t key_fingerprint(bool batch, const nlohmann::json& id, std::string_view custom_id) {
+  return detail::fingerprint_of_key(detail::record_key(batch, id, custom_id));
+}
+
+namespace detail {
+
+std::string record_key(bool batch, const nlohmann::json& id, std::string_view custom_id) {
+  if (batch) return "c:" + std::string(custom_id);
+  if (id.is_null()) return {};
+  return "i:" + id.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::uint64_t fingerprint_of_key(std::string_view key) noexcept {
+  if (key.empty()) return 0;
+  const std::uint64_t hash = std::hash<std::string_view>{}(key);
+  return hash == 0 ? 1 : hash;  // 0 means "no key"
+}
+
+}  // namespace detail
+}  // namespace swarm::cli

@@ -1,0 +1,168 @@
+#include "io/output.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "io/resume.hpp"
+
+namespace swarm::cli {
+namespace {
+
+// ordered_json keeps "index" first, so `head out.jsonl` reads naturally.
+using ojson = nlohmann::ordered_json;
+
+ojson usage_json(const swarm::Usage& usage) {
+  return ojson{{"prompt_tokens", usage.prompt_tokens},
+               {"completion_tokens", usage.completion_tokens},
+               {"total_tokens", usage.total_tokens}};
+}
+
+ojson or_null(const std::string& text) {
+  return text.empty() ? ojson(nullptr) : ojson(text);
+}
+
+// The OpenAI reply the endpoint would have returned, rebuilt from what the Response kept.
+ojson openai_body(const OutputLine& line) {
+  const auto& r = line.response;
+  const bool chat = line.url != kCompletionsUrl;
+  ojson choice{{"index", 0}};
+  if (chat) {
+    choice["message"] = ojson{{"role", "assistant"}, {"content", r.text}};
+  } else {
+    choice["text"] = r.text;
+  }
+  choice["finish_reason"] = or_null(r.finish_reason);
+  ojson body{{"id", fmt::format("aswarm-{}", line.index)},
+             {"object", chat ? "chat.completion" : "text_completion"}};
+  if (line.model) body["model"] = *line.model;
+  body["choices"] = ojson::array({std::move(choice)});
+  body["usage"] = usage_json(r.usage);
+  return body;
+}
+
+}  // namespace
+
+OutputLine make_output_line(const InputRecord& record, swarm::Response response,
+                            std::string endpoint, std::int64_t agent) {
+  OutputLine line;
+  line.index = record.index;
+  line.id = record.id;
+  line.batch = record.batch;
+  line.custom_id = record.custom_id;
+  line.url = record.url;
+  line.model = record.model;
+  line.agent = agent;
+  line.endpoint = std::move(endpoint);
+  line.response = std::move(response);
+  return line;
+}
+
+std::string format_output_line(const OutputLine& line) {
+  const auto& r = line.response;
+  ojson out;
+  out["index"] = line.index;
+  if (line.batch) {
+    out["custom_id"] = line.custom_id;
+  } else if (!line.id.is_null()) {
+    out["id"] = line.id;
+  }
+  out["agent"] = line.agent;
+  out["endpoint"] = line.endpoint;
+  out["success"] = r.success;
+  out["text"] = r.text;
+  out["error"] = r.success ? ojson(nullptr) : ojson(r.error);
+  out["http_status"] = r.http_status;
+  // Microsecond resolution is plenty and keeps lines short.
+  out["latency_ms"] = std::round(r.latency.count() * 1e6) / 1e3;
+  out["attempts"] = r.attempts;
+  out["usage"] = usage_json(r.usage);
+  out["finish_reason"] = or_null(r.finish_reason);
+  if (line.batch) {
+    if (r.success) {
+      out["response"] = ojson{{"status_code", r.http_status}, {"body", openai_body(line)}};
+      out["error"] = nullptr;
+    } else {
+      out["response"] = nullptr;
+      out["error"] = ojson{{"message", r.error}};
+    }
+  }
+  // Model output is not guaranteed to be valid UTF-8: replace bad bytes instead of throwing.
+  return out.dump(-1, ' ', false, ojson::error_handler_t::replace);
+}
+
+OutputWriter::OutputWriter(const std::string& path) : path_(path) {
+  if (path == "-") {
+    file_ = detail::File(stdout, /*owned=*/false);
+  } else {
+    file_ = detail::File::open(path, "w");
+  }
+  regular_ = detail::is_regular(file_.get());
+}
+
+OutputWriter::OutputWriter(const std::string& path, const ResumeState& resume) : path_(path) {
+  if (path == "-") throw std::runtime_error("cannot resume a run whose output is stdout ('-')");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(detail::errno_message("cannot open", path));
+  struct stat st {};
+  const bool sized = ::fstat(fd, &st) == 0;
+  const auto size = sized ? static_cast<std::uint64_t>(st.st_size) : 0;
+  std::string problem;
+  if (!sized) {
+    problem = detail::errno_message("cannot stat", path);
+  } else if (size < resume.valid_bytes()) {
+    problem = fmt::format("'{}' shrank since it was read for resuming", path);
+  } else if (size > resume.valid_bytes() &&
+             ::ftruncate(fd, static_cast<off_t>(resume.valid_bytes())) != 0) {
+    // Cut the torn last line: appending after it would glue two lines into one bad line.
+    problem = detail::errno_message("cannot truncate the torn last line of", path);
+  }
+  std::FILE* file = problem.empty() ? ::fdopen(fd, "a") : nullptr;
+  if (file == nullptr) {
+    if (problem.empty()) problem = detail::errno_message("cannot open", path);
+    ::close(fd);
+    throw std::runtime_error(problem);
+  }
+  file_ = detail::File(file, /*owned=*/true);
+  regular_ = detail::is_regular(file);
+  if (resume.needs_newline()) write_raw("\n");
+}
+
+OutputWriter::~OutputWriter() = default;
+
+void OutputWriter::write_raw(std::string_view bytes) {
+  if (!file_) throw std::logic_error("OutputWriter used after close()");
+  if (std::fwrite(bytes.data(), 1, bytes.size(), file_.get()) != bytes.size()) {
+    throw std::runtime_error(detail::errno_message("cannot write", path_));
+  }
+}
+
+void OutputWriter::write(const OutputLine& line) {
+  std::string text = format_output_line(line);
+  text += '\n';  // one fwrite per line: a kill can tear at most the line being written
+  write_raw(text);
+  ++lines_written_;
+}
+
+void OutputWriter::flush() {
+  if (!file_) return;
+  if (std::fflush(file_.get()) != 0) {
+    throw std::runtime_error(detail::errno_message("cannot write", path_));
+  }
+  // fsync only regular files: on pipes and terminals it fails with EINVAL and means nothing.
+  if (regular_ && ::fsync(::fileno(file_.get())) != 0) {
+    throw std::runtime_error(detail::errno_message("cannot sync", path_));
+  }
+}
+
+void OutputWriter::close() {
+  flush();
+  if (!file_.close()) throw std::runtime_error(detail::errno_message("cannot close", path_));
+}
+
+}  // namespace swarm::cli

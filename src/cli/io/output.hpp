@@ -1,0 +1,86 @@
+#pragma once
+/// @file output.hpp
+/// The results JSONL: one line per prompt (scatter-gather) or per agent (broadcast), in input
+/// order, flushed and fsync()ed per window so a job killed at walltime keeps every finished
+/// window.
+///
+/// Every line: {"index", "id" (only when the input gave one) | "custom_id" (batch input),
+///   "agent", "endpoint", "success", "text", "error", "http_status", "latency_ms", "attempts",
+///   "usage": {"prompt_tokens", "completion_tokens", "total_tokens"}, "finish_reason"}
+/// `error` and `finish_reason` are null when absent; `agent` is -1 and `endpoint` "" when no
+/// agent was involved.
+///
+/// OpenAI batch input also gets the OpenAI/vLLM batch output shape on the same line:
+///   success: "response": {"status_code": <http_status>, "body": <chat.completion or
+///            text_completion object rebuilt from the Response>}, "error": null
+///   failure: "response": null, "error": {"message": <error>}
+/// so `error` is an object (not a string) for batch input; readers of the batch output format
+/// (custom_id, response, error) can consume the file as is.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "io/file_handles.hpp"
+#include "io/input_record.hpp"
+#include "swarm/response.hpp"
+
+namespace swarm::cli {
+
+class ResumeState;
+
+/// What one output line says: the input's identity, who answered, and the answer.
+struct OutputLine {
+  std::size_t index = 0;
+  nlohmann::json id;      ///< Input id; null = no "id" field.
+  bool batch = false;     ///< Write the OpenAI batch shape (and "custom_id" instead of "id").
+  std::string custom_id;  ///< Batch only.
+  std::string url;        ///< Batch only: selects chat.completion vs text_completion.
+  std::optional<std::string> model;  ///< Batch only: echoed as body.model when known.
+  std::int64_t agent = -1;  ///< Global agent index (the MPI driver's numbering), -1 if none.
+  std::string endpoint;     ///< Agent base URL, "" if none.
+  swarm::Response response;
+};
+
+/// An OutputLine for `record` (its index, id / custom_id, url and model).
+OutputLine make_output_line(const InputRecord& record, swarm::Response response,
+                            std::string endpoint, std::int64_t agent);
+
+/// The JSON text of one line, without the '\n'. Never throws on invalid UTF-8 in texts (bad
+/// bytes become U+FFFD).
+std::string format_output_line(const OutputLine& line);
+
+/// Owns the output file ("-" = stdout, never closed). Not thread-safe: rank 0's writer only.
+class OutputWriter {
+ public:
+  /// Creates or truncates `path`. Throws std::runtime_error naming the path.
+  explicit OutputWriter(const std::string& path);
+  /// Appends to `path` after the valid part recorded by load_resume(): a torn last line (from a
+  /// SIGKILL mid-write) is cut off first, and a missing final '\n' is added, so appended lines
+  /// never glue onto a broken one. Creates the file if load_resume() found none.
+  OutputWriter(const std::string& path, const ResumeState& resume);
+  ~OutputWriter();
+  OutputWriter(const OutputWriter&) = delete;
+  OutputWriter& operator=(const OutputWriter&) = delete;
+
+  /// Buffers one line. Throws std::runtime_error (path + strerror) on a write error.
+  void write(const OutputLine& line);
+  /// fflush() and, for regular files, fsync(): everything written so far survives a kill or a
+  /// node crash. Call once per window. Throws std::runtime_error (e.g. disk full).
+  void flush();
+  /// flush() and close; the destructor only closes (and cannot report errors).
+  void close();
+
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  [[nodiscard]] std::size_t lines_written() const noexcept { return lines_written_; }
+
+ private:
+  void write_raw(std::string_view bytes);
+
+  std::string path_;
+  detail::File file_;
+  bool regular_ = false;
+  std::size_t lines_written_ = 0;
+};
+
+}  // namespace swarm::cli

@@ -1,0 +1,75 @@
+#pragma once
+/// @file summary.hpp
+/// The end-of-run summary (--summary FILE): counts, tokens, throughput, latency percentiles and
+/// what failed where. Memory is bounded whatever the run size: a fixed histogram, one counter
+/// per failing endpoint, and at most kMaxDistinctReasons failure reasons.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "io/latency_histogram.hpp"
+#include "swarm/response.hpp"
+
+namespace swarm::cli {
+
+class RunSummary {
+ public:
+  static constexpr std::size_t kReasonLength = 120;  ///< Error strings are cut to this (bytes).
+  static constexpr std::size_t kMaxDistinctReasons = 1000;  ///< Beyond: counted as "(other)".
+  static constexpr std::size_t kTopReasons = 10;
+  static constexpr std::string_view kNoEndpoint = "(none)";
+
+  /// Wall time counts from construction unless set_wall_time() is called.
+  RunSummary();
+
+  /// Accounts one response, answered (or not) by `endpoint` (its URL; "" if none).
+  void add(const swarm::Response& response, std::string_view endpoint);
+  void set_wall_time(std::chrono::duration<double> wall) noexcept { wall_ = wall; }
+  /// A caller-defined top-level field (pattern, ranks, rounds...); replaces a built-in one of
+  /// the same name.
+  void set_extra(const std::string& key, nlohmann::json value);
+
+  [[nodiscard]] std::uint64_t requests() const noexcept { return requests_; }
+  [[nodiscard]] std::uint64_t ok() const noexcept { return ok_; }
+  [[nodiscard]] std::uint64_t failed() const noexcept { return requests_ - ok_; }
+  [[nodiscard]] std::uint64_t attempts() const noexcept { return attempts_; }
+  /// Attempts beyond the first of each request (= attempts - requests when all were sent).
+  [[nodiscard]] std::uint64_t retries() const noexcept { return retries_; }
+  [[nodiscard]] const swarm::Usage& usage() const noexcept { return usage_; }
+  /// Latencies of the successful requests (failures such as "connection refused" return in
+  /// microseconds and would drag the percentiles down).
+  [[nodiscard]] const LatencyHistogram& latency() const noexcept { return latency_; }
+  [[nodiscard]] const std::map<std::string, std::uint64_t, std::less<>>& failures_by_endpoint()
+      const noexcept {
+    return failures_by_endpoint_;
+  }
+
+  /// {"requests", "ok", "failed", "attempts", "retries", "usage": {...}, "wall_time_s",
+  ///  "throughput_rps", "latency_ms": {"count", "p50", "p90", "p99", "max"},
+  ///  "failures_by_endpoint": {url: n}, "top_failure_reasons": [{"error", "count"}], extras...}
+  [[nodiscard]] nlohmann::json to_json() const;
+  /// Writes to_json() (indented) atomically: temp file + fsync + rename.
+  void write(const std::string& path) const;
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  std::optional<std::chrono::duration<double>> wall_;
+  std::uint64_t requests_ = 0;
+  std::uint64_t ok_ = 0;
+  std::uint64_t attempts_ = 0;
+  std::uint64_t retries_ = 0;
+  swarm::Usage usage_;
+  LatencyHistogram latency_;
+  std::map<std::string, std::uint64_t, std::less<>> failures_by_endpoint_;
+  std::map<std::string, std::uint64_t, std::less<>> failure_reasons_;
+  nlohmann::json extra_ = nlohmann::json::object();
+};
+
+}  // namespace swarm::cli

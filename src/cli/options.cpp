@@ -1,0 +1,147 @@
+#include "options.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "io/input_error.hpp"
+#include "swarm/version.hpp"
+
+namespace swarm::cli {
+
+void add_options(CLI::App& app, Options& o) {
+  app.set_version_flag("--version", fmt::format("aswarm-mpi {}", kVersion));
+  app.add_option("--pattern", o.pattern, "Communication pattern")
+      ->check(CLI::IsMember({"broadcast", "scatter-gather"}));
+  app.add_option("--hostfile", o.hostfile,
+                 "Agent endpoints, one per line: host[:port] [key=value ...] "
+                 "(also host<TAB>port, [ipv6]:port, http(s)://host:port)")
+      ->type_name("FILE");
+  app.add_option("--prompt", o.prompt,
+                 "Prompt text (broadcast), or a template with {item} applied to each input "
+                 "(scatter-gather)");
+  app.add_option("--prompt-file", o.prompt_file, "Read the prompt text from FILE")
+      ->type_name("FILE")
+      ->excludes("--prompt");
+  app.add_option("--input", o.input,
+                 "JSONL requests (scatter-gather): \"prompt\", {\"id\",\"prompt\"} or OpenAI "
+                 "batch lines; - for stdin")
+      ->type_name("FILE|-");
+  app.add_option("--output", o.output, "JSONL results, one line per prompt or agent")
+      ->type_name("FILE|-")
+      ->capture_default_str();
+  app.add_option("--reduce-prompt", o.reduce_prompt,
+                 "Broadcast: then ask agent 0 this template with {responses}");
+  app.add_option("--aggregate", o.aggregate, "Print an aggregate of the answers as JSON")
+      ->check(CLI::IsMember(
+          {"majority", "concat", "statistics", "structured-merge", "failure-report"}));
+  app.add_option("--protocol", o.protocol, "Wire protocol")
+      ->check(CLI::IsMember({"chat", "completions", "generate"}))
+      ->capture_default_str();
+  app.add_option("--model", o.model, "Model name (default: the first one /v1/models lists)");
+  app.add_option("--max-tokens", o.max_tokens,
+                 "max_tokens cap (default 512 or AURORA_SWARM_MAX_TOKENS; sized to the "
+                 "context as the Python seed does)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--system", o.system, "System prompt (chat)");
+  app.add_option("--temperature", o.temperature, "Sampling temperature")
+      ->check(CLI::Range(0.0, 2.0));
+  app.add_option("--concurrency", o.concurrency, "In-flight requests per rank")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--per-agent-concurrency", o.per_agent_concurrency,
+                 "In-flight requests per agent (0 = unlimited; vLLM queues)")
+      ->capture_default_str();
+  app.add_option("--timeout", o.timeout, "Seconds per request attempt")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--retries", o.retries,
+                 "Retries of transient failures (connect, timeout, 429, 502-504)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--batch-size", o.batch_size,
+                 "Scatter-gather: prompts per /v1/completions list request (1 = no batching)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--window", o.window, "Scatter-gather: prompts per scatter/gather round")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_flag("--resume", o.resume,
+               "Skip prompts that already succeeded in --output; redo failed or missing ones");
+  app.add_option("--progress", o.progress, "Progress on stderr")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  app.add_option("--summary", o.summary, "Write run totals and latency percentiles as JSON")
+      ->type_name("FILE");
+  app.add_option("--log-level", o.log_level, "Diagnostics on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_flag("--dry-run", o.dry_run,
+               "Validate the hostfile and print how its endpoints are sharded; send nothing");
+  app.footer(
+      "Examples:\n"
+      "  mpiexec -n 4 aswarm-mpi --pattern broadcast --hostfile agents.txt "
+      "--prompt 'Name a prime' --aggregate majority\n"
+      "  mpiexec -n 64 aswarm-mpi --pattern scatter-gather --hostfile agents.txt "
+      "--input requests.jsonl --output results.jsonl --resume\n"
+      "Environment: AURORA_SWARM_MAX_TOKENS, AURORA_SWARM_MAX_TOKENS_AGGREGATION,\n"
+      "  AURORA_SWARM_MODEL_MAX_CONTEXT, AURORA_SWARM_TIMEOUT_PER_SEQUENCE, ASWARM_API_KEY\n"
+      "  (or OPENAI_API_KEY). Flags take precedence.\n"
+      "Exit status: 0 all succeeded, 3 some requests failed (results written), 2 usage or input\n"
+      "  error, 1 MPI or internal error.");
+}
+
+void validate(const Options& o) {
+  if (o.hostfile.empty()) throw CLI::RequiredError("--hostfile");
+  if (o.dry_run) return;
+  if (o.pattern.empty()) throw CLI::RequiredError("--pattern");
+  const bool has_prompt = !o.prompt.empty() || !o.prompt_file.empty();
+  if (o.pattern == "broadcast") {
+    if (!has_prompt)
+      throw CLI::ValidationError("--pattern broadcast needs --prompt or --prompt-file");
+    if (!o.input.empty()) throw CLI::ValidationError("--input applies to --pattern scatter-gather");
+    if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
+  }
+  if (o.pattern == "scatter-gather") {
+    if (o.input.empty())
+      throw CLI::ValidationError("--pattern scatter-gather needs --input FILE|-");
+    if (!o.reduce_prompt.empty()) {
+      throw CLI::ValidationError("--reduce-prompt applies to --pattern broadcast");
+    }
+  }
+  if (o.resume && (o.output.empty() || o.output == "-")) {
+    throw CLI::ValidationError("--resume needs --output FILE (the results of the earlier run)");
+  }
+  if (o.batch_size > 1 && o.protocol != "completions") {
+    throw CLI::ValidationError(
+        "--batch-size > 1 sends /v1/completions list requests: add --protocol completions");
+  }
+}
+
+PoolOptions pool_options(const Options& o) {
+  PoolOptions p = PoolOptions::from_environment();
+  p.protocol = protocol_from_string(o.protocol);
+  if (!o.model.empty()) p.model = o.model;
+  if (o.max_tokens) p.max_tokens = *o.max_tokens;
+  p.system_prompt = o.system;
+  p.temperature = o.temperature;
+  p.concurrency = o.concurrency;
+  p.per_agent_concurrency = o.per_agent_concurrency;
+  p.timeout = Seconds(o.timeout);
+  p.retries = o.retries;
+  p.validate();
+  return p;
+}
+
+std::string prompt_text(const Options& o) {
+  if (!o.prompt.empty()) return o.prompt;
+  if (o.prompt_file.empty()) return {};
+  std::ifstream in(o.prompt_file, std::ios::binary);
+  if (!in) throw InputError(o.prompt_file, 0, "cannot read prompt file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace swarm::cli

@@ -1,0 +1,53 @@
+#pragma once
+// aswarm-mpi's flags. Names are fixed by the issue so job scripts and docs agree.
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "swarm/pool_options.hpp"
+
+namespace swarm::cli {
+
+struct Options {
+  std::string pattern;
+  std::string hostfile;
+  std::string prompt;
+  std::string prompt_file;
+  std::string input;
+  std::string output = "-";
+  std::string reduce_prompt;
+  std::string aggregate;
+  std::string protocol = "chat";
+  std::string model;
+  std::optional<std::int64_t> max_tokens;
+  std::string system;
+  std::optional<double> temperature;
+  std::size_t concurrency = 512;
+  std::size_t per_agent_concurrency = 0;
+  double timeout = 300.0;
+  int retries = 3;
+  std::size_t batch_size = 1;
+  std::size_t window = 65536;
+  bool resume = false;
+  std::string progress = "auto";
+  std::string summary;
+  std::string log_level = "info";
+  bool dry_run = false;
+};
+
+/// Registers every flag on `app`.
+void add_options(CLI::App& app, Options& options);
+
+/// Checks combinations CLI11 cannot (e.g. --resume needs --output FILE); throws
+/// CLI::ValidationError with a message naming the flags.
+void validate(const Options& options);
+
+/// The pool settings: AURORA_SWARM_* and API-key variables first, then the flags.
+PoolOptions pool_options(const Options& options);
+
+/// The prompt text of --prompt or --prompt-file (read on the caller's rank), "" if neither.
+std::string prompt_text(const Options& options);
+
+}  // namespace swarm::cli

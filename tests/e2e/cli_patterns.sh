@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# End-to-end tests of `aswarm-mpi --pattern broadcast|scatter-gather` as a user runs it:
+# a real aswarm-mock-agent, mpiexec, files on disk, exit codes, and the mock's /metrics counters.
+#   cli_patterns.sh <mpiexec> <aswarm-mpi> <aswarm-mock-agent> <scratch dir> <case>
+# Every wait is bounded; ctest's TIMEOUT bounds the whole case.
+set -euo pipefail
+
+mpiexec=$1
+aswarm=$2
+mock=$3
+scratch=$4/$5
+case_name=$5
+rm -rf "$scratch"
+mkdir -p "$scratch"
+
+mock_pid=""
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2> /dev/null || true; wait "$mock_pid" 2> /dev/null || true; fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+
+# start_mock <args...>: starts the mock on OS-chosen ports; hostfile in $scratch/agents.txt.
+start_mock() {
+  "$mock" --port-base 0 --hostfile-out "$scratch/agents.txt" "$@" > "$scratch/mock.out" 2>&1 &
+  mock_pid=$!
+  for _ in $(seq 200); do
+    grep -q "ready" "$scratch/mock.out" 2> /dev/null && return 0
+    kill -0 "$mock_pid" 2> /dev/null || break
+    sleep 0.05
+  done
+  cat "$scratch/mock.out" >&2
+  fail "mock did not start"
+}
+
+# requests <route>: requests the mock received on <route>, all agents together.
+requests() {
+  local first
+  first=$(head -n 1 "$scratch/agents.txt" | cut -d' ' -f1)
+  curl -sf "http://$first/metrics" |
+    awk -v r="route=\"$1\"" 'index($0, "aswarm_mock_requests_total{") == 1 && index($0, r) { s += $2 } END { print s + 0 }'
+}
+
+who_script() {
+  echo '{"rules": [
+    {"match": "^vote", "answers": [{"text": "Yes"}, {"text": " yes"}, {"text": "No"}]},
+    {"match": "^number", "answer": "{agent}"},
+    {"match": "^json", "answer": "[{\"agent\": {agent}}]"}],
+   "default": "agent {agent}: {prompt}"}' > "$scratch/script.json"
+  echo "$scratch/script.json"
+}
+
+run() {  # run <ranks> <aswarm args...>: sets $rc, $out, $err
+  set +e
+  "$mpiexec" -n "$1" "$aswarm" --progress never "${@:2}" > "$scratch/stdout" 2> "$scratch/stderr"
+  rc=$?
+  set -e
+  out=$(cat "$scratch/stdout")
+  err=$(cat "$scratch/stderr")
+}
+
+json() { python3 -c "import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; $1" "$2"; }
+
+case $case_name in
+  broadcast)
+    start_mock --count 5 --mode script --script "$(who_script)"
+    run 3 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt "hello" \
+      --output "$scratch/out.jsonl" --summary "$scratch/summary.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    json "assert [l['index'] for l in d] == list(range(5)), d
+assert all(l['agent'] == l['index'] and l['success'] for l in d), d
+assert d[3]['text'] == 'agent 3: hello', d[3]
+assert d[3]['endpoint'].startswith('http://127.0.0.1:'), d[3]" "$scratch/out.jsonl"
+    python3 -c "import json; s=json.load(open('$scratch/summary.json')); assert s['pattern']=='broadcast' and s['agents']==5, s"
+    [[ $(requests /v1/chat/completions) -eq 5 ]] || fail "expected 5 requests"
+    ;;
+  broadcast-reduce)
+    start_mock --count 3 --mode script --script "$(who_script)"
+    run 2 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt "q" \
+      --reduce-prompt "sum: {responses}" --output "$scratch/out.jsonl"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    expected=$'agent 0: sum: agent 0: q\n---\nagent 1: q\n---\nagent 2: q'
+    [[ "$out" == "$expected" ]] || fail "reduced answer: $out"
+    ;;
+  aggregates)
+    start_mock --count 4 --mode script --script "$(who_script)" --seed 3
+    run 2 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt "vote now" --aggregate majority --output "$scratch/o1"
+    [[ $rc -eq 0 ]] || fail "majority rc=$rc $err"
+    python3 -c "import json,sys; a=json.loads(sys.argv[1].splitlines()[-1]); assert a['aggregate']=='majority' and a['result']['winner'] in ('yes','no') and a['result']['confidence'] >= 0.5, a" "$out"
+    run 2 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt "number" --aggregate statistics --output "$scratch/o2"
+    python3 -c "import json,sys; r=json.loads(sys.argv[1].splitlines()[-1])['result']; assert r['mean']==1.5 and r['min']==0 and r['max']==3 and r['count']==4, r" "$out"
+    run 2 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt "json" --aggregate structured-merge --output "$scratch/o3"
+    python3 -c "import json,sys; r=json.loads(sys.argv[1].splitlines()[-1])['result']; assert sorted(x['agent'] for x in r['merged'])==[0,1,2,3] and r['errors']==[], r" "$out"
+    run 2 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt "hi" --aggregate concat --output "$scratch/o4"
+    python3 -c "import json,sys; r=json.loads(sys.argv[1].splitlines()[-1])['result']; assert r['text']=='agent 0: hi\nagent 1: hi\nagent 2: hi\nagent 3: hi', r" "$out"
+    ;;
+  failure-report)
+    start_mock --count 4 --dead-agents 2
+    run 3 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt "x" --retries 0 --aggregate failure-report --output "$scratch/o"
+    [[ $rc -eq 3 ]] || fail "some failed must exit 3, got $rc"
+    python3 -c "import json,sys; r=json.loads(sys.argv[1].splitlines()[-1])['result']; assert r['total']==4 and r['failure_count']==1 and r['failures'][0]['agent_index']==2, r" "$out"
+    json "assert d[2]['success'] is False and d[2]['http_status'] == 503, d[2]" "$scratch/o"
+    ;;
+  scatter-formats)
+    start_mock --count 3 --mode script --script "$(who_script)"
+    printf '"plain one"\n\n{"id": "b", "prompt": "two"}\n{"id": 7, "prompt": "three"}\n"four"\n' > "$scratch/in.jsonl"
+    for ranks in 1 2 4; do
+      run "$ranks" --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" --output "$scratch/out$ranks.jsonl"
+      [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    done
+    cmp -s "$scratch/out1.jsonl" "$scratch/out4.jsonl" || true  # latencies differ; compare fields:
+    for ranks in 1 2 4; do
+      json "assert [l['text'] for l in d] == ['agent 0: plain one', 'agent 1: two', 'agent 2: three', 'agent 0: four'], d
+assert 'id' not in d[0] and d[1]['id'] == 'b' and d[2]['id'] == 7, d
+assert [l['agent'] for l in d] == [0, 1, 2, 0]" "$scratch/out$ranks.jsonl"
+    done
+    # stdin input and the {item} template
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input - --prompt "Q: {item}" \
+      --output "$scratch/tpl.jsonl" < "$scratch/in.jsonl"
+    [[ $rc -eq 0 ]] || fail "stdin rc=$rc $err"
+    json "assert d[1]['text'] == 'agent 1: Q: two', d" "$scratch/tpl.jsonl"
+    ;;
+  scatter-batch)
+    start_mock --count 2 --mode script --script "$(who_script)"
+    {
+      echo '{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "mock-model", "messages": [{"role": "user", "content": "first"}], "max_tokens": 50}}'
+      echo '{"custom_id": "r2", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "mock-model", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "second"}]}}'
+    } > "$scratch/batch.jsonl"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/batch.jsonl" --output "$scratch/out.jsonl"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    json "assert [l['custom_id'] for l in d] == ['r1', 'r2'], d
+assert d[0]['response']['status_code'] == 200, d[0]
+assert d[1]['response']['body']['choices'][0]['message']['content'] == 'agent 1: second', d[1]" "$scratch/out.jsonl"
+    ;;
+  errors)
+    start_mock --count 2
+    printf 'a:1\nb:port\n' > "$scratch/bad.hosts"
+    run 3 --pattern broadcast --hostfile "$scratch/bad.hosts" --prompt x --output "$scratch/o"
+    [[ $rc -eq 2 && "$err" == "aswarm-mpi: error: $scratch/bad.hosts:2: port 'port' is not a number" ]] || fail "bad hostfile: rc=$rc err=$err"
+    run 2 --pattern broadcast --hostfile "$scratch/agents.txt" --prompt x --concurrency 0
+    [[ $rc -eq 2 && $(grep -c "aswarm-mpi: error:" <<< "$err") -eq 1 ]] || fail "bad flag: rc=$rc err=$err"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt"
+    [[ $rc -eq 2 && "$err" == *"needs --input"* ]] || fail "missing input: rc=$rc err=$err"
+    printf '"ok"\n{"prompt": 5}\n' > "$scratch/bad.jsonl"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/bad.jsonl" --output "$scratch/o"
+    [[ $rc -eq 2 && "$err" == "aswarm-mpi: error: $scratch/bad.jsonl:2: "* ]] || fail "bad input: rc=$rc err=$err"
+    [[ $(requests /v1/chat/completions) -eq 0 ]] || fail "requests were sent despite the errors"
+    ;;
+  resume)
+    start_mock --count 4 --latency fixed:20
+    python3 -c "
+import json
+with open('$scratch/in.jsonl', 'w') as f:
+    for i in range(400): f.write(json.dumps({'id': 'p%d' % i, 'prompt': 'prompt %d' % i}) + '\n')"
+    args=(--pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl"
+          --output "$scratch/out.jsonl" --window 40 --concurrency 4)
+    setsid "$mpiexec" -n 2 "$aswarm" --progress never "${args[@]}" > /dev/null 2>&1 &
+    victim=$!
+    for _ in $(seq 400); do
+      [[ -f "$scratch/out.jsonl" && $(wc -l < "$scratch/out.jsonl") -ge 120 ]] && break
+      sleep 0.02
+    done
+    kill -9 -- "-$victim" 2> /dev/null || fail "the run ended before it could be killed"
+    wait "$victim" 2> /dev/null || true
+    sleep 0.2
+    before=$(requests /v1/chat/completions)
+    kept=$(python3 -c "import json; print(sum(1 for l in open('$scratch/out.jsonl') if l.endswith('\n') and json.loads(l)['success']))")
+    (( kept >= 120 && kept < 400 )) || fail "killed run kept $kept lines"
+    run 2 "${args[@]}" --resume
+    [[ $rc -eq 0 ]] || fail "resume rc=$rc err=$err"
+    json "assert [l['index'] for l in d] == list(range(400)), 'order/duplicates'
+assert all(l['success'] and l['id'] == 'p%d' % l['index'] and l['text'] == 'completion: prompt %d' % l['index'] for l in d)" "$scratch/out.jsonl"
+    after=$(requests /v1/chat/completions)
+    [[ $((after - before)) -eq $((400 - kept)) ]] || fail "resume sent $((after - before)) requests, expected $((400 - kept))"
+    # A second resume has nothing to do and sends nothing.
+    run 2 "${args[@]}" --resume
+    [[ $rc -eq 0 && $(requests /v1/chat/completions) -eq $after ]] || fail "second resume resent work"
+    ;;
+  *) fail "unknown case" ;;
+esac
+echo "PASS [$case_name]"
