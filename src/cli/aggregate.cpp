@@ -1,3 +1,5 @@
+#include <sys/resource.h>
+
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -5,6 +7,7 @@
 
 #include "drivers.hpp"
 #include "swarm/aggregators.hpp"
+#include "swarm/mpi/error.hpp"
 #include "swarm/mpi/strings.hpp"
 
 namespace swarm::cli {
@@ -21,6 +24,26 @@ void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void
   }
   mpi::broadcast(error, comm);
   if (!error.empty()) throw UsageError(error);
+}
+
+nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, double wall_seconds) {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double mine[3] = {mpi_seconds, wall_seconds, static_cast<double>(usage.ru_maxrss) / 1024.0};
+  std::vector<double> all(comm.is_root() ? 3 * static_cast<std::size_t>(comm.size()) : 0);
+  mpi::check(MPI_Gather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, mpi::Communicator::kRoot,
+                        comm.mpi_communicator()),
+             "MPI_Gather");
+  if (!comm.is_root()) return nullptr;
+  nlohmann::json out = nlohmann::json::array();
+  for (int r = 0; r < comm.size(); ++r) {
+    const double* v = &all[3 * static_cast<std::size_t>(r)];
+    out.push_back({{"rank", r},
+                   {"mpi_seconds", v[0]},
+                   {"mpi_share", v[1] > 0 ? v[0] / v[1] : 0.0},
+                   {"peak_rss_mib", v[2]}});
+  }
+  return out;
 }
 
 void Aggregator::add(const Response& r) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "options.hpp"
 #include "swarm/mpi/communicator.hpp"
 #include "swarm/pool_options.hpp"
@@ -24,9 +26,14 @@ class UsageError : public std::runtime_error {
 /// with the root's message. Used for everything before the first pattern collective.
 void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void()>& root_work);
 
+/// Collective: per-rank MPI seconds, their share of the run's wall time, and peak RSS, as a
+/// JSON array on the root (null elsewhere). What the benchmarks read from --summary.
+nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, double wall_seconds);
+
 /// Exit code for a finished run: kExitOk, or kExitSomeFailed when any request failed.
 int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 
 /// Collects what --aggregate needs and prints the aggregate as one JSON line on stdout.
 class Aggregator {

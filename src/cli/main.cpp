@@ -35,7 +35,11 @@ int run(const Options& options, swarm::mpi::Communicator comm) {
   }
   const auto pool = pool_options(options);
   if (options.pattern == "broadcast") return run_broadcast(options, pool, comm);
-  return run_scatter_gather(options, pool, comm);
+  if (options.pattern == "scatter-gather") return run_scatter_gather(options, pool, comm);
+#ifdef ASWARM_HAVE_TREE_REDUCE
+  if (options.pattern == "tree-reduce") return run_tree_reduce(options, pool, comm);
+#endif
+  throw UsageError("--pattern " + options.pattern + " is not available in this build");
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace swarm::cli {
 void add_options(CLI::App& app, Options& o) {
   app.set_version_flag("--version", fmt::format("aswarm-mpi {}", kVersion));
   app.add_option("--pattern", o.pattern, "Communication pattern")
-      ->check(CLI::IsMember({"broadcast", "scatter-gather"}));
+      ->check(CLI::IsMember({"broadcast", "scatter-gather", "tree-reduce"}));
   app.add_option("--hostfile", o.hostfile,
                  "Agent endpoints, one per line: host[:port] [key=value ...] "
                  "(also host<TAB>port, [ipv6]:port, http(s)://host:port)")
@@ -33,6 +33,13 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--reduce-prompt", o.reduce_prompt,
                  "Broadcast: then ask agent 0 this template with {responses}");
+  app.add_option("--fanin", o.fanin, "tree-reduce: answers summarised per supervisor call")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  app.add_option("--items", o.items,
+                 "tree-reduce: JSONL items (same formats as --input); leaf prompt i is --prompt "
+                 "with {item} replaced by item i")
+      ->type_name("FILE");
   app.add_option("--aggregate", o.aggregate, "Print an aggregate of the answers as JSON")
       ->check(CLI::IsMember(
           {"majority", "concat", "statistics", "structured-merge", "failure-report"}));

@@ -18,6 +18,8 @@ struct Options {
   std::string input;
   std::string output = "-";
   std::string reduce_prompt;
+  std::size_t fanin = 50;  ///< tree-reduce: answers per supervisor call.
+  std::string items;       ///< tree-reduce: JSONL items, one leaf prompt each ({item}).
   std::string aggregate;
   std::string protocol = "chat";
   std::string model;

@@ -34,6 +34,9 @@ int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communic
     responses = std::move(out.responses);
     reduced = std::move(out.reduced);
   }
+  const auto per_rank = gather_rank_stats(
+      comm, swarm.mpi_stats().seconds,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   if (!comm.is_root()) return kExitOk;
 
   RunSummary summary;
@@ -56,6 +59,7 @@ int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communic
   summary.set_extra("pattern", "broadcast");
   summary.set_extra("ranks", comm.size());
   summary.set_extra("agents", swarm.size());
+  summary.set_extra("per_rank", per_rank);
   if (reduced) {
     summary.set_extra("reduce", {{"success", reduced->success},
                                  {"agent", reduced->agent_index},

@@ -4,6 +4,7 @@
 // new lines are appended, and the file is compacted to one line per input at the end.
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -12,6 +13,7 @@
 #include "drivers.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input.hpp"
+#include "io/input_error.hpp"
 #include "io/output.hpp"
 #include "io/progress.hpp"
 #include "io/resume.hpp"
@@ -32,6 +34,14 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
     item_template = prompt_text(options);
     reader = std::make_unique<InputReader>(options.input);
     reader->validate();  // every line checked before anything is sent
+    std::error_code ec;
+    if (!options.resume && options.output != "-" && std::filesystem::file_size(options.output, ec) > 0 &&
+        !ec) {
+      // Hours of results must not vanish because a rerun forgot --resume.
+      throw InputError(options.output, 0,
+                       "holds results of an earlier run; pass --resume to continue it, or "
+                       "remove the file to start over");
+    }
     if (options.resume) {
       resume = load_resume(options.output, reader->count(), reader->key_fingerprints());
       writer = std::make_unique<OutputWriter>(options.output, *resume);
@@ -88,6 +98,8 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   mpi::scatter_gather_windows(swarm, next, sink, options.window, {}, options.batch_size);
   const auto wall = std::chrono::steady_clock::now() - started;
 
+  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
+                                          std::chrono::duration<double>(wall).count());
   if (!root) return kExitOk;
   progress->finish();
   writer->close();
@@ -98,7 +110,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   summary.set_extra("skipped_already_done", skipped);
   summary.set_extra("ranks", comm.size());
   summary.set_extra("agents", swarm.size());
-  summary.set_extra("mpi_seconds_root", swarm.mpi_stats().seconds);
+  summary.set_extra("per_rank", per_rank);
   if (!options.summary.empty()) summary.write(options.summary);
   aggregate.print();
   return failed == 0 ? kExitOk : kExitSomeFailed;

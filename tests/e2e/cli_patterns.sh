@@ -147,6 +147,12 @@ assert d[1]['response']['body']['choices'][0]['message']['content'] == 'agent 1:
     run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/bad.jsonl" --output "$scratch/o"
     [[ $rc -eq 2 && "$err" == "aswarm-mpi: error: $scratch/bad.jsonl:2: "* ]] || fail "bad input: rc=$rc err=$err"
     [[ $(requests /v1/chat/completions) -eq 0 ]] || fail "requests were sent despite the errors"
+    # An existing results file is never overwritten without --resume.
+    printf '"a"\n' > "$scratch/in.jsonl"
+    echo '{"index": 0}' > "$scratch/old.jsonl"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" --output "$scratch/old.jsonl"
+    [[ $rc -eq 2 && "$err" == *"holds results of an earlier run; pass --resume"* ]] || fail "overwrite: rc=$rc err=$err"
+    [[ $(cat "$scratch/old.jsonl") == '{"index": 0}' ]] || fail "the earlier results were touched"
     ;;
   resume)
     start_mock --count 4 --latency fixed:20
