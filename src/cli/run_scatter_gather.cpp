@@ -4,6 +4,7 @@
 // new lines are appended, and the file is compacted to one line per input at the end.
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -61,11 +62,13 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   std::size_t done = 0;
   std::size_t ok = 0;
   std::size_t failed = 0;
-  std::vector<InputRecord> window_records;  // aligned with the work of the window in flight
+  // Records of the windows read but not yet written, oldest first: the pattern reads one
+  // window ahead of the one it hands back.
+  std::deque<std::vector<InputRecord>> window_records;
 
   const auto next = [&](std::size_t max) {
     std::vector<mpi::Work> work;
-    window_records.clear();
+    std::vector<InputRecord> kept;
     while (work.empty()) {
       auto records = reader->next(max);
       if (records.empty()) break;
@@ -75,12 +78,15 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
                                  ? record.prompt
                                  : fill_template(item_template, {{"item", record.prompt}});
         work.push_back(mpi::Work{record.index, std::move(prompt), record.max_tokens});
-        window_records.push_back(std::move(record));
+        kept.push_back(std::move(record));
       }
     }
+    if (!work.empty()) window_records.push_back(std::move(kept));
     return work;
   };
-  const auto sink = [&](std::vector<mpi::Work>&&, std::vector<Response>&& results) {
+  const auto sink = [&](std::vector<std::uint64_t>&&, std::vector<Response>&& results) {
+    const auto records = std::move(window_records.front());
+    window_records.pop_front();
     for (std::size_t k = 0; k < results.size(); ++k) {
       const auto agent = results[k].agent_index;
       const std::string url =
@@ -88,7 +94,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
       (results[k].success ? ok : failed) += 1;
       summary.add(results[k], url);
       aggregate.add(results[k]);
-      writer->write(make_output_line(window_records[k], std::move(results[k]), url, agent));
+      writer->write(make_output_line(records[k], std::move(results[k]), url, agent));
     }
     writer->flush();  // a job killed at walltime keeps every finished window
     done += results.size();

@@ -128,48 +128,67 @@ std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, Cal
   AgentPool& pool = swarm.local_pool();
   const auto n = static_cast<std::uint64_t>(swarm.size());
   const auto first = static_cast<std::uint64_t>(swarm.shard().begin);
-  std::size_t remaining = work.size();
+
+  // A unit is one HTTP request: one prompt, or a list of up to batch_size prompts of one agent
+  // (work order kept within an agent).
+  std::vector<std::vector<std::size_t>> units;
   if (batch_size > 1) {
-    // Group by agent (work order kept within an agent), then cut into list requests.
     std::vector<std::vector<std::size_t>> by_agent(static_cast<std::size_t>(swarm.shard().count));
     for (std::size_t k = 0; k < work.size(); ++k) {
       by_agent[static_cast<std::size_t>(work[k].index % n - first)].push_back(k);
     }
-    for (std::size_t local = 0; local < by_agent.size(); ++local) {
-      const auto& ks = by_agent[local];
+    for (const auto& ks : by_agent) {
       for (std::size_t start = 0; start < ks.size(); start += batch_size) {
-        std::vector<std::size_t> chunk(ks.begin() + static_cast<long>(start),
-                                       ks.begin() + static_cast<long>(std::min(start + batch_size, ks.size())));
-        std::vector<std::string> prompts;
-        for (const auto k : chunk) prompts.push_back(work[k].prompt);
-        pool.submit_batch(
-            local, std::move(prompts),
-            [&results, &remaining, chunk, agent = first + local](std::vector<Response>&& out) {
-              for (std::size_t j = 0; j < chunk.size(); ++j) {
-                out[j].agent_index = static_cast<std::int64_t>(agent);
-                results[chunk[j]] = std::move(out[j]);
-              }
-              remaining -= chunk.size();
-            },
-            call);
+        units.emplace_back(ks.begin() + static_cast<long>(start),
+                           ks.begin() + static_cast<long>(std::min(start + batch_size, ks.size())));
       }
     }
-  } else {
-    for (std::size_t k = 0; k < work.size(); ++k) {
-      const std::uint64_t agent = work[k].index % n;
-      CallOptions c = call;
-      if (work[k].max_tokens) c.max_tokens = work[k].max_tokens;
-      pool.submit(
-          agent - first, work[k].prompt,
-          [&results, &remaining, k, agent](Response&& r) {
-            r.agent_index = static_cast<std::int64_t>(agent);
-            results[k] = std::move(r);
-            --remaining;
-          },
-          c);
-    }
   }
-  while (remaining > 0) pool.poll(std::chrono::milliseconds(200));
+  const std::size_t unit_count = batch_size > 1 ? units.size() : work.size();
+  const std::size_t limit = 2 * pool.options().concurrency;
+  std::size_t next = 0;
+  std::size_t outstanding = 0;
+  std::size_t remaining = work.size();
+
+  const auto submit_unit = [&](std::size_t u) {
+    if (batch_size > 1) {
+      std::vector<std::string> prompts;
+      for (const auto k : units[u]) prompts.push_back(work[k].prompt);
+      const auto agent = work[units[u].front()].index % n;
+      pool.submit_batch(
+          agent - first, std::move(prompts),
+          [&, u, agent](std::vector<Response>&& out) {
+            for (std::size_t j = 0; j < units[u].size(); ++j) {
+              out[j].agent_index = static_cast<std::int64_t>(agent);
+              results[units[u][j]] = std::move(out[j]);
+            }
+            remaining -= units[u].size();
+            --outstanding;
+          },
+          call);
+      return;
+    }
+    const std::uint64_t agent = work[u].index % n;
+    CallOptions c = call;
+    if (work[u].max_tokens) c.max_tokens = work[u].max_tokens;
+    pool.submit(
+        agent - first, work[u].prompt,
+        [&, u, agent](Response&& r) {
+          r.agent_index = static_cast<std::int64_t>(agent);
+          results[u] = std::move(r);
+          --remaining;
+          --outstanding;
+        },
+        c);
+  };
+  const auto feed = [&] {
+    for (; next < unit_count && outstanding < limit; ++next, ++outstanding) submit_unit(next);
+  };
+  feed();
+  while (remaining > 0) {
+    pool.poll(std::chrono::milliseconds(200));
+    feed();
+  }
   return results;
 }
 

@@ -37,7 +37,9 @@ void broadcast_response(Swarm& swarm, Response& r, int from);
 
 /// Runs `work` on this rank's agents (prompt -> agent index mod N) and returns the Responses in
 /// the order of `work`, agent_index set to the agent's index in `swarm`. With batch_size > 1,
-/// each agent's prompts go in /v1/completions list requests. No MPI inside.
+/// each agent's prompts go in /v1/completions list requests. Requests are fed to the engine
+/// with at most twice the concurrency cap outstanding, so engine memory does not grow with the
+/// window. No MPI inside.
 std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
                                 std::size_t batch_size = 1);
 

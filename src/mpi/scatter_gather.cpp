@@ -1,6 +1,9 @@
 #include "swarm/mpi/scatter_gather.hpp"
 
+#include <future>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include "collectives.hpp"
 #include "swarm/mpi/error.hpp"
@@ -18,40 +21,72 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
   const auto ranks = static_cast<std::size_t>(comm.size());
   const auto n = static_cast<std::uint64_t>(swarm.size());
 
+  // The root runs one window behind on its file I/O: while window w's requests are in flight,
+  // it hands window w-1 to `done` and reads window w+1, so the other ranks do not wait in MPI
+  // while it formats output and parses input.
+  std::vector<Work> work;
+  if (root) work = next(window);
+  std::optional<std::pair<std::vector<std::uint64_t>, std::vector<Response>>> finished;
+  std::vector<Work> prefetched;
+  std::future<void> io;  // root: done(w-1) and next(w+1), on a helper thread
+  const auto flush_finished = [&] {
+    if (!finished) return;
+    auto f = std::move(*finished);
+    finished.reset();
+    done(std::move(f.first), std::move(f.second));
+  };
+
   for (;;) {
-    std::vector<Work> work;
-    if (root) work = next(window);
     std::uint64_t count = work.size();
     {
       detail::MpiTimer t(swarm.mpi_stats());
       check(MPI_Bcast(&count, 1, MPI_UINT64_T, Communicator::kRoot, comm.mpi_communicator()),
             "MPI_Bcast");
     }
-    if (count == 0) return;
+    if (count == 0) {
+      if (root) flush_finished();
+      return;
+    }
+    std::vector<std::uint64_t> indices;
 
     // Root: bucket by owning rank, remembering where each item came from in `work`.
     std::vector<std::vector<Work>> buckets(root ? ranks : 0);
     std::vector<std::vector<std::size_t>> origin(root ? ranks : 0);
     if (root) {
+      indices.reserve(work.size());
       for (std::size_t k = 0; k < work.size(); ++k) {
         const auto r = static_cast<std::size_t>(swarm.owner_of(work[k].index % n));
-        buckets[r].push_back(work[k]);
+        indices.push_back(work[k].index);
+        buckets[r].push_back(std::move(work[k]));
         origin[r].push_back(k);
       }
+      work.clear();
+      work.shrink_to_fit();
     }
     const auto mine = detail::scatter_work(swarm, buckets);
     buckets.clear();
+    if (root) {
+      // Only this thread calls MPI (FUNNELED); the helper touches the caller's files and the
+      // two hand-over variables, which this thread leaves alone until io.get().
+      io = std::async(std::launch::async, [&] {
+        flush_finished();
+        prefetched = next(window);
+      });
+    }
     const auto local = detail::run_local(swarm, mine, call, batch_size);
+    if (root) io.get();  // rethrows the caller's I/O errors here, before the gather
     auto gathered = detail::gather_responses(swarm, local);
     if (!root) continue;
 
     // Gathered responses arrive rank by rank, each rank's in its bucket order.
-    std::vector<Response> results(work.size());
+    std::vector<Response> results(indices.size());
     std::size_t pos = 0;
     for (std::size_t r = 0; r < ranks; ++r) {
       for (const auto k : origin[r]) results[k] = std::move(gathered[pos++]);
     }
-    done(std::move(work), std::move(results));
+    finished.emplace(std::move(indices), std::move(results));
+    work = std::move(prefetched);
+    prefetched.clear();
   }
 }
 
@@ -68,7 +103,7 @@ std::vector<Response> scatter_gather(Swarm& swarm, std::span<const std::string> 
         }
         return w;
       },
-      [&](std::vector<Work>&&, std::vector<Response>&& results) {
+      [&](std::vector<std::uint64_t>&&, std::vector<Response>&& results) {
         for (auto& r : results) out.push_back(std::move(r));
       },
       window, call);

@@ -106,6 +106,13 @@ const Endpoint& Swarm::endpoint(std::size_t agent) const {
   return (*all_)[members_[agent]];
 }
 
+std::size_t Swarm::hostfile_index(std::size_t agent) const {
+  if (agent >= members_.size()) {
+    throw std::out_of_range(fmt::format("agent {} out of range (swarm has {})", agent, size()));
+  }
+  return members_[agent];
+}
+
 AgentPool& Swarm::local_pool() {
   if (block_.count == 0) {
     throw std::logic_error(fmt::format("rank {} drives no agents of this swarm", comm_.rank()));

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "mock_process.hpp"
+#include "mock_swarm.hpp"
 #include "swarm/hostfile.hpp"
 #include "swarm/mpi/broadcast.hpp"
 #include "swarm/mpi/scatter_gather.hpp"
@@ -22,51 +22,10 @@
 namespace {
 
 using swarm::Response;
-using swarm::mock::test::MockProcess;
 using swarm::mock::test::TempDir;
 using swarm::mpi::Communicator;
 using swarm::mpi::Swarm;
-
-/// Rank 0 runs the mock; every rank learns its hostfile path.
-class MockSwarm {
- public:
-  explicit MockSwarm(std::vector<std::string> extra_args = {}) {
-    std::string path;
-    if (world_.is_root()) {
-      dir_ = std::make_unique<TempDir>();
-      const auto script = dir_->path() / "who.json";
-      swarm::mock::test::write_file(script,
-                                    R"({"rules": [], "default": "agent {agent}: {prompt}"})");
-      std::vector<std::string> args = {"--mode", "script", "--script", script.string()};
-      args.insert(args.end(), extra_args.begin(), extra_args.end());
-      mock_ = std::make_unique<MockProcess>(args);
-      path = mock_->hostfile().string();
-    }
-    swarm::mpi::broadcast(path, world_);
-    hostfile_ = path;
-  }
-  Swarm swarm(swarm::Protocol protocol = swarm::Protocol::chat) const {
-    swarm::PoolOptions o;
-    o.model = "mock-model";
-    o.model_max_context = 32768;
-    o.retries = 0;
-    o.protocol = protocol;
-    return Swarm::from_hostfile(world_, hostfile_, o);
-  }
-  const std::string& hostfile() const { return hostfile_; }
-  ~MockSwarm() {
-    // Nobody may stop the mock while another rank still talks to it.
-    MPI_Barrier(MPI_COMM_WORLD);
-  }
-  MockSwarm(const MockSwarm&) = delete;
-  MockSwarm& operator=(const MockSwarm&) = delete;
-
- private:
-  Communicator world_;
-  std::unique_ptr<TempDir> dir_;
-  std::unique_ptr<MockProcess> mock_;
-  std::string hostfile_;
-};
+using swarm::mpi_test::MockSwarm;
 
 std::string who(std::size_t agent, const std::string& prompt) {
   return "agent " + std::to_string(agent) + ": " + prompt;
@@ -176,12 +135,13 @@ TEST(MpiScatterGather, BatchedListRequestsKeepTheMapping) {
       s,
       [&, next = std::size_t{0}](std::size_t max) mutable {
         std::vector<swarm::mpi::Work> w;
-        for (; next < prompts.size() && w.size() < max; ++next) w.push_back({next, prompts[next], {}});
+        for (; next < prompts.size() && w.size() < max; ++next)
+          w.push_back({next, prompts[next], {}});
         return w;
       },
-      [&](std::vector<swarm::mpi::Work>&& work, std::vector<Response>&& rs) {
-        for (std::size_t k = 0; k < work.size(); ++k) {
-          order.push_back(work[k].index);
+      [&](std::vector<std::uint64_t>&& indices, std::vector<Response>&& rs) {
+        for (std::size_t k = 0; k < indices.size(); ++k) {
+          order.push_back(indices[k]);
           results.push_back(std::move(rs[k]));
         }
       },

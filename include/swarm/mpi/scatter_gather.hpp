@@ -33,14 +33,18 @@ inline constexpr std::size_t kDefaultWindow = 65536;
 
 /// Root: the next window of at most `max` prompts; empty when the input is exhausted.
 using WindowSource = std::function<std::vector<Work>(std::size_t max)>;
-/// Root: a finished window; results[k] answers work[k].
-using WindowSink = std::function<void(std::vector<Work>&& work, std::vector<Response>&& results)>;
+/// Root: a finished window; results[k] answers the prompt with input index indices[k].
+using WindowSink =
+    std::function<void(std::vector<std::uint64_t>&& indices, std::vector<Response>&& results)>;
 
 /// Collective. Runs windows until the root's `next` returns none. `next` and `done` are called
-/// on the root only. Response::agent_index is the agent's index in `swarm`. With
-/// `batch_size` > 1 each rank sends each agent's prompts of a window in /v1/completions list
-/// requests of at most `batch_size` (per-prompt max_tokens then give way to `call`).
-/// Throws std::logic_error (on every rank) for an empty swarm.
+/// on the root only, on a helper thread, while the root's own requests of the current window are
+/// in flight (so the other ranks never wait in MPI for the root's file I/O): they must not call
+/// MPI nor use the swarm's pool, and they run one at a time, windows in order.
+/// Response::agent_index is the agent's index in `swarm`. With `batch_size` > 1 each rank sends
+/// each agent's prompts of a window in /v1/completions list requests of at most `batch_size`
+/// (per-prompt max_tokens then give way to `call`). Throws std::logic_error (on every rank) for an
+/// empty swarm.
 void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const WindowSink& done,
                             std::size_t window = kDefaultWindow, CallOptions call = {},
                             std::size_t batch_size = 1);

@@ -52,6 +52,8 @@ class Swarm {
   [[nodiscard]] int owner_of(std::size_t agent) const;
   /// Endpoint of view agent `agent` (every rank knows all of them).
   [[nodiscard]] const Endpoint& endpoint(std::size_t agent) const;
+  /// Position of view agent `agent` in the hostfile (the same in every view).
+  [[nodiscard]] std::size_t hostfile_index(std::size_t agent) const;
   [[nodiscard]] Communicator communicator() const noexcept { return comm_; }
   [[nodiscard]] const PoolOptions& options() const noexcept { return *options_; }
 

@@ -1,0 +1,239 @@
+#include "swarm/mpi/blackboard.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "collectives.hpp"
+#include "pack.hpp"
+#include "swarm/mpi/error.hpp"
+
+namespace swarm::mpi {
+namespace {
+
+// Window layout per rank: header {u64 used bytes of entries, u64 entry count}, then entries.
+constexpr std::size_t kHeader = 2 * sizeof(std::uint64_t);
+
+void encode(detail::ByteWriter& w, const BoardEntry& e) {
+  w.put<std::uint32_t>(e.round);
+  w.put<std::uint32_t>(e.section);
+  w.put<std::int64_t>(e.agent);
+  w.put<std::uint32_t>(e.seq);
+  w.put_string(e.text);
+}
+
+BoardEntry decode(detail::ByteReader& r) {
+  BoardEntry e;
+  e.round = r.get<std::uint32_t>();
+  e.section = r.get<std::uint32_t>();
+  e.agent = r.get<std::int64_t>();
+  e.seq = r.get<std::uint32_t>();
+  e.text = r.get_string();
+  return e;
+}
+
+bool board_order(const BoardEntry& a, const BoardEntry& b) {
+  return std::tie(a.round, a.section, a.agent, a.seq) <
+         std::tie(b.round, b.section, b.agent, b.seq);
+}
+
+}  // namespace
+
+// ---- BoardState -------------------------------------------------------------------------------
+
+BoardState::BoardState(std::vector<std::string> sections, std::vector<BoardEntry> entries,
+                       int round)
+    : sections_(std::move(sections)), entries_(std::move(entries)), round_(round) {}
+
+int BoardState::section_index(std::string_view section) const noexcept {
+  const auto it = std::find(sections_.begin(), sections_.end(), section);
+  return it == sections_.end() ? -1 : static_cast<int>(it - sections_.begin());
+}
+
+std::vector<std::string> BoardState::texts(std::string_view section) const {
+  std::vector<std::string> out;
+  const int s = section_index(section);
+  for (const auto& e : entries_) {
+    if (static_cast<int>(e.section) == s) out.push_back(e.text);
+  }
+  return out;
+}
+
+std::vector<const BoardEntry*> BoardState::written_in(std::string_view section, int round) const {
+  std::vector<const BoardEntry*> out;
+  const int s = section_index(section);
+  for (const auto& e : entries_) {
+    if (static_cast<int>(e.section) == s && static_cast<int>(e.round) == round) out.push_back(&e);
+  }
+  return out;
+}
+
+nlohmann::json BoardState::snapshot() const {
+  nlohmann::json board = nlohmann::json::object();
+  for (const auto& s : sections_) board[s] = texts(s);
+  return {{"round", round_}, {"board", std::move(board)}};
+}
+
+// ---- Blackboard -------------------------------------------------------------------------------
+
+Blackboard::Blackboard(Swarm& swarm, std::vector<std::string> sections, PromptFn prompt_fn,
+                       std::size_t initial_capacity)
+    : swarm_(swarm), sections_(std::move(sections)), prompt_fn_(std::move(prompt_fn)) {
+  if (sections_.empty()) throw std::invalid_argument("a blackboard needs at least one section");
+  for (const auto& s : sections_) views_.push_back(swarm_.by_tag("role", s));
+  window_ = Window(swarm_.communicator(), std::max(initial_capacity, kHeader + 64));
+  std::memset(window_.local(), 0, kHeader);
+  swarm_.communicator().barrier();  // headers are zero before anyone reads them
+}
+
+Blackboard::~Blackboard() = default;
+
+void Blackboard::append(const std::vector<char>& encoded, std::uint64_t count) {
+  const Communicator comm = swarm_.communicator();
+  std::uint64_t header[2];
+  std::memcpy(header, window_.local(), kHeader);
+  std::uint64_t need = kHeader + header[0] + encoded.size();
+  std::uint64_t max_need = 0;
+  {
+    detail::MpiTimer t(swarm_.mpi_stats());
+    check(MPI_Allreduce(&need, &max_need, 1, MPI_UINT64_T, MPI_MAX, comm.mpi_communicator()),
+          "MPI_Allreduce");
+  }
+  if (max_need > window_.size()) {
+    // Every rank sees the same max_need, so all grow here together (MPI_Win_allocate and
+    // MPI_Win_free are collective).
+    Window bigger(comm, std::max<std::size_t>(2 * window_.size(), 2 * max_need));
+    std::memcpy(bigger.local(), window_.local(), kHeader + header[0]);
+    window_ = std::move(bigger);
+    ++grows_;
+  }
+  if (!encoded.empty()) {
+    WriteEpoch w(window_, comm.rank());
+    std::memcpy(window_.local() + kHeader + header[0], encoded.data(), encoded.size());
+    header[0] += encoded.size();
+    header[1] += count;
+    std::memcpy(window_.local(), header, kHeader);
+  }
+  detail::MpiTimer t(swarm_.mpi_stats());
+  comm.barrier();  // this step's writes are complete before anyone reads the board again
+}
+
+BoardState Blackboard::read() const {
+  const Communicator comm = swarm_.communicator();
+  const int ranks = comm.size();
+  const MPI_Win win = window_.get();
+  std::vector<std::uint64_t> headers(2 * static_cast<std::size_t>(ranks));
+  std::vector<std::vector<char>> data(static_cast<std::size_t>(ranks));
+  {
+    ReadEpoch epoch(window_);
+    for (int r = 0; r < ranks; ++r) {
+      check(MPI_Get(&headers[2 * static_cast<std::size_t>(r)], static_cast<int>(kHeader), MPI_BYTE,
+                    r, 0, static_cast<int>(kHeader), MPI_BYTE, win),
+            "MPI_Get");
+    }
+    check(MPI_Win_flush_all(win), "MPI_Win_flush_all");
+    for (int r = 0; r < ranks; ++r) {
+      const auto used = headers[2 * static_cast<std::size_t>(r)];
+      auto& buf = data[static_cast<std::size_t>(r)];
+      buf.resize(used);
+      for (std::uint64_t off = 0; off < used;) {
+        const auto piece = static_cast<int>(std::min<std::uint64_t>(used - off, INT_MAX));
+        check(MPI_Get(buf.data() + off, piece, MPI_BYTE, r, static_cast<MPI_Aint>(kHeader + off),
+                      piece, MPI_BYTE, win),
+              "MPI_Get");
+        off += static_cast<std::uint64_t>(piece);
+      }
+    }
+    check(MPI_Win_flush_all(win), "MPI_Win_flush_all");
+  }
+  std::vector<BoardEntry> entries;
+  for (const auto& buf : data) {
+    detail::ByteReader in(buf.data(), buf.size());
+    while (!in.done()) entries.push_back(decode(in));
+  }
+  std::sort(entries.begin(), entries.end(), board_order);
+  return BoardState(sections_, std::move(entries), round_);
+}
+
+void Blackboard::seed(const std::vector<std::pair<std::string, std::string>>& section_texts) {
+  detail::ByteWriter w;
+  std::uint64_t count = 0;
+  if (swarm_.communicator().is_root()) {
+    for (const auto& [section, text] : section_texts) {
+      const auto it = std::find(sections_.begin(), sections_.end(), section);
+      if (it == sections_.end()) {
+        throw std::invalid_argument(fmt::format("initial entry for unknown section '{}'", section));
+      }
+      encode(w, BoardEntry{text, static_cast<std::uint32_t>(it - sections_.begin()), 0, -1,
+                           static_cast<std::uint32_t>(count++)});
+    }
+  }
+  append(w.bytes(), count);
+}
+
+void Blackboard::step(std::size_t s, const StepFn& on_step) {
+  Swarm& view = views_[s];
+  if (view.size() == 0) return;  // the seed skips sections nobody writes to
+  const Communicator comm = swarm_.communicator();
+  const bool has_agents = view.shard().count > 0;
+  const auto this_round = static_cast<std::uint32_t>(round_ + 1);
+
+  std::string prompt;
+  if (has_agents || comm.is_root()) prompt = prompt_fn_(sections_[s], read());
+  {
+    detail::MpiTimer t(swarm_.mpi_stats());
+    comm.barrier();  // everyone has read the board before anyone appends to it
+  }
+
+  std::vector<Response> local;
+  if (has_agents) local = view.local_pool().broadcast_prompt(prompt);
+  detail::ByteWriter w;
+  std::uint64_t counts[2] = {0, 0};  // ok, failed
+  for (std::size_t k = 0; k < local.size(); ++k) {
+    auto& r = local[k];
+    r.agent_index = static_cast<std::int64_t>(
+        view.hostfile_index(static_cast<std::size_t>(view.shard().begin) + k));
+    if (!r.success) {
+      ++counts[1];
+      continue;
+    }
+    ++counts[0];
+    encode(w, BoardEntry{r.text, static_cast<std::uint32_t>(s), this_round, r.agent_index, 0});
+  }
+  append(w.bytes(), counts[0]);
+  std::uint64_t totals[2] = {0, 0};
+  check(MPI_Allreduce(counts, totals, 2, MPI_UINT64_T, MPI_SUM, comm.mpi_communicator()),
+        "MPI_Allreduce");
+  ok_ += totals[0];
+  failed_ += totals[1];
+  if (on_step) {
+    auto all = detail::gather_responses(view, local);
+    if (comm.is_root()) {
+      on_step(
+          BoardStep{static_cast<int>(this_round), sections_[s], std::move(prompt), std::move(all)});
+    }
+  }
+}
+
+BoardState Blackboard::run(int max_rounds, const ConvergenceFn& convergence,
+                           const StepFn& on_step) {
+  stop_reason_ = StopReason::max_rounds;
+  const Communicator comm = swarm_.communicator();
+  for (int i = 0; i < max_rounds; ++i) {
+    for (std::size_t s = 0; s < sections_.size(); ++s) step(s, on_step);
+    ++round_;
+    if (!convergence) continue;
+    int stop = comm.is_root() && convergence(read()) ? 1 : 0;
+    check(MPI_Bcast(&stop, 1, MPI_INT, Communicator::kRoot, comm.mpi_communicator()), "MPI_Bcast");
+    if (stop != 0) {
+      stop_reason_ = StopReason::converged;
+      break;
+    }
+  }
+  return read();
+}
+
+}  // namespace swarm::mpi
