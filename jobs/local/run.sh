@@ -3,15 +3,16 @@
 # local simulated swarm (aswarm-mock-agent), wait until it is healthy, run aswarm-mpi on it under
 # mpiexec, show the result, and stop the swarm however the script ends (error, Ctrl-C).
 #
-#   bash jobs/local/run.sh [--pattern broadcast|scatter-gather] [--agents N] [--ranks R]
-#                          [-- extra aswarm-mpi flags]
-# Defaults: broadcast over 16 agents on 4 ranks, a question answered by a vote (--aggregate
-# majority). scatter-gather sends jobs/local/demo-input.jsonl round-robin over the agents.
+#   bash jobs/local/run.sh [--pattern blackboard|broadcast|scatter-gather] [--agents N]
+#                          [--ranks R] [-- extra aswarm-mpi flags]
+# Defaults: the blackboard of jobs/local/board.json (proposers and critics, until the critics
+# agree) over 16 agents on 4 ranks. broadcast asks every agent one question and takes a vote
+# (--aggregate majority); scatter-gather sends jobs/local/demo-input.jsonl round-robin.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build=${ASWARM_BUILD_DIR:-$root/build}
-pattern=broadcast
+pattern=blackboard
 agents=16
 ranks=4
 extra=()
@@ -67,6 +68,8 @@ echo "swarm: $agents healthy agents (mock), $ranks MPI ranks, pattern $pattern"
 aswarm=("$build/src/cli/aswarm-mpi" --hostfile "$work/agents.txt" --output "$work/results.jsonl"
         --summary "$work/summary.json" --progress never)
 case $pattern in
+  blackboard)
+    aswarm+=(--pattern blackboard --config "$root/jobs/local/board.json") ;;
   broadcast)
     aswarm+=(--pattern broadcast --prompt "What is the largest planet? One word." --aggregate majority) ;;
   scatter-gather)
@@ -78,8 +81,8 @@ set +e
 mpiexec -n "$ranks" "${aswarm[@]}" "${extra[@]}"
 status=$?
 set -e
-echo "--- first results ($work/results.jsonl)"
-head -n 4 "$work/results.jsonl" | cut -c1-200
-echo "--- summary"
-cat "$work/summary.json"; echo
+echo "--- first lines of the results ($work/results.jsonl, removed on exit)"
+head -n 3 "$work/results.jsonl" | cut -c1-160
+echo "--- summary (excerpt)"
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: s[k] for k in s if k not in ('board', 'per_rank', 'latency_ms')}, indent=1))" "$work/summary.json"
 exit "$status"

@@ -34,6 +34,7 @@ nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, dou
 int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 
 /// Collects what --aggregate needs and prints the aggregate as one JSON line on stdout.
 class Aggregator {

@@ -13,7 +13,7 @@ namespace swarm::cli {
 void add_options(CLI::App& app, Options& o) {
   app.set_version_flag("--version", fmt::format("aswarm-mpi {}", kVersion));
   app.add_option("--pattern", o.pattern, "Communication pattern")
-      ->check(CLI::IsMember({"broadcast", "scatter-gather", "tree-reduce"}));
+      ->check(CLI::IsMember({"broadcast", "scatter-gather", "tree-reduce", "blackboard"}));
   app.add_option("--hostfile", o.hostfile,
                  "Agent endpoints, one per line: host[:port] [key=value ...] "
                  "(also host<TAB>port, [ipv6]:port, http(s)://host:port)")
@@ -40,6 +40,12 @@ void add_options(CLI::App& app, Options& o) {
                  "tree-reduce: JSONL items (same formats as --input); leaf prompt i is --prompt "
                  "with {item} replaced by item i")
       ->type_name("FILE");
+  app.add_option("--config", o.config,
+                 "blackboard: sections, prompt templates, view, initial entries, convergence "
+                 "rules (see jobs/local/board.json)")
+      ->type_name("FILE");
+  app.add_option("--max-rounds", o.max_rounds, "blackboard: rounds cap (default: the config's)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--aggregate", o.aggregate, "Print an aggregate of the answers as JSON")
       ->check(CLI::IsMember(
           {"majority", "concat", "statistics", "structured-merge", "failure-report"}));
@@ -90,6 +96,8 @@ void add_options(CLI::App& app, Options& o) {
       "Examples:\n"
       "  mpiexec -n 4 aswarm-mpi --pattern broadcast --hostfile agents.txt "
       "--prompt 'Name a prime' --aggregate majority\n"
+      "  mpiexec -n 64 aswarm-mpi --pattern blackboard --hostfile agents.txt "
+      "--config board.json --output board-log.jsonl\n"
       "  mpiexec -n 64 aswarm-mpi --pattern scatter-gather --hostfile agents.txt "
       "--input requests.jsonl --output results.jsonl --resume\n"
       "Environment: AURORA_SWARM_MAX_TOKENS, AURORA_SWARM_MAX_TOKENS_AGGREGATION,\n"
@@ -116,6 +124,10 @@ void validate(const Options& o) {
     if (!o.reduce_prompt.empty()) {
       throw CLI::ValidationError("--reduce-prompt applies to --pattern broadcast");
     }
+  }
+  if (o.pattern == "blackboard") {
+    if (o.config.empty()) throw CLI::ValidationError("--pattern blackboard needs --config FILE");
+    if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
   }
   if (o.resume && (o.output.empty() || o.output == "-")) {
     throw CLI::ValidationError("--resume needs --output FILE (the results of the earlier run)");

@@ -20,6 +20,8 @@ struct Options {
   std::string reduce_prompt;
   std::size_t fanin = 50;  ///< tree-reduce: answers per supervisor call.
   std::string items;       ///< tree-reduce: JSONL items, one leaf prompt each ({item}).
+  std::string config;      ///< blackboard: the board configuration (JSON).
+  int max_rounds = 0;      ///< blackboard: rounds cap; 0 = the config's max_rounds.
   std::string aggregate;
   std::string protocol = "chat";
   std::string model;

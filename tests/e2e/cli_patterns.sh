@@ -184,6 +184,68 @@ assert all(l['success'] and l['id'] == 'p%d' % l['index'] and l['text'] == 'comp
     run 2 "${args[@]}" --resume
     [[ $rc -eq 0 && $(requests /v1/chat/completions) -eq $after ]] || fail "second resume resent work"
     ;;
+  blackboard)
+    start_mock --count 4 --roles hypotheses,critiques --mode script --script "$(who_script)"
+    cat > "$scratch/board.json" <<'JSON'
+{"sections": [{"name": "hypotheses", "prompt": "propose r{round}"},
+              {"name": "critiques", "prompt": "judge r{round}: {section:hypotheses}"}],
+ "view": {"last": 2},
+ "max_rounds": 5,
+ "convergence": [{"section": "hypotheses", "min_entries": 4}]}
+JSON
+    run 3 --pattern blackboard --hostfile "$scratch/agents.txt" --config "$scratch/board.json" \
+      --output "$scratch/log.jsonl" --summary "$scratch/summary.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    expected="== blackboard: 2 rounds, converged (rule 0: section 'hypotheses' has 4 entries (>= 4))
+## hypotheses (4)
+[round 1 agent 0] agent 0: propose r1
+[round 1 agent 2] agent 2: propose r1
+[round 2 agent 0] agent 0: propose r2
+[round 2 agent 2] agent 2: propose r2
+## critiques (4)
+[round 1 agent 1] agent 1: judge r1: - agent 0: propose r1
+- agent 2: propose r1
+
+[round 1 agent 3] agent 3: judge r1: - agent 0: propose r1
+- agent 2: propose r1
+
+[round 2 agent 1] agent 1: judge r2: - agent 0: propose r2
+- agent 2: propose r2
+
+[round 2 agent 3] agent 3: judge r2: - agent 0: propose r2
+- agent 2: propose r2
+"
+    [[ "$out" == "${expected%$'\n'}" ]] || { diff <(echo "$out") <(echo "${expected%$'\n'}") >&2; fail "board"; }
+    json "assert [(l['round'], l['section']) for l in d] == [(1,'hypotheses'),(1,'critiques'),(2,'hypotheses'),(2,'critiques')], d
+assert d[1]['prompt'].startswith('judge r1: - agent 0: propose r1'), d[1]
+assert [a['agent'] for a in d[1]['responses']] == [1, 3]" "$scratch/log.jsonl"
+    python3 -c "import json; s=json.load(open('$scratch/summary.json')); assert s['rounds']==2 and s['stop_reason']=='converged' and s['ok']==8, s"
+    # A bad config names the file and the problem, on every rank alike, before anything is sent.
+    echo '{"sections": [{"name": "a", "prompt": "{section:nope}"}]}' > "$scratch/bad.json"
+    run 2 --pattern blackboard --hostfile "$scratch/agents.txt" --config "$scratch/bad.json"
+    [[ $rc -eq 2 && "$err" == "aswarm-mpi: error: $scratch/bad.json: section 'a': prompt uses {section:nope} but there is no section 'nope'" ]] || fail "bad config: rc=$rc err=$err"
+    printf '{"sections": [\n  {"name": "a",,}]}' > "$scratch/bad2.json"
+    run 2 --pattern blackboard --hostfile "$scratch/agents.txt" --config "$scratch/bad2.json"
+    [[ $rc -eq 2 && "$err" == "aswarm-mpi: error: $scratch/bad2.json:2: not valid JSON"* ]] || fail "bad json: rc=$rc err=$err"
+    ;;
+  blackboard-64)
+    # The headline command: 64 (oversubscribed) ranks, 128 agents, a few rounds.
+    start_mock --count 128 --roles hypotheses,critiques --mode script --script "$(who_script)"
+    cat > "$scratch/board.json" <<'JSON'
+{"sections": [{"name": "hypotheses", "prompt": "propose r{round}"},
+              {"name": "critiques", "prompt": "judge r{round}"}],
+ "max_rounds": 3}
+JSON
+    run 64 --pattern blackboard --hostfile "$scratch/agents.txt" --config "$scratch/board.json" \
+      --output "$scratch/log.jsonl" --summary "$scratch/summary.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    [[ $(head -n 1 <<< "$out") == "== blackboard: 3 rounds, max rounds reached (--max-rounds 3)" ]] || fail "header: $(head -n 1 <<< "$out")"
+    grep -qx "## hypotheses (192)" <<< "$out" || fail "hypotheses count"
+    grep -qx "## critiques (192)" <<< "$out" || fail "critiques count"
+    grep -qx "\[round 3 agent 127\] agent 127: judge r3" <<< "$out" || fail "last entry"
+    python3 -c "import json; s=json.load(open('$scratch/summary.json')); assert s['ok']==384 and s['ranks']==64 and len(s['per_rank'])==64, s"
+    [[ $(requests /v1/chat/completions) -eq 384 ]] || fail "requests"
+    ;;
   *) fail "unknown case" ;;
 esac
 echo "PASS [$case_name]"

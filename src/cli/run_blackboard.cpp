@@ -1,0 +1,130 @@
+// --pattern blackboard: agents tagged role=<section> write to that section, round after round,
+// each section's prompt built from the board as it stands (board_config.hpp). Prints the final
+// board; --output gets one JSON line per round and section with the prompt and every answer;
+// --summary adds rounds run and why the run stopped.
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "board_config.hpp"
+#include "drivers.hpp"
+#include "io/exit_codes.hpp"
+#include "io/file_handles.hpp"
+#include "io/summary.hpp"
+#include "swarm/mpi/blackboard.hpp"
+#include "swarm/mpi/swarm.hpp"
+
+namespace swarm::cli {
+namespace {
+
+void print_board(const mpi::BoardState& board, std::FILE* out) {
+  for (const auto& section : board.sections()) {
+    const auto texts = board.texts(section);
+    fmt::print(out, "## {} ({})\n", section, texts.size());
+    for (const auto& e : board.entries()) {
+      if (board.sections()[e.section] != section) continue;
+      if (e.agent < 0) {
+        fmt::print(out, "[initial] {}\n", e.text);
+      } else {
+        fmt::print(out, "[round {} agent {}] {}\n", e.round, e.agent, e.text);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
+  // Every rank reads the (small) config itself: all need the prompts; an error is identical.
+  std::optional<BoardConfig> config;
+  std::string error;
+  try {
+    config = BoardConfig::load(options.config);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!error.empty()) throw UsageError(error);
+  const int max_rounds = options.max_rounds > 0 ? options.max_rounds : config->max_rounds;
+
+  detail::File log;
+  on_root_or_fail_everywhere(comm, [&] {
+    if (!options.output.empty() && options.output != "-") {
+      log = detail::File::open(options.output, "w");
+    }
+  });
+  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+
+  const auto started = std::chrono::steady_clock::now();
+  RunSummary summary;
+  std::string reason;
+  mpi::Blackboard board(swarm, config->section_names(),
+                        [&](const std::string& section, const mpi::BoardState& state) {
+                          return config->prompt(section, state);
+                        });
+  board.seed(config->initial);
+  mpi::StepFn on_step = [&](mpi::BoardStep&& step) {
+    nlohmann::json answers = nlohmann::json::array();
+    for (const auto& r : step.responses) {
+      const auto url = swarm.endpoint(static_cast<std::size_t>(r.agent_index)).url();
+      summary.add(r, url);
+      answers.push_back({{"agent", r.agent_index},
+                         {"endpoint", url},
+                         {"success", r.success},
+                         {"text", r.text},
+                         {"error", r.success ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
+                         {"latency_ms", r.latency.count() * 1e3},
+                         {"attempts", r.attempts}});
+    }
+    if (log) {
+      const nlohmann::json line = {{"round", step.round},
+                                   {"section", step.section},
+                                   {"prompt", step.prompt},
+                                   {"responses", std::move(answers)}};
+      const auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      if (std::fwrite(text.data(), 1, text.size(), log.get()) != text.size() ||
+          std::fflush(log.get()) != 0) {
+        throw std::runtime_error(detail::errno_message("cannot write", options.output));
+      }
+    }
+  };
+  const auto final_board = board.run(
+      max_rounds,
+      [&](const mpi::BoardState& state) {
+        auto why = config->converged(state);
+        if (why) reason = *why;
+        return why.has_value();
+      },
+      on_step);
+  const auto per_rank = gather_rank_stats(
+      comm, swarm.mpi_stats().seconds,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (!comm.is_root()) return kExitOk;
+
+  log.close();
+  const bool converged = board.stop_reason() == mpi::StopReason::converged;
+  fmt::print("== blackboard: {} round{}, {} ({})\n", board.round(), board.round() == 1 ? "" : "s",
+             converged ? "converged" : "max rounds reached",
+             converged ? reason : fmt::format("--max-rounds {}", max_rounds));
+  print_board(final_board, stdout);
+  std::fflush(stdout);
+
+  summary.set_wall_time(std::chrono::steady_clock::now() - started);
+  summary.set_extra("pattern", "blackboard");
+  summary.set_extra("rounds", board.round());
+  summary.set_extra("stop_reason", converged ? "converged" : "max_rounds");
+  if (converged) summary.set_extra("stop_rule", reason);
+  summary.set_extra("board", final_board.snapshot());
+  summary.set_extra("window_bytes_per_rank", board.capacity());
+  summary.set_extra("ranks", comm.size());
+  summary.set_extra("agents", swarm.size());
+  summary.set_extra("per_rank", per_rank);
+  if (!options.summary.empty()) summary.write(options.summary);
+  return board.answers_failed() == 0 ? kExitOk : kExitSomeFailed;
+}
+
+}  // namespace swarm::cli

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# End-to-end tests of `aswarm-mpi --pattern tree-reduce` as a user runs it: a real
+# aswarm-mock-agent, mpiexec, files on disk, exit codes, and the mock's /metrics counters.
+#   cli_tree_reduce.sh <mpiexec> <aswarm-mpi> <aswarm-mock-agent> <scratch dir> <case>
+# Registered by tests/mpi/tree_reduce.cmake. Every wait is bounded; ctest's TIMEOUT bounds the
+# whole case.
+set -euo pipefail
+
+mpiexec=$1
+aswarm=$2
+mock=$3
+scratch=$4/$5
+case_name=$5
+rm -rf "$scratch"
+mkdir -p "$scratch"
+
+mock_pid=""
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2> /dev/null || true; wait "$mock_pid" 2> /dev/null || true; fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
+
+# start_mock <args...>: the "agent {agent}: {prompt}" script on OS-chosen ports.
+start_mock() {
+  echo '{"rules": [], "default": "agent {agent}: {prompt}"}' > "$scratch/script.json"
+  "$mock" --port-base 0 --hostfile-out "$scratch/agents.txt" --mode script \
+    --script "$scratch/script.json" "$@" > "$scratch/mock.out" 2>&1 &
+  mock_pid=$!
+  for _ in $(seq 200); do
+    grep -q "ready" "$scratch/mock.out" 2> /dev/null && return 0
+    kill -0 "$mock_pid" 2> /dev/null || break
+    sleep 0.05
+  done
+  cat "$scratch/mock.out" >&2
+  fail "mock did not start"
+}
+
+# requests: chat completions the mock received, all agents together.
+requests() {
+  local last
+  last=$(tail -n 1 "$scratch/agents.txt" | cut -d' ' -f1)
+  curl -sf "http://$last/metrics" |
+    awk 'index($0, "aswarm_mock_requests_total{") == 1 && index($0, "route=\"/v1/chat/completions\"") { s += $2 } END { print s + 0 }'
+}
+
+run() {  # run <ranks> <aswarm args...>: sets $rc, $out, $err
+  set +e
+  "$mpiexec" -n "$1" "$aswarm" --progress never --retries 0 "${@:2}" > "$scratch/stdout" 2> "$scratch/stderr"
+  rc=$?
+  set -e
+  out=$(cat "$scratch/stdout")
+  err=$(cat "$scratch/stderr")
+}
+
+# seed <agents> <fanin> <prompt>: the Python seed's tree_reduce against the mock's script.
+seed() {
+  python3 - "$@" << 'EOF'
+import sys
+n, fanin, prompt = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+calls = 0
+def answer(agent, p):
+    global calls
+    calls += 1
+    return "agent %d: %s" % (agent, p)
+current = [answer(a, prompt) for a in range(n)]
+level = 1
+while len(current) > 1:
+    groups = [current[i:i + fanin] for i in range(0, len(current), fanin)]
+    current = [answer(g % n, "sum %d: %s" % (level, "\n---\n".join(group)))
+               for g, group in enumerate(groups)]
+    level += 1
+sys.stdout.write(current[0] + "\n")
+sys.stderr.write("%d\n" % calls)
+EOF
+}
+
+reduce='sum {level}: {responses}'
+
+case $case_name in
+  basic)
+    # One rank: exactly the seed's answer and number of calls.
+    start_mock --count 6
+    seed 6 2 q > "$scratch/want" 2> "$scratch/want_calls"
+    run 1 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
+      --fanin 2 --summary "$scratch/summary.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    [[ "$out" == "$(cat "$scratch/want")" ]] || fail "stdout differs from the seed: $out"
+    [[ $(requests) -eq $(cat "$scratch/want_calls") ]] || fail "requests $(requests) != $(cat "$scratch/want_calls")"
+    python3 -c "
+import json; s = json.load(open('$scratch/summary.json'))
+assert s['pattern'] == 'tree-reduce' and s['fanin'] == 2 and s['agents'] == 6, s
+assert [l['calls'] for l in s['levels']] == [6, 3, 2, 1], s['levels']
+assert s['requests'] == 12 and s['failed'] == 0 and s['rank_levels'] == 0, s"
+    # Three ranks: a different tree, still one answer built from every leaf.
+    run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
+      --fanin 2 --summary "$scratch/summary.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    for a in 0 1 2 3 4 5; do [[ "$out" == *"agent $a: q"* ]] || fail "leaf $a missing: $out"; done
+    python3 -c "
+import json; s = json.load(open('$scratch/summary.json'))
+assert s['ranks'] == 3 and s['local_levels'] == 1 and s['rank_levels'] == 2, s
+assert s['root_mpi']['bytes_received'] > 0, s"
+    ;;
+  items)
+    start_mock --count 3
+    printf '%s\n' '"apple"' '{"id": 7, "prompt": "pear"}' '' '"plum"' '{"prompt": "fig"}' '"kiwi"' > "$scratch/items.jsonl"
+    run 2 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt 'item: {item}' \
+      --reduce-prompt "$reduce" --fanin 3 --items "$scratch/items.jsonl" --summary "$scratch/summary.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    for item in apple pear plum fig kiwi; do [[ "$out" == *"item: $item"* ]] || fail "$item missing: $out"; done
+    python3 -c "
+import json; s = json.load(open('$scratch/summary.json'))
+assert s['items'] == 5 and s['levels'][0]['calls'] == 5, s
+assert s['requests'] == sum(l['calls'] for l in s['levels']), s"
+    [[ $(requests) -eq $(python3 -c "import json; print(json.load(open('$scratch/summary.json'))['requests'])") ]] ||
+      fail "request count differs from the summary"
+    ;;
+  output)
+    start_mock --count 4
+    run 2 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
+      --fanin 2 --output "$scratch/out.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    [[ -z "$out" ]] || fail "stdout should be empty with --output FILE: $out"
+    python3 -c "
+import json; lines = open('$scratch/out.json').read().splitlines()
+assert len(lines) == 1, lines
+d = json.loads(lines[0])
+assert d['success'] and d['error'] is None and d['agent'] == 0, d
+assert d['endpoint'].startswith('http://127.0.0.1:'), d
+assert d['text'].startswith('agent 0: sum '), d
+assert [l['level'] for l in d['levels']] == list(range(len(d['levels']))), d
+assert d['levels'][0]['ok'] == 4 and d['levels'][-1]['rank_tree'], d"
+    ;;
+  errors)
+    start_mock --count 2
+    expect_usage() {  # expect_usage <message part> <aswarm args...>
+      run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" "${@:2}"
+      [[ $rc -eq 2 ]] || fail "rc=$rc for ${*:2}: $err"
+      [[ "$err" == *"$1"* ]] || fail "no '$1' in: $err"
+      [[ $(grep -c "aswarm-mpi: error" <<< "$err") -eq 1 ]] || fail "error not printed once: $err"
+    }
+    expect_usage "needs --reduce-prompt" --prompt q
+    expect_usage "needs --prompt" --reduce-prompt "$reduce"
+    expect_usage "must contain {responses}" --prompt q --reduce-prompt 'sum it'
+    expect_usage "tree-reduce reads --items" --prompt q --reduce-prompt "$reduce" --input "$scratch/x"
+    expect_usage "$scratch/none.jsonl" --prompt q --reduce-prompt "$reduce" --items "$scratch/none.jsonl"
+    printf '"a"\n{"prompt": 3}\n' > "$scratch/bad.jsonl"
+    expect_usage "$scratch/bad.jsonl:2:" --prompt q --reduce-prompt "$reduce" --items "$scratch/bad.jsonl"
+    : > "$scratch/empty.jsonl"
+    expect_usage "holds no items" --prompt q --reduce-prompt "$reduce" --items "$scratch/empty.jsonl"
+    [[ $(requests) -eq 0 ]] || fail "a usage error sent requests"
+    ;;
+  failures)
+    # A dead agent: the answer still comes, but the exit status says something failed.
+    start_mock --count 4 --dead-agents 3
+    run 2 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
+      --fanin 2 --summary "$scratch/summary.json"
+    [[ $rc -eq 3 ]] || fail "rc=$rc err=$err"
+    [[ "$out" == *"agent 2: q"* && "$out" != *"agent 3: q"* ]] || fail "out=$out"
+    python3 -c "
+import json; s = json.load(open('$scratch/summary.json'))
+assert s['failed'] == 1 and s['levels'][0]['failed'] == 1 and s['final']['success'], s"
+    kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
+    # Every agent dead: no answer, the reason on stderr once, a failed JSON line.
+    start_mock --count 2 --dead-agents 0,1
+    run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
+      --output "$scratch/out.json"
+    [[ $rc -eq 3 ]] || fail "rc=$rc err=$err"
+    [[ $(grep -c "tree-reduce failed: all agents failed during reduction" <<< "$err") -eq 1 ]] || fail "err=$err"
+    python3 -c "
+import json; d = json.loads(open('$scratch/out.json').read())
+assert not d['success'] and d['error'] == 'all agents failed during reduction' and d['agent'] == -1, d"
+    ;;
+  *)
+    fail "unknown case"
+    ;;
+esac
+echo "ok [$case_name]"
