@@ -36,8 +36,8 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
     reader = std::make_unique<InputReader>(options.input);
     reader->validate();  // every line checked before anything is sent
     std::error_code ec;
-    if (!options.resume && options.output != "-" && std::filesystem::file_size(options.output, ec) > 0 &&
-        !ec) {
+    if (!options.resume && options.output != "-" &&
+        std::filesystem::file_size(options.output, ec) > 0 && !ec) {
       // Hours of results must not vanish because a rerun forgot --resume.
       throw InputError(options.output, 0,
                        "holds results of an earlier run; pass --resume to continue it, or "
