@@ -3,6 +3,7 @@
 // exit code is the same on every rank, so a failure on any rank fails the ctest entry.
 
 #include <cstdio>
+#include <string>
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -14,16 +15,21 @@ namespace {
 class FailurePrinter : public ::testing::EmptyTestEventListener {
  public:
   explicit FailurePrinter(int rank) : rank_(rank) {}
+  // The name is taken here: asking gtest for the current test inside OnTestPartResult would
+  // take a lock gtest already holds there, and a failing test would hang instead of failing.
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    name_ = std::string(test.test_suite_name()) + "." + test.name();
+  }
   void OnTestPartResult(const ::testing::TestPartResult& result) override {
     if (!result.failed()) return;
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::fprintf(stderr, "[rank %d] %s.%s: %s:%d: %s\n", rank_, test ? test->test_suite_name() : "",
-                 test ? test->name() : "", result.file_name() ? result.file_name() : "?",
-                 result.line_number(), result.summary());
+    std::fprintf(stderr, "[rank %d] %s: %s:%d: %s\n", rank_, name_.c_str(),
+                 result.file_name() ? result.file_name() : "?", result.line_number(),
+                 result.summary());
   }
 
  private:
   int rank_;
+  std::string name_;
 };
 
 }  // namespace
