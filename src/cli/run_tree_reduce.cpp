@@ -1,0 +1,163 @@
+// --pattern tree-reduce: leaf answers (every agent answers --prompt, or one leaf per --items
+// record with {item} filled) are summarised with --reduce-prompt in groups of --fanin, first on
+// each rank, then up a tree of ranks (swarm/mpi/tree_reduce.hpp). The final answer goes to
+// stdout, or with --output FILE to one JSON line:
+//   {"success", "text", "error", "agent", "endpoint", "local_levels", "rank_levels",
+//    "levels": [{"level", "rank_tree", "inputs", "calls", "ok", "failed", "blank", "passed"}]}
+// --summary gets the same per-level counts; requests/ok/failed there are totals over all levels
+// (the root never sees the individual answers, so there are no latency percentiles).
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers.hpp"
+#include "io/exit_codes.hpp"
+#include "io/input.hpp"
+#include "io/summary.hpp"
+#include "swarm/mpi/swarm.hpp"
+#include "swarm/mpi/tree_reduce.hpp"
+#include "swarm/template.hpp"
+
+namespace swarm::cli {
+namespace {
+
+/// Flag combinations are the same on every rank, so every rank throws alike.
+void check_flags(const Options& o) {
+  if (o.prompt.empty() && o.prompt_file.empty()) {
+    throw UsageError("--pattern tree-reduce needs --prompt or --prompt-file");
+  }
+  if (o.reduce_prompt.empty()) {
+    throw UsageError("--pattern tree-reduce needs --reduce-prompt (a template with {responses})");
+  }
+  const auto names = template_placeholders(o.reduce_prompt);
+  if (std::find(names.begin(), names.end(), "responses") == names.end()) {
+    throw UsageError("--reduce-prompt must contain {responses} (the answers to summarise)");
+  }
+  if (!o.input.empty()) {
+    throw UsageError("--input applies to --pattern scatter-gather; tree-reduce reads --items FILE");
+  }
+  if (o.resume) throw UsageError("--resume applies to --pattern scatter-gather");
+  if (o.batch_size > 1) throw UsageError("--batch-size applies to --pattern scatter-gather");
+}
+
+nlohmann::json levels_json(const mpi::TreeReduceResult& result) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& l : result.levels) {
+    out.push_back({{"level", l.level},
+                   {"rank_tree", l.rank_tree},
+                   {"inputs", l.inputs},
+                   {"calls", l.calls},
+                   {"ok", l.ok},
+                   {"failed", l.failed},
+                   {"blank", l.blank},
+                   {"passed", l.passed}});
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
+  check_flags(options);
+  std::string prompt;
+  std::vector<std::string> items;
+  std::unique_ptr<std::ofstream> file;
+  const bool with_items = !options.items.empty();
+  on_root_or_fail_everywhere(comm, [&] {
+    prompt = prompt_text(options);
+    if (with_items) {
+      InputReader reader(options.items);
+      const auto count = reader.validate();  // every line checked before anything is sent
+      if (count == 0) throw InputError(options.items, 0, "holds no items");
+      for (auto& record : reader.next(count)) items.push_back(std::move(record.prompt));
+    }
+    if (options.output != "-") {
+      file = std::make_unique<std::ofstream>(options.output, std::ios::binary | std::ios::trunc);
+      if (!*file) throw InputError(options.output, 0, "cannot open output file for writing");
+    }
+  });
+  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<std::span<const std::string>> leaf_items;
+  if (with_items) leaf_items = std::span<const std::string>(items);
+  const auto result =
+      mpi::tree_reduce(swarm, prompt, options.reduce_prompt, options.fanin, leaf_items);
+  const auto wall = std::chrono::steady_clock::now() - started;
+  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
+                                          std::chrono::duration<double>(wall).count());
+  if (!comm.is_root()) return kExitOk;
+
+  const Response& final_answer = result.response;
+  const auto agent = final_answer.agent_index;
+  const std::string endpoint =
+      agent >= 0 ? swarm.endpoint(static_cast<std::size_t>(agent)).url() : std::string{};
+  std::uint64_t requests = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t failed = 0;
+  for (const auto& l : result.levels) {
+    requests += l.calls;
+    ok += l.ok + l.blank;  // blank answers are successful requests, dropped by the pattern
+    failed += l.failed;
+  }
+
+  if (file) {
+    const nlohmann::json line = {
+        {"success", final_answer.success},
+        {"text", final_answer.text},
+        {"error",
+         final_answer.success ? nlohmann::json(nullptr) : nlohmann::json(final_answer.error)},
+        {"agent", agent},
+        {"endpoint", endpoint},
+        {"local_levels", result.local_levels},
+        {"rank_levels", result.rank_levels},
+        {"levels", levels_json(result)}};
+    *file << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    file->close();
+    if (!*file) throw std::runtime_error(options.output + ": write failed");
+  } else if (final_answer.success) {
+    std::fwrite(final_answer.text.data(), 1, final_answer.text.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  if (!final_answer.success) {
+    std::fprintf(stderr, "aswarm-mpi: tree-reduce failed: %s\n", final_answer.error.c_str());
+  }
+
+  RunSummary summary;
+  summary.set_wall_time(wall);
+  summary.set_extra("pattern", "tree-reduce");
+  summary.set_extra("requests", requests);
+  summary.set_extra("ok", ok);
+  summary.set_extra("failed", failed);
+  summary.set_extra("fanin", options.fanin);
+  summary.set_extra("items", items.size());
+  summary.set_extra("ranks", comm.size());
+  summary.set_extra("agents", swarm.size());
+  summary.set_extra("local_levels", result.local_levels);
+  summary.set_extra("rank_levels", result.rank_levels);
+  summary.set_extra("levels", levels_json(result));
+  summary.set_extra("final", {{"success", final_answer.success},
+                              {"agent", agent},
+                              {"endpoint", endpoint},
+                              {"error", final_answer.error}});
+  const auto& root_mpi = swarm.mpi_stats();
+  summary.set_extra("root_mpi", {{"seconds", root_mpi.seconds},
+                                 {"bytes_sent", root_mpi.bytes_sent},
+                                 {"bytes_received", root_mpi.bytes_received}});
+  summary.set_extra("per_rank", per_rank);
+  if (!options.summary.empty()) summary.write(options.summary);
+
+  Aggregator aggregate(options.aggregate);  // of the final answer: the root holds nothing else
+  aggregate.add(final_answer);
+  aggregate.print();
+  return final_answer.success && failed == 0 ? kExitOk : kExitSomeFailed;
+}
+
+}  // namespace swarm::cli

@@ -1,0 +1,245 @@
+// tree_reduce and fan_out_fan_in under mpiexec at 1-4 ranks against a real aswarm-mock-agent.
+// The mock's script answers "agent <k>: <prompt>", so the final text spells out the whole tree:
+// every test compares it, the per-level counts and the mock's per-agent request counters with
+// a reference implementation (tree_reduce_reference.hpp); at one rank also with the seed's
+// algorithm written independently.
+
+#include <mpi.h>
+
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tree_reduce_reference.hpp"
+
+namespace {
+
+using swarm::mpi::Communicator;
+using swarm::mpi::TreeReduceResult;
+using tree_test::Expected;
+using tree_test::kReducePrompt;
+using tree_test::MockModel;
+using tree_test::MockSwarm;
+
+using Items = std::optional<std::vector<std::string>>;
+
+int ranks() {
+  return Communicator().size();
+}
+bool is_root() {
+  return Communicator().is_root();
+}
+
+std::vector<std::string> dead_args(const std::set<std::size_t>& dead) {
+  std::vector<std::string> args;
+  if (!dead.empty()) {
+    std::string list;
+    for (const auto a : dead) list += (list.empty() ? "" : ",") + std::to_string(a);
+    args.insert(args.end(), {"--dead-agents", list});
+  }
+  return args;
+}
+
+void expect_matches(const TreeReduceResult& got, const Expected& want) {
+  EXPECT_EQ(got.response.success, want.success) << got.response.error;
+  EXPECT_EQ(got.response.text, want.text);
+  if (want.success) {
+    EXPECT_EQ(got.response.agent_index, want.agent);
+  } else {
+    EXPECT_EQ(got.response.error, "all agents failed during reduction");
+  }
+  EXPECT_EQ(got.levels, want.levels);
+  EXPECT_EQ(got.local_levels, want.local_levels);
+  EXPECT_EQ(got.rank_levels, want.rank_levels);
+}
+
+void expect_same_outcome(const Expected& a, const Expected& b) {
+  EXPECT_EQ(a.success, b.success);
+  EXPECT_EQ(a.text, b.text);
+  EXPECT_EQ(a.agent, b.agent);
+  EXPECT_EQ(a.levels, b.levels);
+  EXPECT_EQ(a.calls, b.calls);
+}
+
+/// Runs tree_reduce on a fresh mock and checks it against the references. Only the root passes
+/// the items and the real fanin; the other ranks pass junk, which must not matter.
+TreeReduceResult run_case(std::size_t agents, std::size_t fanin, const Items& items,
+                          const std::string& prompt = "q", const std::set<std::size_t>& dead = {}) {
+  MockSwarm mock(agents, dead_args(dead));
+  auto s = mock.swarm();
+  const MockModel model{.agents = agents, .dead = dead};
+  const auto want = tree_test::expected_tree_reduce(model, ranks(), prompt, fanin, items);
+  const auto seed = tree_test::seed_tree_reduce(model, prompt, fanin, items);
+  // The reference's own guarantee: at one rank the two phases are exactly the seed's loop.
+  expect_same_outcome(tree_test::expected_tree_reduce(model, 1, prompt, fanin, items), seed);
+
+  std::optional<std::span<const std::string>> mine;
+  if (items && is_root()) mine = std::span<const std::string>(*items);
+  const auto got = swarm::mpi::tree_reduce(s, is_root() ? prompt : "ignored", kReducePrompt,
+                                           is_root() ? fanin : 99, mine);
+  expect_matches(got, want);
+  if (ranks() == 1) {
+    EXPECT_EQ(got.response.text, seed.text);
+    EXPECT_EQ(got.levels, seed.levels);
+  }
+  if (is_root()) {
+    EXPECT_EQ(mock.requests_per_agent(), want.calls);
+  }
+  return got;
+}
+
+Items numbered_items(std::size_t count, const std::string& prefix = "x") {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < count; ++i) out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+TEST(MpiTreeReduce, SeedGroupingWithoutItems) {
+  const auto r = run_case(7, 3, std::nullopt);
+  EXPECT_TRUE(r.response.success);
+  if (ranks() == 1) {
+    // 7 leaves -> groups of 3, 3, 1 -> one group of 3: levels 1 and 2, 4 supervisor calls.
+    ASSERT_EQ(r.levels.size(), 3u);
+    EXPECT_EQ(r.levels[1].calls, 3u);
+    EXPECT_EQ(r.levels[2].calls, 1u);
+    EXPECT_EQ(r.response.text.rfind("agent 0: sum 2: agent 0: sum 1: agent 0: q\n---\n", 0), 0u);
+  }
+}
+
+TEST(MpiTreeReduce, DeepTreeWithFaninTwo) {
+  const auto r = run_case(9, 2, std::nullopt);
+  EXPECT_TRUE(r.response.success);
+  if (ranks() == 1) {
+    EXPECT_EQ(r.local_levels, 4);  // 9 -> 5 -> 3 -> 2 -> 1
+  }
+}
+
+TEST(MpiTreeReduce, ItemsGoToAgentIModNAndReduceInItemOrder) {
+  const auto r = run_case(4, 3, numbered_items(11), "item: {item}");
+  EXPECT_TRUE(r.response.success);
+  EXPECT_EQ(r.levels[0].calls, 11u);
+}
+
+TEST(MpiTreeReduce, RanksWithoutAgents) {
+  // At 3 and 4 ranks some ranks hold no agent; they get the result all the same.
+  run_case(2, 2, std::nullopt);
+  run_case(2, 2, numbered_items(5), "item: {item}");
+}
+
+TEST(MpiTreeReduce, ALoneLeafIsTheAnswerWithoutASupervisor) {
+  const auto r = run_case(1, 50, std::nullopt);
+  EXPECT_EQ(r.response.text, "agent 0: q");
+  EXPECT_EQ(r.levels.size(), 1u);
+}
+
+TEST(MpiTreeReduce, FailedAndBlankLeavesAreDropped) {
+  // Agent 2 is dead; the script answers items starting with "blank" with whitespace.
+  const Items items =
+      std::vector<std::string>{"a", "blank1", "b", "c", "blank2", "d", "e", "f", "g", "h"};
+  const auto r = run_case(6, 2, items, "{item}", {2});
+  EXPECT_TRUE(r.response.success);
+  EXPECT_EQ(r.levels[0].failed, 2u);  // items 2 and 8
+  EXPECT_EQ(r.levels[0].blank, 2u);
+  EXPECT_EQ(r.levels[0].ok, 6u);
+  EXPECT_EQ(r.response.text.find("blank"), std::string::npos);
+}
+
+TEST(MpiTreeReduce, AFailedSupervisorDropsItsGroup) {
+  // One rank: leaves of agents 0, 2, 3, 4; group 1 of level 1 goes to dead agent 1.
+  const auto r = run_case(5, 2, std::nullopt, "q", {1});
+  EXPECT_TRUE(r.response.success);
+  if (ranks() == 1) {
+    EXPECT_EQ(r.levels[1].calls, 2u);
+    EXPECT_EQ(r.levels[1].failed, 1u);
+    EXPECT_EQ(r.response.text, "agent 0: sum 1: agent 0: q\n---\nagent 2: q");
+  }
+}
+
+TEST(MpiTreeReduce, AllFailedIsTheSameFailureOnEveryRank) {
+  const auto dead = run_case(3, 2, std::nullopt, "q", {0, 1, 2});
+  EXPECT_FALSE(dead.response.success);
+  EXPECT_EQ(dead.levels[0].failed, 3u);
+  const auto blank = run_case(3, 2, numbered_items(4, "blank"), "{item}");
+  EXPECT_FALSE(blank.response.success);
+  EXPECT_EQ(blank.levels[0].blank, 4u);
+}
+
+TEST(MpiTreeReduce, PlaceholdersInAnswersAreNotFilledAgain) {
+  // Leaf answers quote {level}, {responses} and {item}; supervisors must see them verbatim.
+  const auto r = run_case(4, 2, std::nullopt, "q {level} {responses} {item}");
+  EXPECT_NE(r.response.text.find("q {level} {responses} {item}"), std::string::npos);
+}
+
+TEST(MpiTreeReduce, SweepOverSizesAndFanins) {
+  // One mock, views of its first n agents: every small shape against the references.
+  constexpr std::size_t kAgents = 6;
+  MockSwarm mock(kAgents, {});
+  auto all = mock.swarm();
+  std::vector<std::uint64_t> calls(kAgents);
+  for (std::size_t n = 1; n <= kAgents; ++n) {
+    auto s = all.slice(0, n);
+    for (std::size_t fanin = 2; fanin <= 4; ++fanin) {
+      for (const Items& items : {Items{}, numbered_items(7)}) {
+        SCOPED_TRACE(testing::Message() << "n=" << n << " fanin=" << fanin << " items=" << !!items);
+        const MockModel model{.agents = n};
+        const std::string prompt = items ? "item {item}" : "q";
+        const auto want = tree_test::expected_tree_reduce(model, ranks(), prompt, fanin, items);
+        expect_same_outcome(tree_test::expected_tree_reduce(model, 1, prompt, fanin, items),
+                            tree_test::seed_tree_reduce(model, prompt, fanin, items));
+        std::optional<std::span<const std::string>> mine;
+        if (items) mine = std::span<const std::string>(*items);
+        expect_matches(swarm::mpi::tree_reduce(s, prompt, kReducePrompt, fanin, mine), want);
+        for (std::size_t a = 0; a < n; ++a) calls[a] += want.calls[a];
+      }
+    }
+  }
+  if (is_root()) {
+    EXPECT_EQ(mock.requests_per_agent(), calls);
+  }
+}
+
+TEST(MpiTreeReduce, BadArgumentsThrowOnEveryRank) {
+  MockSwarm mock(2, {});
+  auto s = mock.swarm();
+  // fanin is the root's: every rank throws even though only the root passed 1.
+  EXPECT_THROW((void)swarm::mpi::tree_reduce(s, "q", kReducePrompt, is_root() ? 1 : 50),
+               std::invalid_argument);
+  auto none = s.slice(0, 0);
+  EXPECT_THROW((void)swarm::mpi::tree_reduce(none, "q", kReducePrompt), std::logic_error);
+  EXPECT_THROW((void)swarm::mpi::fan_out_fan_in(none, "q", kReducePrompt), std::logic_error);
+  if (is_root()) {
+    EXPECT_EQ(mock.requests_per_agent(), (std::vector<std::uint64_t>{0, 0}));
+  }
+}
+
+TEST(MpiFanOutFanIn, TheFirstWorkersAnswerThenAgentZeroCollects) {
+  MockSwarm mock(5, dead_args({3}));
+  auto s = mock.swarm();
+  const auto w = [](int k) { return "agent " + std::to_string(k) + ": p"; };
+  const std::string sep = "\n---\n";
+
+  auto r = swarm::mpi::fan_out_fan_in(s, "p", "collect: {responses}", 3);
+  EXPECT_TRUE(r.success) << r.error;
+  EXPECT_EQ(r.text, "agent 0: collect: " + w(0) + sep + w(1) + sep + w(2));
+  EXPECT_EQ(r.agent_index, 0);
+
+  // All workers by default; dead agent 3's failure is left out, as in the seed.
+  r = swarm::mpi::fan_out_fan_in(s, "p", "collect: {responses}");
+  EXPECT_EQ(r.text, "agent 0: collect: " + w(0) + sep + w(1) + sep + w(2) + sep + w(4));
+
+  // More workers than agents means all of them; zero workers leaves {responses} empty.
+  r = swarm::mpi::fan_out_fan_in(s, "p", "collect: {responses}", 100);
+  EXPECT_EQ(r.text, "agent 0: collect: " + w(0) + sep + w(1) + sep + w(2) + sep + w(4));
+  r = swarm::mpi::fan_out_fan_in(s, "p", "collect: {responses}", 0);
+  EXPECT_EQ(r.text, "agent 0: collect: ");
+  if (is_root()) {
+    EXPECT_EQ(mock.requests_per_agent(), (std::vector<std::uint64_t>{3 + 4, 3, 3, 2, 2}));
+  }
+}
+
+}  // namespace

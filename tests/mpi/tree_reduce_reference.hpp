@@ -1,0 +1,298 @@
+#pragma once
+// Shared by the tree-reduce MPI tests: a mock started by rank 0, and reference implementations
+// computing what tree_reduce must return against the mock's script ("agent {agent}: {prompt}").
+//  - seed_tree_reduce: the Python seed's algorithm over the whole pool (blank answers dropped),
+//    written independently of the MPI code, for the one-rank comparison;
+//  - expected_tree_reduce: the documented two-phase algorithm (local seed loops over block
+//    shards, then the fanin-ary rank tree) for any rank count; on one rank it must equal the
+//    seed, which the tests also check.
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "http_client.hpp"
+#include "mock_process.hpp"
+#include "swarm/mpi/shard.hpp"
+#include "swarm/mpi/strings.hpp"
+#include "swarm/mpi/swarm.hpp"
+#include "swarm/mpi/tree_reduce.hpp"
+
+namespace tree_test {
+
+using swarm::mpi::TreeLevel;
+
+/// The reduce template every test uses, and its expansion written out by hand.
+inline constexpr const char* kReducePrompt = "sum {level}: {responses}";
+inline std::string reduce_text(int level, const std::vector<std::string>& texts) {
+  std::string joined;
+  for (std::size_t k = 0; k < texts.size(); ++k) joined += (k ? "\n---\n" : "") + texts[k];
+  return "sum " + std::to_string(level) + ": " + joined;
+}
+
+/// Leaf prompts starting with this are answered with whitespace by the script.
+inline constexpr const char* kBlankMarker = "blank";
+
+/// Rank 0 runs a mock of `agents` + 1 agents; the swarm is the first `agents`. The spare one
+/// serves /metrics even when every agent under test is dead (dead agents answer 503 to all).
+class MockSwarm {
+ public:
+  MockSwarm(std::size_t agents, std::vector<std::string> extra_args) : agents_(agents) {
+    std::string path;
+    if (world_.is_root()) {
+      dir_ = std::make_unique<swarm::mock::test::TempDir>();
+      const auto script = dir_->path() / "who.json";
+      swarm::mock::test::write_file(
+          script, std::string(R"({"rules": [{"match": "^)") + kBlankMarker +
+                      R"(", "answer": " \n\t "}], "default": "agent {agent}: {prompt}"})");
+      std::vector<std::string> args = {"--mode",        "script",  "--script",
+                                       script.string(), "--count", std::to_string(agents + 1)};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      mock_ = std::make_unique<swarm::mock::test::MockProcess>(args);
+      path = mock_->hostfile().string();
+    }
+    swarm::mpi::broadcast(path, world_);
+    hostfile_ = path;
+  }
+  ~MockSwarm() { MPI_Barrier(MPI_COMM_WORLD); }  // nobody stops the mock while others use it
+  MockSwarm(const MockSwarm&) = delete;
+  MockSwarm& operator=(const MockSwarm&) = delete;
+
+  [[nodiscard]] swarm::mpi::Swarm swarm() const {
+    swarm::PoolOptions o;
+    o.model = "mock-model";
+    o.model_max_context = 32768;
+    o.retries = 0;        // dead agents fail at once
+    o.max_tokens = 8192;  // the mock cuts answers at max_tokens; deep trees echo long texts
+    return swarm::mpi::Swarm::from_hostfile(world_, hostfile_, o).slice(0, agents_);
+  }
+
+  /// Root only: chat completions each agent received so far (the mock's /metrics).
+  [[nodiscard]] std::vector<std::uint64_t> requests_per_agent() const {
+    // Every port serves the whole process's metrics.
+    const auto text = swarm::mock::test::http_get(mock_->url(agents_, "/metrics")).body;
+    std::vector<std::uint64_t> out;
+    for (std::size_t a = 0; a < agents_; ++a) {
+      out.push_back(static_cast<std::uint64_t>(swarm::mock::test::metric(
+          text, "aswarm_mock_requests_total{port=\"" + std::to_string(mock_->port(a)) +
+                    "\",route=\"/v1/chat/completions\"}")));
+    }
+    return out;
+  }
+
+ private:
+  std::size_t agents_;
+  swarm::mpi::Communicator world_;
+  std::unique_ptr<swarm::mock::test::TempDir> dir_;
+  std::unique_ptr<swarm::mock::test::MockProcess> mock_;
+  std::string hostfile_;
+};
+
+/// What the mock answers, counting the calls per agent.
+struct MockModel {
+  std::size_t agents = 0;
+  std::set<std::size_t> dead;
+  std::vector<std::uint64_t> calls = std::vector<std::uint64_t>(agents);
+
+  /// nullopt = failed request; "" = blank answer.
+  std::optional<std::string> answer(std::size_t agent, const std::string& prompt) {
+    calls.at(agent) += 1;
+    if (dead.count(agent) != 0) return std::nullopt;
+    if (prompt.rfind(kBlankMarker, 0) == 0) return std::string();
+    return "agent " + std::to_string(agent) + ": " + prompt;
+  }
+};
+
+struct Answer {
+  std::string text;
+  std::size_t agent = 0;
+};
+
+struct Expected {
+  bool success = false;
+  std::string text;
+  std::int64_t agent = -1;
+  std::vector<TreeLevel> levels;
+  int local_levels = 0;
+  int rank_levels = 0;
+  std::vector<std::uint64_t> calls;  ///< Requests per agent.
+};
+
+inline TreeLevel& level_at(std::vector<TreeLevel>& levels, std::size_t k) {
+  if (levels.size() <= k) levels.resize(k + 1);
+  levels[k].level = static_cast<int>(k);
+  return levels[k];
+}
+
+/// Calls `agent`, counts the outcome at `stats`, appends usable answers to `out`.
+inline void call(MockModel& m, std::size_t agent, const std::string& prompt, TreeLevel& stats,
+                 std::vector<Answer>& out) {
+  const auto a = m.answer(agent, prompt);
+  if (!a) {
+    ++stats.failed;
+  } else if (a->empty()) {
+    ++stats.blank;
+  } else {
+    ++stats.ok;
+    out.push_back({*a, agent});
+  }
+}
+
+/// The seed's reduction loop over a pool made of `agents` (group g -> agents[g mod size]).
+inline int seed_loop(MockModel& m, const std::vector<std::size_t>& agents,
+                     std::vector<Answer>& current, std::size_t fanin,
+                     std::vector<TreeLevel>& levels) {
+  int level = 1;
+  while (current.size() > 1) {
+    std::vector<Answer> next;
+    TreeLevel& stats = level_at(levels, static_cast<std::size_t>(level));
+    stats.inputs += current.size();
+    for (std::size_t start = 0, g = 0; start < current.size(); start += fanin, ++g) {
+      std::vector<std::string> texts;
+      for (std::size_t k = start; k < std::min(start + fanin, current.size()); ++k) {
+        texts.push_back(current[k].text);
+      }
+      ++stats.calls;
+      call(m, agents[g % agents.size()], reduce_text(level, texts), stats, next);
+    }
+    current = std::move(next);
+    ++level;
+  }
+  return level - 1;
+}
+
+inline std::string leaf_prompt(const std::string& prompt, const std::string& item) {
+  std::string out;  // {item} replaced everywhere, like the seed's str.replace
+  for (std::size_t k = 0; k < prompt.size();) {
+    if (prompt.compare(k, 6, "{item}") == 0) {
+      out += item;
+      k += 6;
+    } else {
+      out += prompt[k++];
+    }
+  }
+  return out;
+}
+
+/// The seed's tree_reduce over all `m.agents` agents.
+inline Expected seed_tree_reduce(MockModel m, const std::string& prompt, std::size_t fanin,
+                                 const std::optional<std::vector<std::string>>& items) {
+  Expected e;
+  std::vector<std::size_t> agents(m.agents);
+  for (std::size_t a = 0; a < m.agents; ++a) agents[a] = a;
+  std::vector<Answer> current;
+  TreeLevel& leaves = level_at(e.levels, 0);
+  const std::size_t count = items ? items->size() : m.agents;
+  for (std::size_t i = 0; i < count; ++i) {
+    ++leaves.inputs;
+    ++leaves.calls;
+    call(m, i % m.agents, items ? leaf_prompt(prompt, (*items)[i]) : prompt, leaves, current);
+  }
+  e.local_levels = seed_loop(m, agents, current, fanin, e.levels);
+  for (std::size_t k = 0; k < e.levels.size(); ++k) e.levels[k].level = static_cast<int>(k);
+  if (!current.empty()) {
+    e.success = true;
+    e.text = current[0].text;
+    e.agent = static_cast<std::int64_t>(current[0].agent);
+  }
+  e.calls = m.calls;
+  return e;
+}
+
+/// The two-phase algorithm of tree_reduce.hpp at `ranks` ranks.
+inline Expected expected_tree_reduce(MockModel m, int ranks, const std::string& prompt,
+                                     std::size_t fanin,
+                                     const std::optional<std::vector<std::string>>& items) {
+  Expected e;
+  const auto n = static_cast<std::int64_t>(m.agents);
+  const auto owner = [&](std::size_t agent) {
+    for (int r = 0;; ++r) {
+      const auto b = swarm::mpi::block_of(n, ranks, r);
+      if (static_cast<std::int64_t>(agent) < b.begin + b.count) return r;
+    }
+  };
+  std::vector<std::vector<Answer>> current(static_cast<std::size_t>(ranks));
+  TreeLevel& leaves = level_at(e.levels, 0);
+  const std::size_t count = items ? items->size() : m.agents;
+  for (std::size_t i = 0; i < count; ++i) {
+    ++leaves.inputs;
+    ++leaves.calls;
+    const std::size_t agent = i % m.agents;
+    call(m, agent, items ? leaf_prompt(prompt, (*items)[i]) : prompt, e.levels[0],
+         current[static_cast<std::size_t>(owner(agent))]);
+  }
+  std::vector<int> active;  // ranks with agents
+  for (int r = 0; r < ranks; ++r) {
+    const auto b = swarm::mpi::block_of(n, ranks, r);
+    if (b.count == 0) continue;
+    active.push_back(r);
+    std::vector<std::size_t> agents;
+    for (auto a = b.begin; a < b.begin + b.count; ++a)
+      agents.push_back(static_cast<std::size_t>(a));
+    e.local_levels =
+        std::max(e.local_levels,
+                 seed_loop(m, agents, current[static_cast<std::size_t>(r)], fanin, e.levels));
+  }
+  // Rank tree over positions 0..P-1.
+  const std::size_t p_count = active.size();
+  std::vector<std::optional<Answer>> held(p_count);
+  for (std::size_t p = 0; p < p_count; ++p) {
+    const auto& c = current[static_cast<std::size_t>(active[p])];
+    if (!c.empty()) held[p] = c[0];
+  }
+  level_at(e.levels, static_cast<std::size_t>(e.local_levels));
+  int t = 0;
+  for (std::size_t stride = 1; stride < p_count; stride *= fanin, ++t) {
+    const int level = e.local_levels + 1 + t;
+    TreeLevel& stats = level_at(e.levels, static_cast<std::size_t>(level));
+    stats.rank_tree = true;
+    for (std::size_t p = 0; p < p_count; p += stride * fanin) {
+      std::vector<Answer> group;
+      for (std::size_t j = 0; j < fanin && p + j * stride < p_count; ++j) {
+        if (held[p + j * stride]) group.push_back(*held[p + j * stride]);
+        if (j > 0) held[p + j * stride].reset();
+      }
+      stats.inputs += group.size();
+      held[p].reset();
+      if (group.size() == 1) {
+        ++stats.passed;
+        held[p] = group[0];
+      } else if (group.size() > 1) {
+        std::vector<std::string> texts;
+        for (const auto& g : group) texts.push_back(g.text);
+        ++stats.calls;
+        std::vector<Answer> out;
+        call(m, static_cast<std::size_t>(swarm::mpi::block_of(n, ranks, active[p]).begin),
+             reduce_text(level, texts), stats, out);
+        if (!out.empty()) held[p] = out[0];
+      }
+    }
+  }
+  e.rank_levels = t;
+  for (std::size_t k = 0; k < e.levels.size(); ++k) e.levels[k].level = static_cast<int>(k);
+  if (held[0]) {
+    e.success = true;
+    e.text = held[0]->text;
+    e.agent = static_cast<std::int64_t>(held[0]->agent);
+  }
+  e.calls = m.calls;
+  return e;
+}
+
+}  // namespace tree_test
+
+namespace swarm::mpi {
+/// Readable gtest messages for level comparisons.
+inline void PrintTo(const TreeLevel& l, std::ostream* os) {
+  *os << "{level " << l.level << (l.rank_tree ? " ranks" : "") << ": inputs " << l.inputs
+      << " calls " << l.calls << " ok " << l.ok << " failed " << l.failed << " blank " << l.blank
+      << " passed " << l.passed << "}";
+}
+}  // namespace swarm::mpi
