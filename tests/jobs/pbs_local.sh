@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# jobs/aurora/aswarm.pbs.sh run outside PBS, the whole flow on one machine:
+#   - PBS_NODEFILE lists 127.0.0.1 once per simulated node (3 nodes); 127.0.0.1 resolves here,
+#     and the script keeps IPv4 addresses whole (it shortens only host names);
+#   - VLLM_START_SCRIPT=tests/jobs/start-mock.sh starts aswarm-mock-agent instead of vLLM;
+#     ASWARM_NODE_PORT_STRIDE gives every "node" its own ports;
+#   - Hydra's mpiexec replaces PALS, so the Aurora-only launcher flags are set to empty.
+#   pbs_local.sh <mpiexec> <aswarm-mpi> <aswarm-health> <aswarm-mock-agent> <scratch> <case>
+set -euo pipefail
+
+mpiexec=$1
+aswarm_mpi=$2
+aswarm_health=$3
+mock=$4
+case_name=$6
+scratch=$5/$case_name
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+rm -rf "$scratch"
+mkdir -p "$scratch"
+
+fail() {
+  echo "FAIL [$case_name]: $*" >&2
+  [[ -f "$scratch/job.out" ]] && sed 's/^/  job: /' "$scratch/job.out" >&2
+  exit 1
+}
+
+nodes=3
+servers=2
+# A base with nodes*servers free ports, below Linux's ephemeral range (where the other tests'
+# mocks get their OS-chosen ports).
+port_base=$(python3 - "$((nodes * servers))" << 'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 32000 - n)
+    try:
+        socks = []
+        for p in range(base, base + n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+else:
+    sys.exit("no free port range")
+PY
+)
+for ((i = 0; i < nodes; i++)); do echo 127.0.0.1; done > "$scratch/nodefile"
+
+# port_open <port>: something answers HTTP on 127.0.0.1:<port>.
+port_open() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/health"; }
+
+# Node 0: agent 1 is dead (503 forever). Node 1 starts late (503 on /health for 2 s).
+# Node 2: its "vLLM" fails at once. So 3 of 6 servers can become healthy.
+job_env=(
+  PBS_NODEFILE="$scratch/nodefile" PBS_JOBID=4242.aurora-pbs PBS_O_WORKDIR="$scratch"
+  ASWARM_HOME="$root" ASWARM_MPI="$aswarm_mpi" ASWARM_HEALTH="$aswarm_health"
+  ASWARM_MPIEXEC="$mpiexec" ASWARM_MPIEXEC_FLAGS= ASWARM_VLLM_MPIEXEC_FLAGS=
+  VLLM_START_SCRIPT="$root/tests/jobs/start-mock.sh" ASWARM_TEST_MOCK="$mock"
+  VLLM_MODEL=mock-model VLLM_SERVERS_PER_NODE="$servers" VLLM_PORT_BASE="$port_base"
+  ASWARM_NODE_PORT_STRIDE="$servers" ASWARM_RANKS_PER_NODE=1
+  ASWARM_HEALTH_INTERVAL=0.2 ASWARM_HEALTH_SETTLE=8 ASWARM_HEALTH_TIMEOUT=60
+  ASWARM_STOP_GRACE=20
+  MOCK_ARGS_NODE0="--dead-agents 1" MOCK_ARGS_NODE1="--health-delay 2" MOCK_FAIL_NODE=2
+  ASWARM_ARGS="--prompt 'What is the largest planet? One word.' --aggregate majority --timeout 20"
+)
+job() { env "${job_env[@]}" "$@" bash "$root/jobs/aurora/aswarm.pbs.sh" > "$scratch/job.out" 2>&1; }
+
+run_dir=$scratch/aswarm-runs/4242
+set +e
+case $case_name in
+  flow) job ASWARM_MIN_HEALTHY=3 ;;
+  gate-fails) job ASWARM_MIN_HEALTHY=4 ;;
+  terminated)
+    # qdel/walltime: PBS sends SIGTERM to the whole job (its own session) while the gate waits.
+    setsid env "${job_env[@]}" ASWARM_MIN_HEALTHY=3 ASWARM_HEALTH_SETTLE=100 \
+      bash "$root/jobs/aurora/aswarm.pbs.sh" > "$scratch/job.out" 2>&1 &
+    job_pid=$!
+    for _ in $(seq 300); do
+      grep -q "3 of 6 healthy" "$scratch/job.out" 2> /dev/null && break
+      sleep 0.1
+    done
+    grep -q "3 of 6 healthy" "$scratch/job.out" || fail "the gate never saw 3 healthy servers"
+    kill -TERM -- "-$job_pid"
+    wait "$job_pid"
+    ;;
+  *) fail "unknown case" ;;
+esac
+rc=$?
+set -e
+
+if [[ $case_name == terminated ]]; then
+  [[ $rc -eq 143 ]] || fail "job rc=$rc, expected 143"
+  [[ ! -e "$run_dir/results.jsonl" ]] || fail "aswarm-mpi ran"
+fi
+
+# Whatever happened, every simulated server is gone and the per-node wrappers have ended.
+for ((p = port_base; p < port_base + nodes * servers; p++)); do
+  port_open "$p" && fail "port $p still answers after the job"
+done
+pgrep -f "on-node.sh $run_dir/logs" > /dev/null && fail "on-node.sh still running"
+
+# The hostfile: node order then port order, node and alternating role tags.
+expected=""
+for ((j = 0; j < nodes * servers; j++)); do
+  role=hypotheses
+  ((j % 2)) && role=critiques
+  expected+="127.0.0.1:$((port_base + j)) node=127.0.0.1 role=$role"$'\n'
+done
+[[ "$(grep -v '^#' "$run_dir/hostfile")"$'\n' == "$expected" ]] || fail "hostfile: $(cat "$run_dir/hostfile")"
+# Every node has a log and a status: 0 and 1 were stopped by the job, 2 ended by itself.
+for i in 0 1 2; do
+  ls "$run_dir/logs/node$i".*.log > /dev/null || fail "no log of node $i"
+done
+grep -q '^stopped' "$run_dir/logs/node0.status" || fail "node 0 status"
+grep -q '^stopped' "$run_dir/logs/node1.status" || fail "node 1 status"
+[[ $(cat "$run_dir/logs/node2.status") == "early 1" ]] || fail "node 2 status"
+grep -q "node 2 (127.0.0.1): vLLM start script ended by itself with code 1" "$scratch/job.out" ||
+  fail "node 2's failure not reported"
+[[ $case_name == terminated ]] && { echo "PASS [$case_name]"; exit 0; }  # checked above
+grep -q "stopping the vLLM servers" "$scratch/job.out" || fail "servers not stopped by the job"
+
+healthy="127.0.0.1:$port_base node=127.0.0.1 role=hypotheses
+127.0.0.1:$((port_base + 2)) node=127.0.0.1 role=hypotheses
+127.0.0.1:$((port_base + 3)) node=127.0.0.1 role=critiques"
+[[ "$(grep -v '^#' "$run_dir/hostfile.ready")" == "$healthy" ]] ||
+  fail "hostfile.ready: $(cat "$run_dir/hostfile.ready")"
+
+case $case_name in
+  flow)
+    [[ $rc -eq 0 ]] || fail "job rc=$rc"
+    [[ $(wc -l < "$run_dir/results.jsonl") -eq 3 ]] || fail "expected 3 results"
+    python3 - "$run_dir/results.jsonl" "$port_base" << 'PY' || fail "results"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+base = int(sys.argv[2])
+assert [l["endpoint"] for l in lines] == [f"http://127.0.0.1:{p}" for p in (base, base + 2, base + 3)], lines
+assert all(l["success"] and l["text"] == "Jupiter" for l in lines), lines
+PY
+    grep -q '"winner":"jupiter"' "$scratch/job.out" || fail "no aggregate in the job log"
+    [[ -s "$run_dir/summary.json" ]] || fail "no summary"
+    grep -q "aswarm-mpi succeeded" "$scratch/job.out" || fail "no success line"
+    ;;
+  gate-fails)
+    [[ $rc -eq 11 ]] || fail "job rc=$rc, expected 11 (aswarm-health exit 1)"
+    [[ ! -e "$run_dir/results.jsonl" ]] || fail "aswarm-mpi ran"
+    grep -q "health gate failed (aswarm-health exit 1)" "$scratch/job.out" || fail "no gate message"
+    ;;
+esac
+echo "PASS [$case_name]"
