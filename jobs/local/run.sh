@@ -3,7 +3,7 @@
 # local simulated swarm (aswarm-mock-agent), wait until it is healthy, run aswarm-mpi on it under
 # mpiexec, show the result, and stop the swarm however the script ends (error, Ctrl-C).
 #
-#   bash jobs/local/run.sh [--pattern blackboard|broadcast|scatter-gather] [--agents N]
+#   bash jobs/local/run.sh [--pattern blackboard|broadcast|scatter-gather|tree-reduce] [--agents N]
 #                          [--ranks R] [-- extra aswarm-mpi flags]
 # Defaults: the blackboard of jobs/local/board.json (proposers and critics, until the critics
 # agree) over 16 agents on 4 ranks. broadcast asks every agent one question and takes a vote
@@ -74,6 +74,9 @@ case $pattern in
     aswarm+=(--pattern broadcast --prompt "What is the largest planet? One word." --aggregate majority) ;;
   scatter-gather)
     aswarm+=(--pattern scatter-gather --input "$root/jobs/local/demo-input.jsonl" --aggregate failure-report) ;;
+  tree-reduce)
+    aswarm+=(--pattern tree-reduce --items "$root/jobs/local/demo-input.jsonl" --prompt "Answer briefly: {item}"
+             --reduce-prompt $'Level {level}: summarise these answers:\n{responses}' --fanin 4) ;;
   *) echo "run.sh: pattern '$pattern' is not available yet" >&2; exit 2 ;;
 esac
 

@@ -5,43 +5,8 @@
 # Every wait is bounded; ctest's TIMEOUT bounds the whole case.
 set -euo pipefail
 
-mpiexec=$1
-aswarm=$2
-mock=$3
-scratch=$4/$5
-case_name=$5
-rm -rf "$scratch"
-mkdir -p "$scratch"
-
-mock_pid=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2> /dev/null || true; wait "$mock_pid" 2> /dev/null || true; fi
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
-
-# start_mock <args...>: starts the mock on OS-chosen ports; hostfile in $scratch/agents.txt.
-start_mock() {
-  "$mock" --port-base 0 --hostfile-out "$scratch/agents.txt" "$@" > "$scratch/mock.out" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 200); do
-    grep -q "ready" "$scratch/mock.out" 2> /dev/null && return 0
-    kill -0 "$mock_pid" 2> /dev/null || break
-    sleep 0.05
-  done
-  cat "$scratch/mock.out" >&2
-  fail "mock did not start"
-}
-
-# requests <route>: requests the mock received on <route>, all agents together.
-requests() {
-  local first
-  first=$(head -n 1 "$scratch/agents.txt" | cut -d' ' -f1)
-  curl -sf "http://$first/metrics" |
-    awk -v r="route=\"$1\"" 'index($0, "aswarm_mock_requests_total{") == 1 && index($0, r) { s += $2 } END { print s + 0 }'
-}
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
 
 who_script() {
   echo '{"rules": [
@@ -50,15 +15,6 @@ who_script() {
     {"match": "^json", "answer": "[{\"agent\": {agent}}]"}],
    "default": "agent {agent}: {prompt}"}' > "$scratch/script.json"
   echo "$scratch/script.json"
-}
-
-run() {  # run <ranks> <aswarm args...>: sets $rc, $out, $err
-  set +e
-  "$mpiexec" -n "$1" "$aswarm" --progress never "${@:2}" > "$scratch/stdout" 2> "$scratch/stderr"
-  rc=$?
-  set -e
-  out=$(cat "$scratch/stdout")
-  err=$(cat "$scratch/stderr")
 }
 
 json() { python3 -c "import json,sys; d=[json.loads(l) for l in open(sys.argv[1])]; $1" "$2"; }
@@ -74,7 +30,7 @@ assert all(l['agent'] == l['index'] and l['success'] for l in d), d
 assert d[3]['text'] == 'agent 3: hello', d[3]
 assert d[3]['endpoint'].startswith('http://127.0.0.1:'), d[3]" "$scratch/out.jsonl"
     python3 -c "import json; s=json.load(open('$scratch/summary.json')); assert s['pattern']=='broadcast' and s['agents']==5, s"
-    [[ $(requests /v1/chat/completions) -eq 5 ]] || fail "expected 5 requests"
+    [[ $(requests) -eq 5 ]] || fail "expected 5 requests"
     ;;
   broadcast-reduce)
     start_mock --count 3 --mode script --script "$(who_script)"
@@ -146,7 +102,7 @@ assert d[1]['response']['body']['choices'][0]['message']['content'] == 'agent 1:
     printf '"ok"\n{"prompt": 5}\n' > "$scratch/bad.jsonl"
     run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/bad.jsonl" --output "$scratch/o"
     [[ $rc -eq 2 && "$err" == "aswarm-mpi: error: $scratch/bad.jsonl:2: "* ]] || fail "bad input: rc=$rc err=$err"
-    [[ $(requests /v1/chat/completions) -eq 0 ]] || fail "requests were sent despite the errors"
+    [[ $(requests) -eq 0 ]] || fail "requests were sent despite the errors"
     # An existing results file is never overwritten without --resume.
     printf '"a"\n' > "$scratch/in.jsonl"
     echo '{"index": 0}' > "$scratch/old.jsonl"
@@ -171,18 +127,18 @@ with open('$scratch/in.jsonl', 'w') as f:
     kill -9 -- "-$victim" 2> /dev/null || fail "the run ended before it could be killed"
     wait "$victim" 2> /dev/null || true
     sleep 0.2
-    before=$(requests /v1/chat/completions)
+    before=$(requests)
     kept=$(python3 -c "import json; print(sum(1 for l in open('$scratch/out.jsonl') if l.endswith('\n') and json.loads(l)['success']))")
     (( kept >= 120 && kept < 400 )) || fail "killed run kept $kept lines"
     run 2 "${args[@]}" --resume
     [[ $rc -eq 0 ]] || fail "resume rc=$rc err=$err"
     json "assert [l['index'] for l in d] == list(range(400)), 'order/duplicates'
 assert all(l['success'] and l['id'] == 'p%d' % l['index'] and l['text'] == 'completion: prompt %d' % l['index'] for l in d)" "$scratch/out.jsonl"
-    after=$(requests /v1/chat/completions)
+    after=$(requests)
     [[ $((after - before)) -eq $((400 - kept)) ]] || fail "resume sent $((after - before)) requests, expected $((400 - kept))"
     # A second resume has nothing to do and sends nothing.
     run 2 "${args[@]}" --resume
-    [[ $rc -eq 0 && $(requests /v1/chat/completions) -eq $after ]] || fail "second resume resent work"
+    [[ $rc -eq 0 && $(requests) -eq $after ]] || fail "second resume resent work"
     ;;
   blackboard)
     start_mock --count 4 --roles hypotheses,critiques --mode script --script "$(who_script)"
@@ -244,7 +200,7 @@ JSON
     grep -qx "## critiques (192)" <<< "$out" || fail "critiques count"
     grep -qx "\[round 3 agent 127\] agent 127: judge r3" <<< "$out" || fail "last entry"
     python3 -c "import json; s=json.load(open('$scratch/summary.json')); assert s['ok']==384 and s['ranks']==64 and len(s['per_rank'])==64, s"
-    [[ $(requests /v1/chat/completions) -eq 384 ]] || fail "requests"
+    [[ $(requests) -eq 384 ]] || fail "requests"
     ;;
   *) fail "unknown case" ;;
 esac

@@ -6,53 +6,14 @@
 # whole case.
 set -euo pipefail
 
-mpiexec=$1
-aswarm=$2
-mock=$3
-scratch=$4/$5
-case_name=$5
-rm -rf "$scratch"
-mkdir -p "$scratch"
+# shellcheck source=tests/e2e/e2e_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/e2e_lib.sh"
+run_flags+=(--retries 0)
 
-mock_pid=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2> /dev/null || true; wait "$mock_pid" 2> /dev/null || true; fi
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
-
-# start_mock <args...>: the "agent {agent}: {prompt}" script on OS-chosen ports.
-start_mock() {
+# script_mock <args...>: the mock answering "agent {agent}: {prompt}".
+script_mock() {
   echo '{"rules": [], "default": "agent {agent}: {prompt}"}' > "$scratch/script.json"
-  "$mock" --port-base 0 --hostfile-out "$scratch/agents.txt" --mode script \
-    --script "$scratch/script.json" "$@" > "$scratch/mock.out" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 200); do
-    grep -q "ready" "$scratch/mock.out" 2> /dev/null && return 0
-    kill -0 "$mock_pid" 2> /dev/null || break
-    sleep 0.05
-  done
-  cat "$scratch/mock.out" >&2
-  fail "mock did not start"
-}
-
-# requests: chat completions the mock received, all agents together.
-requests() {
-  local last
-  last=$(tail -n 1 "$scratch/agents.txt" | cut -d' ' -f1)
-  curl -sf "http://$last/metrics" |
-    awk 'index($0, "aswarm_mock_requests_total{") == 1 && index($0, "route=\"/v1/chat/completions\"") { s += $2 } END { print s + 0 }'
-}
-
-run() {  # run <ranks> <aswarm args...>: sets $rc, $out, $err
-  set +e
-  "$mpiexec" -n "$1" "$aswarm" --progress never --retries 0 "${@:2}" > "$scratch/stdout" 2> "$scratch/stderr"
-  rc=$?
-  set -e
-  out=$(cat "$scratch/stdout")
-  err=$(cat "$scratch/stderr")
+  start_mock --mode script --script "$scratch/script.json" "$@"
 }
 
 # seed <agents> <fanin> <prompt>: the Python seed's tree_reduce against the mock's script.
@@ -82,7 +43,7 @@ reduce='sum {level}: {responses}'
 case $case_name in
   basic)
     # One rank: exactly the seed's answer and number of calls.
-    start_mock --count 6
+    script_mock --count 6
     seed 6 2 q > "$scratch/want" 2> "$scratch/want_calls"
     run 1 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
       --fanin 2 --summary "$scratch/summary.json"
@@ -105,7 +66,7 @@ assert s['ranks'] == 3 and s['local_levels'] == 1 and s['rank_levels'] == 2, s
 assert s['root_mpi']['bytes_received'] > 0, s"
     ;;
   items)
-    start_mock --count 3
+    script_mock --count 3
     printf '%s\n' '"apple"' '{"id": 7, "prompt": "pear"}' '' '"plum"' '{"prompt": "fig"}' '"kiwi"' > "$scratch/items.jsonl"
     run 2 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt 'item: {item}' \
       --reduce-prompt "$reduce" --fanin 3 --items "$scratch/items.jsonl" --summary "$scratch/summary.json"
@@ -119,7 +80,7 @@ assert s['requests'] == sum(l['calls'] for l in s['levels']), s"
       fail "request count differs from the summary"
     ;;
   output)
-    start_mock --count 4
+    script_mock --count 4
     run 2 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
       --fanin 2 --output "$scratch/out.json"
     [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
@@ -135,7 +96,7 @@ assert [l['level'] for l in d['levels']] == list(range(len(d['levels']))), d
 assert d['levels'][0]['ok'] == 4 and d['levels'][-1]['rank_tree'], d"
     ;;
   errors)
-    start_mock --count 2
+    script_mock --count 2
     expect_usage() {  # expect_usage <message part> <aswarm args...>
       run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" "${@:2}"
       [[ $rc -eq 2 ]] || fail "rc=$rc for ${*:2}: $err"
@@ -155,7 +116,7 @@ assert d['levels'][0]['ok'] == 4 and d['levels'][-1]['rank_tree'], d"
     ;;
   failures)
     # A dead agent: the answer still comes, but the exit status says something failed.
-    start_mock --count 4 --dead-agents 3
+    script_mock --count 4 --dead-agents 3
     run 2 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
       --fanin 2 --summary "$scratch/summary.json"
     [[ $rc -eq 3 ]] || fail "rc=$rc err=$err"
@@ -165,7 +126,7 @@ import json; s = json.load(open('$scratch/summary.json'))
 assert s['failed'] == 1 and s['levels'][0]['failed'] == 1 and s['final']['success'], s"
     kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
     # Every agent dead: no answer, the reason on stderr once, a failed JSON line.
-    start_mock --count 2 --dead-agents 0,1
+    script_mock --count 2 --dead-agents 0,1
     run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
       --output "$scratch/out.json"
     [[ $rc -eq 3 ]] || fail "rc=$rc err=$err"
