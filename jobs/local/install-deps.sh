@@ -5,18 +5,10 @@
 # offline). Used by .ci/run and by the README's quick start.
 set -euo pipefail
 
-packages=(
-  build-essential cmake pkg-config
-  mpich libmpich-dev
-  libcurl4-openssl-dev
-  nlohmann-json3-dev
-  libfmt-dev
-  libspdlog-dev
-  libcli11-dev
-  libgtest-dev libgmock-dev
-  libevent-dev
-  curl wrk shellcheck python3
-)
+packages=()
+while read -r line; do
+  [[ -z "$line" || "$line" == \#* ]] || packages+=("$line")
+done < "$(dirname "${BASH_SOURCE[0]}")/packages.txt"
 
 missing=()
 for p in "${packages[@]}"; do

@@ -132,8 +132,7 @@ void Engine::check_fd_limit() const {
   const rlim_t needed = cache + options_.concurrency + kFdHeadroom;
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur >= needed) return;
-  if (limit.rlim_cur == RLIM_INFINITY) return;
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) return;
   if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed) {
     throw std::runtime_error(fmt::format(
         "open-file limit too low: {} endpoints at concurrency {} need about {} descriptors, but "
@@ -186,7 +185,6 @@ CURL* Engine::acquire_handle() {
   handles_.emplace_back();
   CURL* h = handles_.back().get();
   configure_handle(h);
-  stats_.easy_handles = handles_.size();
   return h;
 }
 
@@ -219,7 +217,6 @@ void Engine::dispatch() {
 
 void Engine::start(Transfer* t) {
   CURL* h = acquire_handle();
-  t->easy = h;
   t->response.clear();
   t->too_large = false;
   t->error_buffer[0] = '\0';
@@ -290,7 +287,6 @@ bool Engine::finish(CURLMsg* msg) {
   curl_multi_remove_handle(multi_.get(), h);
   curl_easy_setopt(h, CURLOPT_PRIVATE, nullptr);
   idle_handles_.push_back(h);
-  t->easy = nullptr;
   --in_flight_;
   auto& s = state_[t->endpoint];
   --s.in_flight;

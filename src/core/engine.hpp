@@ -58,7 +58,6 @@ struct Transfer {
   int sends = 0;  ///< Times libcurl sent this attempt (more than 1: a silent re-send).
   bool too_large = false;
   std::size_t max_bytes = 0;
-  CURL* easy = nullptr;
   Engine* owner = nullptr;   ///< For counting libcurl's silent re-sends (on_prereq).
   Transfer* next = nullptr;  ///< Intrusive FIFO link.
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -73,7 +72,6 @@ struct EngineStats {
   std::uint64_t resends = 0;  ///< Of those retries, libcurl's re-sends on a dead reused connection.
   std::uint64_t new_connections = 0;  ///< TCP/TLS connects libcurl made (CURLINFO_NUM_CONNECTS).
   std::size_t max_in_flight = 0;
-  std::size_t easy_handles = 0;
 };
 
 class Engine {

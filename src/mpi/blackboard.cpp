@@ -1,7 +1,6 @@
 #include "swarm/mpi/blackboard.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 #include <stdexcept>
 
@@ -124,30 +123,21 @@ void Blackboard::append(const std::vector<char>& encoded, std::uint64_t count) {
 BoardState Blackboard::read() const {
   const Communicator comm = swarm_.communicator();
   const int ranks = comm.size();
-  const MPI_Win win = window_.get();
   std::vector<std::uint64_t> headers(2 * static_cast<std::size_t>(ranks));
   std::vector<std::vector<char>> data(static_cast<std::size_t>(ranks));
   {
+    // Two rounds: every header, then every rank's entries, each round completed by one flush.
     ReadEpoch epoch(window_);
     for (int r = 0; r < ranks; ++r) {
-      check(MPI_Get(&headers[2 * static_cast<std::size_t>(r)], static_cast<int>(kHeader), MPI_BYTE,
-                    r, 0, static_cast<int>(kHeader), MPI_BYTE, win),
-            "MPI_Get");
+      window_.get(r, 0, &headers[2 * static_cast<std::size_t>(r)], kHeader);
     }
-    check(MPI_Win_flush_all(win), "MPI_Win_flush_all");
+    window_.flush_all();
     for (int r = 0; r < ranks; ++r) {
-      const auto used = headers[2 * static_cast<std::size_t>(r)];
       auto& buf = data[static_cast<std::size_t>(r)];
-      buf.resize(used);
-      for (std::uint64_t off = 0; off < used;) {
-        const auto piece = static_cast<int>(std::min<std::uint64_t>(used - off, INT_MAX));
-        check(MPI_Get(buf.data() + off, piece, MPI_BYTE, r, static_cast<MPI_Aint>(kHeader + off),
-                      piece, MPI_BYTE, win),
-              "MPI_Get");
-        off += static_cast<std::uint64_t>(piece);
-      }
+      buf.resize(headers[2 * static_cast<std::size_t>(r)]);
+      window_.get(r, kHeader, buf.data(), buf.size());
     }
-    check(MPI_Win_flush_all(win), "MPI_Win_flush_all");
+    window_.flush_all();
   }
   std::vector<BoardEntry> entries;
   for (const auto& buf : data) {

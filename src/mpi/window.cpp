@@ -58,7 +58,7 @@ Window& Window::operator=(Window&& other) noexcept {
   return *this;
 }
 
-void Window::read(int rank, std::size_t offset, void* out, std::size_t n) const {
+void Window::get(int rank, std::size_t offset, void* out, std::size_t n) const {
   // Large reads go in INT_MAX pieces: MPI_Get's count is an int.
   auto* dst = static_cast<char*>(out);
   while (n > 0) {
@@ -70,7 +70,10 @@ void Window::read(int rank, std::size_t offset, void* out, std::size_t n) const 
     offset += piece;
     n -= piece;
   }
-  check(MPI_Win_flush(rank, win_), "MPI_Win_flush");
+}
+
+void Window::flush_all() const {
+  check(MPI_Win_flush_all(win_), "MPI_Win_flush_all");
 }
 
 ReadEpoch::ReadEpoch(const Window& window) : win_(window.get()) {

@@ -66,7 +66,7 @@ assert d[3]['endpoint'].startswith('http://127.0.0.1:'), d[3]" "$scratch/out.jso
       run "$ranks" --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" --output "$scratch/out$ranks.jsonl"
       [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
     done
-    cmp -s "$scratch/out1.jsonl" "$scratch/out4.jsonl" || true  # latencies differ; compare fields:
+    # Latencies differ between runs; the answers, ids and agents must not:
     for ranks in 1 2 4; do
       json "assert [l['text'] for l in d] == ['agent 0: plain one', 'agent 1: two', 'agent 2: three', 'agent 0: four'], d
 assert 'id' not in d[0] and d[1]['id'] == 'b' and d[2]['id'] == 7, d

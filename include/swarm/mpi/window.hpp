@@ -29,9 +29,12 @@ class Window {
   [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
   [[nodiscard]] MPI_Win get() const noexcept { return win_; }
 
-  /// Local, non-collective: copies `n` bytes at `offset` of `rank`'s memory into `out`
-  /// (MPI_Get, completed before returning). Call inside an access epoch (see ReadEpoch).
-  void read(int rank, std::size_t offset, void* out, std::size_t n) const;
+  /// Local, non-collective: starts copying `n` bytes at `offset` of `rank`'s memory into `out`
+  /// (MPI_Get in INT_MAX pieces). Call inside an access epoch (see ReadEpoch); the data is there
+  /// after flush_all(), so many gets can share one round of completion.
+  void get(int rank, std::size_t offset, void* out, std::size_t n) const;
+  /// Completes every get started in the current epoch.
+  void flush_all() const;
 
  private:
   void release() noexcept;
