@@ -1,0 +1,304 @@
+// run_pipeline_items: the streaming pipeline. The root keeps every (item, stage) task's state
+// and sends each ready task to the ranks owning the stage's agents; those ranks serve tasks until
+// the root says done, posting results back point-to-point as each request finishes.
+
+#include <algorithm>
+#include <chrono>
+#include <list>
+#include <map>
+#include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include "collectives.hpp"
+#include "pack.hpp"
+#include "pipeline_plan.hpp"
+#include "swarm/mpi/broadcast.hpp"
+#include "swarm/mpi/error.hpp"
+#include "swarm/mpi/pipeline.hpp"
+#include "swarm/mpi/strings.hpp"
+#include "swarm/mpi/swarm.hpp"
+
+namespace swarm::mpi {
+
+using detail::fill_stage;
+using detail::finish_stage;
+using detail::get_string;
+using detail::put_string;
+
+namespace {
+
+constexpr int kTaskTag = 7301;  // root -> owner: u64 task, u32 n, n x (u64 agent, u32 pos), prompt
+constexpr int kResultTag = 7302;  // owner -> root: u64 task, u32 pos, Response
+constexpr int kDoneTag = 7303;    // root -> every rank: no more tasks
+
+/// Non-blocking sends whose buffers live until MPI is done with them.
+class Sender {
+ public:
+  explicit Sender(MPI_Comm comm) : comm_(comm) {}
+  void send(std::vector<char> data, int dest, int tag) {
+    auto& e = q_.emplace_back(std::move(data), MPI_REQUEST_NULL);
+    check(MPI_Isend(e.first.data(), static_cast<int>(e.first.size()), MPI_CHAR, dest, tag, comm_,
+                    &e.second),
+          "MPI_Isend");
+  }
+  void progress() {
+    for (auto it = q_.begin(); it != q_.end();) {
+      int flag = 0;
+      check(MPI_Test(&it->second, &flag, MPI_STATUS_IGNORE), "MPI_Test");
+      it = flag != 0 ? q_.erase(it) : std::next(it);
+    }
+  }
+  void finish() {
+    for (auto& e : q_) check(MPI_Wait(&e.second, MPI_STATUS_IGNORE), "MPI_Wait");
+    q_.clear();
+  }
+
+ private:
+  MPI_Comm comm_;
+  std::list<std::pair<std::vector<char>, MPI_Request>> q_;
+};
+
+std::vector<char> receive(MPI_Comm comm, const MPI_Status& st) {
+  int n = 0;
+  check(MPI_Get_count(&st, MPI_CHAR, &n), "MPI_Get_count");
+  std::vector<char> buf(static_cast<std::size_t>(n));
+  check(MPI_Recv(buf.data(), n, MPI_CHAR, st.MPI_SOURCE, st.MPI_TAG, comm, MPI_STATUS_IGNORE),
+        "MPI_Recv");
+  return buf;
+}
+
+/// Non-root ranks: serve the root's requests on this rank's agents until told to stop.
+void serve(Swarm& swarm, CallOptions call) {
+  const MPI_Comm comm = swarm.communicator().mpi_communicator();
+  Sender out(comm);
+  AgentPool* pool = swarm.shard().count > 0 ? &swarm.local_pool() : nullptr;
+  const std::int64_t begin = swarm.shard().begin;
+  bool done = false;
+  while (!done) {
+    const bool busy = pool != nullptr && pool->outstanding() > 0;
+    for (bool first = true;; first = false) {
+      int flag = 0;
+      MPI_Status st;
+      if (first && !busy) {
+        check(MPI_Probe(Communicator::kRoot, MPI_ANY_TAG, comm, &st), "MPI_Probe");
+        flag = 1;
+      } else {
+        check(MPI_Iprobe(Communicator::kRoot, MPI_ANY_TAG, comm, &flag, &st), "MPI_Iprobe");
+      }
+      if (flag == 0) break;
+      const auto msg = receive(comm, st);
+      if (st.MPI_TAG == kDoneTag) {
+        done = true;
+        break;
+      }
+      if (pool == nullptr) throw std::logic_error("pipeline: task for a rank without agents");
+      detail::ByteReader in(msg.data(), msg.size());
+      const auto task = in.get<std::uint64_t>();
+      const auto n = in.get<std::uint32_t>();
+      std::vector<std::pair<std::uint64_t, std::uint32_t>> targets(n);
+      for (auto& t : targets) {
+        t.first = in.get<std::uint64_t>();
+        t.second = in.get<std::uint32_t>();
+      }
+      const std::string prompt = in.get_string();
+      for (const auto& [agent, pos] : targets) {
+        pool->submit(
+            static_cast<std::size_t>(static_cast<std::int64_t>(agent) - begin), prompt,
+            [&out, task, agent, pos](Response&& r) {
+              r.agent_index = static_cast<std::int64_t>(agent);
+              detail::ByteWriter w;
+              w.put(task);
+              w.put(pos);
+              detail::put_response(w, r);
+              out.send(std::move(w.bytes()), Communicator::kRoot, kResultTag);
+            },
+            call);
+      }
+    }
+    if (pool != nullptr && pool->outstanding() > 0) pool->poll(std::chrono::milliseconds(10));
+    out.progress();
+  }
+  out.finish();
+}
+
+}  // namespace
+
+ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
+                               const std::vector<std::string>& items, bool reuse_agents,
+                               CallOptions call) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const detail::Plan plan = detail::make_plan(swarm, stages, reuse_agents);
+  const Communicator comm = swarm.communicator();
+  const MPI_Comm mpi_comm = comm.mpi_communicator();
+  ItemsResult out;
+  std::string packed;
+
+  if (!comm.is_root()) {
+    serve(swarm, call);
+  } else {
+    struct Task {
+      std::size_t item, stage, remaining;
+    };
+    std::vector<Task> tasks;
+    std::vector<std::size_t> ready;  // tasks whose responses are all in
+    std::vector<std::vector<int>> state(items.size(), std::vector<int>(stages.size(), 0));
+    out.items.resize(items.size());
+    std::size_t finished = 0;
+    Sender sender(mpi_comm);
+    AgentPool* pool = swarm.shard().count > 0 ? &swarm.local_pool() : nullptr;
+
+    const auto dispatch = [&](std::size_t i, std::size_t s) {
+      StageResult& res = out.items[i].stages[s];
+      res.prompt = fill_stage(stages[s], plan.deps[s], stages, out.items[i].stages, items[i]);
+      res.ran = true;
+      res.responses.resize(plan.agents[s].size());
+      state[i][s] = 1;
+      const std::uint64_t id = tasks.size();
+      tasks.push_back({i, s, plan.agents[s].size()});
+      out.events.push_back(fmt::format("start {} {}", i, stages[s].name));
+      if (plan.agents[s].empty()) ready.push_back(id);
+      std::map<int, std::vector<std::pair<std::uint64_t, std::uint32_t>>> remote;
+      for (std::size_t j = 0; j < plan.agents[s].size(); ++j) {
+        const std::size_t a = plan.agents[s][j];
+        const int owner = swarm.owner_of(a);
+        if (owner != Communicator::kRoot) {
+          remote[owner].emplace_back(a, static_cast<std::uint32_t>(j));
+          continue;
+        }
+        pool->submit(
+            a, res.prompt,
+            [&, id, a, j](Response&& r) {
+              r.agent_index = static_cast<std::int64_t>(a);
+              out.items[tasks[id].item].stages[tasks[id].stage].responses[j] = std::move(r);
+              if (--tasks[id].remaining == 0) ready.push_back(id);
+            },
+            call);
+      }
+      for (auto& [rank, targets] : remote) {
+        detail::ByteWriter w;
+        w.put(id);
+        w.put(static_cast<std::uint32_t>(targets.size()));
+        for (const auto& [a, pos] : targets) {
+          w.put(a);
+          w.put(pos);
+        }
+        w.put_string(res.prompt);
+        sender.send(std::move(w.bytes()), rank, kTaskTag);
+      }
+    };
+    const auto take_result = [&](const MPI_Status& st) {
+      const auto msg = receive(mpi_comm, st);
+      detail::ByteReader in(msg.data(), msg.size());
+      const auto id = in.get<std::uint64_t>();
+      const auto pos = in.get<std::uint32_t>();
+      Task& task = tasks.at(id);
+      out.items[task.item].stages[task.stage].responses.at(pos) = detail::get_response(in);
+      if (--task.remaining == 0) ready.push_back(id);
+    };
+    const auto dispatch_ready = [&](std::size_t i) {
+      for (std::size_t s = 0; s < stages.size(); ++s) {
+        if (state[i][s] != 0) continue;
+        const bool deps_done = std::all_of(plan.deps[s].begin(), plan.deps[s].end(),
+                                           [&](std::size_t d) { return state[i][d] == 2; });
+        if (deps_done) dispatch(i, s);
+      }
+    };
+
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto& st = out.items[i].stages;
+      st.resize(stages.size());
+      for (std::size_t s = 0; s < stages.size(); ++s) {
+        st[s].name = stages[s].name;
+        st[s].agents = plan.agents[s];
+        st[s].wave = plan.wave[s];
+      }
+      if (stages.empty()) {
+        out.items[i].success = true;
+        ++finished;
+      }
+    }
+    for (std::size_t i = 0; i < items.size() && !stages.empty(); ++i) dispatch_ready(i);
+
+    while (finished < items.size()) {
+      while (!ready.empty()) {
+        const Task task = tasks[ready.front()];
+        ready.erase(ready.begin());
+        ItemResult& item = out.items[task.item];
+        StageResult& res = item.stages[task.stage];
+        finish_stage(stages[task.stage], res);
+        out.events.push_back(fmt::format("done {} {}", task.item, stages[task.stage].name));
+        if (!res.success) {
+          state[task.item][task.stage] = 3;
+          if (item.error.empty()) {
+            item.error = res.error;
+            ++finished;  // the item stops here; its other running stages are ignored
+          }
+          continue;
+        }
+        state[task.item][task.stage] = 2;
+        if (!item.error.empty()) continue;
+        dispatch_ready(task.item);
+        if (std::all_of(state[task.item].begin(), state[task.item].end(),
+                        [](int v) { return v == 2; })) {
+          item.success = true;
+          item.output = item.stages.back().output;
+          ++finished;
+        }
+      }
+      if (finished == items.size()) break;
+      const bool local_busy = pool != nullptr && pool->outstanding() > 0;
+      for (bool first = true;; first = false) {
+        int flag = 0;
+        MPI_Status st;
+        if (first && !local_busy && ready.empty()) {
+          check(MPI_Probe(MPI_ANY_SOURCE, kResultTag, mpi_comm, &st), "MPI_Probe");
+          flag = 1;
+        } else {
+          check(MPI_Iprobe(MPI_ANY_SOURCE, kResultTag, mpi_comm, &flag, &st), "MPI_Iprobe");
+        }
+        if (flag == 0) break;
+        take_result(st);
+      }
+      if (pool != nullptr && pool->outstanding() > 0) pool->poll(std::chrono::milliseconds(5));
+      sender.progress();
+    }
+    // Wait for stragglers of failed items so no result message is left unreceived.
+    for (auto& task : tasks) {
+      while (task.remaining > 0) {
+        if (pool != nullptr && pool->outstanding() > 0) pool->poll(std::chrono::milliseconds(5));
+        int flag = 0;
+        MPI_Status st;
+        check(MPI_Iprobe(MPI_ANY_SOURCE, kResultTag, mpi_comm, &flag, &st), "MPI_Iprobe");
+        if (flag != 0) take_result(st);
+      }
+    }
+    for (int r = 1; r < comm.size(); ++r) sender.send({}, r, kDoneTag);
+    sender.finish();
+    for (const auto& item : out.items) {
+      packed += item.success ? 'S' : 'F';
+      put_string(packed, item.output);
+      put_string(packed, item.error);
+    }
+  }
+  {
+    detail::MpiTimer t(swarm.mpi_stats());
+    mpi::broadcast(packed, comm);
+  }
+  if (!comm.is_root()) {
+    std::size_t pos = 0;
+    while (pos < packed.size()) {
+      ItemResult item;
+      item.success = packed[pos++] == 'S';
+      item.output = get_string(packed, pos);
+      item.error = get_string(packed, pos);
+      out.items.push_back(std::move(item));
+    }
+  }
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace swarm::mpi
