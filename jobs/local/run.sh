@@ -3,11 +3,13 @@
 # local simulated swarm (aswarm-mock-agent), wait until it is healthy, run aswarm-mpi on it under
 # mpiexec, show the result, and stop the swarm however the script ends (error, Ctrl-C).
 #
-#   bash jobs/local/run.sh [--pattern blackboard|broadcast|scatter-gather|tree-reduce] [--agents N]
+#   bash jobs/local/run.sh [--pattern blackboard|broadcast|scatter-gather|tree-reduce|pipeline]
+#                          [--agents N]
 #                          [--ranks R] [-- extra aswarm-mpi flags]
 # Defaults: the blackboard of jobs/local/board.json (proposers and critics, until the critics
 # agree) over 16 agents on 4 ranks. broadcast asks every agent one question and takes a vote
-# (--aggregate majority); scatter-gather sends jobs/local/demo-input.jsonl round-robin.
+# (--aggregate majority); scatter-gather sends jobs/local/demo-input.jsonl round-robin; pipeline
+# streams its items through the stages of jobs/local/pipeline.json (two branches, then a join).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -77,15 +79,24 @@ case $pattern in
   tree-reduce)
     aswarm+=(--pattern tree-reduce --items "$root/jobs/local/demo-input.jsonl" --prompt "Answer briefly: {item}"
              --reduce-prompt $'Level {level}: summarise these answers:\n{responses}' --fanin 4) ;;
-  *) echo "run.sh: pattern '$pattern' is not available yet" >&2; exit 2 ;;
+  pipeline)
+    aswarm+=(--pattern pipeline --config "$root/jobs/local/pipeline.json" --input "$root/jobs/local/demo-input.jsonl") ;;
+  *) echo "run.sh: unknown pattern '$pattern'" >&2; exit 2 ;;
 esac
 
 set +e
 mpiexec -n "$ranks" "${aswarm[@]}" "${extra[@]}"
 status=$?
 set -e
-echo "--- first lines of the results ($work/results.jsonl, removed on exit)"
-head -n 3 "$work/results.jsonl" | cut -c1-160
+if [[ $pattern == pipeline ]]; then
+  echo "--- each item's final output ($work/results.jsonl, removed on exit)"
+  python3 -c "import json,sys
+for l in open(sys.argv[1]):
+    d = json.loads(l); print(d['index'], d.get('id', ''), '->', d['output'] if d['success'] else d['error'])" "$work/results.jsonl"
+else
+  echo "--- first lines of the results ($work/results.jsonl, removed on exit)"
+  head -n 3 "$work/results.jsonl" | cut -c1-160
+fi
 echo "--- summary (excerpt)"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(json.dumps({k: s[k] for k in s if k not in ('board', 'per_rank', 'latency_ms')}, indent=1))" "$work/summary.json"
 exit "$status"

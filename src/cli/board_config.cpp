@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config_file.hpp"
 #include "io/input_error.hpp"
 #include "swarm/template.hpp"
 
@@ -21,42 +20,21 @@ std::string lower(std::string s) {
   return s;
 }
 
-// The line of a byte offset, for JSON syntax errors.
-std::size_t line_of(const std::string& text, std::size_t byte) {
-  return 1 +
-         static_cast<std::size_t>(std::count(
-             text.begin(), text.begin() + static_cast<long>(std::min(byte, text.size())), '\n'));
-}
-
 }  // namespace
 
 BoardConfig BoardConfig::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "cannot read blackboard config");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse(text.str(), path);
+  return from_json(load_json_config(path, "blackboard config"), path);
 }
 
 BoardConfig BoardConfig::parse(const std::string& text, const std::string& name) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(name, line_of(text, e.byte), fmt::format("not valid JSON: {}", e.what()));
-  }
+  return from_json(parse_json_config(text, name), name);
+}
+
+BoardConfig BoardConfig::from_json(const nlohmann::json& doc, const std::string& name) {
   const auto bad = [&](const std::string& reason) { return InputError(name, 0, reason); };
   if (!doc.is_object()) throw bad("the config must be a JSON object");
-  for (const auto& item : doc.items()) {
-    static const std::vector<std::string> known = {"sections",   "view",        "initial",
-                                                   "max_rounds", "convergence", "description"};
-    if (std::find(known.begin(), known.end(), item.key()) == known.end()) {
-      throw bad(
-          fmt::format("unknown key '{}' (expected sections, view, initial, max_rounds, "
-                      "convergence)",
-                      item.key()));
-    }
-  }
+  check_known_keys(doc, {"description", "sections", "view", "initial", "max_rounds", "convergence"},
+                   name);
   BoardConfig c;
   if (!doc.contains("sections") || !doc["sections"].is_array() || doc["sections"].empty()) {
     throw bad("'sections' must be a non-empty list of {\"name\", \"prompt\"}");

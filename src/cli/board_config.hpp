@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "swarm/mpi/blackboard.hpp"
 
 namespace swarm::cli {
@@ -53,6 +55,8 @@ struct BoardConfig {
   static BoardConfig load(const std::string& path);
   /// Same, from text (`name` used in messages).
   static BoardConfig parse(const std::string& text, const std::string& name);
+  /// Same, from the parsed document.
+  static BoardConfig from_json(const nlohmann::json& doc, const std::string& name);
 
   [[nodiscard]] std::vector<std::string> section_names() const;
   /// The prompt of `section` for the board as it stands.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers.hpp"
+#include "io/file_handles.hpp"
 #include "swarm/aggregators.hpp"
 #include "swarm/mpi/error.hpp"
 #include "swarm/mpi/strings.hpp"
@@ -44,6 +45,24 @@ nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, dou
                    {"peak_rss_mib", v[2]}});
   }
   return out;
+}
+
+nlohmann::json answer_json(const Response& r, const std::string& endpoint) {
+  return {{"agent", r.agent_index},
+          {"endpoint", endpoint},
+          {"success", r.success},
+          {"text", r.text},
+          {"error", r.success ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
+          {"http_status", r.http_status},
+          {"latency_ms", r.latency.count() * 1e3},
+          {"attempts", r.attempts}};
+}
+
+void append_json_line(std::FILE* file, const nlohmann::json& line, const std::string& path) {
+  const auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (std::fwrite(text.data(), 1, text.size(), file) != text.size() || std::fflush(file) != 0) {
+    throw std::runtime_error(detail::errno_message("cannot write", path));
+  }
 }
 
 void Aggregator::add(const Response& r) {

@@ -1,6 +1,7 @@
 #pragma once
 // The pattern drivers of aswarm-mpi and what they share.
 
+#include <cstdio>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -35,6 +36,14 @@ int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communic
 int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+
+/// One agent's answer in the logs of the multi-step patterns (blackboard, pipeline).
+nlohmann::json answer_json(const Response& r, const std::string& endpoint);
+
+/// Writes `line` and '\n' to `file` and flushes it (a killed job keeps every step written).
+/// Throws std::runtime_error naming `path`.
+void append_json_line(std::FILE* file, const nlohmann::json& line, const std::string& path);
 
 /// Collects what --aggregate needs and prints the aggregate as one JSON line on stdout.
 class Aggregator {

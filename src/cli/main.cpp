@@ -37,6 +37,7 @@ int run(const Options& options, swarm::mpi::Communicator comm) {
   if (options.pattern == "broadcast") return run_broadcast(options, pool, comm);
   if (options.pattern == "scatter-gather") return run_scatter_gather(options, pool, comm);
   if (options.pattern == "blackboard") return run_blackboard(options, pool, comm);
+  if (options.pattern == "pipeline") return run_pipeline(options, pool, comm);
   if (options.pattern == "tree-reduce") return run_tree_reduce(options, pool, comm);
   throw UsageError("--pattern " + options.pattern + " is not available in this build");
 }

@@ -13,7 +13,7 @@ namespace swarm::cli {
 void add_options(CLI::App& app, Options& o) {
   app.set_version_flag("--version", fmt::format("aswarm-mpi {}", kVersion));
   app.add_option("--pattern", o.pattern, "Communication pattern")
-      ->check(CLI::IsMember({"broadcast", "scatter-gather", "tree-reduce", "blackboard"}));
+      ->check(CLI::IsMember({"broadcast", "scatter-gather", "tree-reduce", "blackboard", "pipeline"}));
   app.add_option("--hostfile", o.hostfile,
                  "Agent endpoints, one per line: host[:port] [key=value ...] "
                  "(also host<TAB>port, [ipv6]:port, http(s)://host:port)")
@@ -25,8 +25,8 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("FILE")
       ->excludes("--prompt");
   app.add_option("--input", o.input,
-                 "JSONL requests (scatter-gather): \"prompt\", {\"id\",\"prompt\"} or OpenAI "
-                 "batch lines; - for stdin")
+                 "JSONL requests (scatter-gather) or items (pipeline): \"prompt\", "
+                 "{\"id\",\"prompt\"} or OpenAI batch lines; - for stdin")
       ->type_name("FILE|-");
   app.add_option("--output", o.output, "JSONL results, one line per prompt or agent")
       ->type_name("FILE|-")
@@ -42,7 +42,8 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("FILE");
   app.add_option("--config", o.config,
                  "blackboard: sections, prompt templates, view, initial entries, convergence "
-                 "rules (see jobs/local/board.json)")
+                 "rules (see jobs/local/board.json); pipeline: stages, agents, filters, "
+                 "transforms, dependencies (see jobs/local/pipeline.json)")
       ->type_name("FILE");
   app.add_option("--max-rounds", o.max_rounds, "blackboard: rounds cap (default: the config's)")
       ->check(CLI::PositiveNumber);
@@ -77,11 +78,14 @@ void add_options(CLI::App& app, Options& o) {
                  "Scatter-gather: prompts per /v1/completions list request (1 = no batching)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  app.add_option("--window", o.window, "Scatter-gather: prompts per scatter/gather round")
+  app.add_option("--window", o.window,
+                 "Scatter-gather: prompts per scatter/gather round; pipeline: items read, "
+                 "streamed and written per round")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_flag("--resume", o.resume,
-               "Skip prompts that already succeeded in --output; redo failed or missing ones");
+               "Skip prompts (items) that already succeeded in --output; redo failed or missing "
+               "ones");
   app.add_option("--progress", o.progress, "Progress on stderr")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
@@ -100,6 +104,8 @@ void add_options(CLI::App& app, Options& o) {
       "--config board.json --output board-log.jsonl\n"
       "  mpiexec -n 64 aswarm-mpi --pattern scatter-gather --hostfile agents.txt "
       "--input requests.jsonl --output results.jsonl --resume\n"
+      "  mpiexec -n 8 aswarm-mpi --pattern pipeline --hostfile agents.txt "
+      "--config pipeline.json --input items.jsonl --output items-out.jsonl\n"
       "Environment: AURORA_SWARM_MAX_TOKENS, AURORA_SWARM_MAX_TOKENS_AGGREGATION,\n"
       "  AURORA_SWARM_MODEL_MAX_CONTEXT, AURORA_SWARM_TIMEOUT_PER_SEQUENCE, ASWARM_API_KEY\n"
       "  (or OPENAI_API_KEY). Flags take precedence.\n"
@@ -128,6 +134,22 @@ void validate(const Options& o) {
   if (o.pattern == "blackboard") {
     if (o.config.empty()) throw CLI::ValidationError("--pattern blackboard needs --config FILE");
     if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
+  }
+  if (o.pattern == "pipeline") {
+    if (o.config.empty()) throw CLI::ValidationError("--pattern pipeline needs --config FILE");
+    if (!o.input.empty() && has_prompt) {
+      throw CLI::ValidationError(
+          "--pattern pipeline: --input gives one input per item; --prompt/--prompt-file give "
+          "the single input of a one-off run; pass one of them");
+    }
+    if (o.resume && o.input.empty()) {
+      throw CLI::ValidationError("--resume applies to --pattern pipeline with --input");
+    }
+    if (!o.aggregate.empty()) {
+      throw CLI::ValidationError(
+          "--aggregate does not apply to --pattern pipeline: each stage's \"transform\" in "
+          "--config aggregates its answers");
+    }
   }
   if (o.resume && (o.output.empty() || o.output == "-")) {
     throw CLI::ValidationError("--resume needs --output FILE (the results of the earlier run)");

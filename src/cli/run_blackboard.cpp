@@ -72,24 +72,15 @@ int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communi
     for (const auto& r : step.responses) {
       const auto url = swarm.endpoint(static_cast<std::size_t>(r.agent_index)).url();
       summary.add(r, url);
-      answers.push_back({{"agent", r.agent_index},
-                         {"endpoint", url},
-                         {"success", r.success},
-                         {"text", r.text},
-                         {"error", r.success ? nlohmann::json(nullptr) : nlohmann::json(r.error)},
-                         {"latency_ms", r.latency.count() * 1e3},
-                         {"attempts", r.attempts}});
+      answers.push_back(answer_json(r, url));
     }
     if (log) {
-      const nlohmann::json line = {{"round", step.round},
-                                   {"section", step.section},
-                                   {"prompt", step.prompt},
-                                   {"responses", std::move(answers)}};
-      const auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-      if (std::fwrite(text.data(), 1, text.size(), log.get()) != text.size() ||
-          std::fflush(log.get()) != 0) {
-        throw std::runtime_error(detail::errno_message("cannot write", options.output));
-      }
+      append_json_line(log.get(),
+                       {{"round", step.round},
+                        {"section", step.section},
+                        {"prompt", step.prompt},
+                        {"responses", std::move(answers)}},
+                       options.output);
     }
   };
   const auto final_board = board.run(

@@ -149,6 +149,13 @@ void OutputWriter::write(const OutputLine& line) {
   ++lines_written_;
 }
 
+void OutputWriter::write(const nlohmann::json& line) {
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  text += '\n';
+  write_raw(text);
+  ++lines_written_;
+}
+
 void OutputWriter::flush() {
   if (!file_) return;
   if (std::fflush(file_.get()) != 0) {

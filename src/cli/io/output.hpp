@@ -65,6 +65,9 @@ class OutputWriter {
 
   /// Buffers one line. Throws std::runtime_error (path + strerror) on a write error.
   void write(const OutputLine& line);
+  /// Buffers one line of another shape (the pipeline's per-item lines). It must carry
+  /// "index" and "success" for load_resume() and compact().
+  void write(const nlohmann::json& line);
   /// fflush() and, for regular files, fsync(): everything written so far survives a kill or a
   /// node crash. Call once per window. Throws std::runtime_error (e.g. disk full).
   void flush();

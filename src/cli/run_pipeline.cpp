@@ -1,0 +1,226 @@
+// --pattern pipeline: stages from --config (pipeline_config.hpp), each stage's output feeding
+// the stages that depend on it.
+//
+// Without --input the pipeline runs once on one input (--prompt / --prompt-file, else the
+// config's "input"): stdout gets every stage's output, --output FILE one JSON line per stage
+// with its prompt and every answer.
+//
+// With --input items.jsonl every item flows through the stages on its own (streaming: item k can
+// be in stage 2 while item k+1 is in stage 1). Items are read --window at a time; --output gets
+// one line per item in input order, flushed per window, and --resume skips items that already
+// succeeded, exactly as scatter-gather does.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "drivers.hpp"
+#include "io/exit_codes.hpp"
+#include "io/file_handles.hpp"
+#include "io/progress.hpp"
+#include "io/summary.hpp"
+#include "jsonl_run.hpp"
+#include "pipeline_config.hpp"
+#include "swarm/mpi/pipeline.hpp"
+#include "swarm/mpi/strings.hpp"
+#include "swarm/mpi/swarm.hpp"
+
+namespace swarm::cli {
+namespace {
+
+using nlohmann::json;
+
+PipelineConfig load_config(const Options& options) {
+  // Every rank reads the (small) config itself: all need the stages; an error is identical.
+  std::optional<PipelineConfig> config;
+  std::string error;
+  try {
+    config = PipelineConfig::load(options.config);
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (!error.empty()) throw UsageError(error);
+  return std::move(*config);
+}
+
+std::string endpoint_of(const mpi::Swarm& swarm, const Response& r) {
+  return r.agent_index >= 0 ? swarm.endpoint(static_cast<std::size_t>(r.agent_index)).url()
+                            : std::string{};
+}
+
+/// A stage's record in the logs, with every answer (each also counted in the summary).
+json stage_json(const mpi::Swarm& swarm, const mpi::StageResult& s, RunSummary& summary,
+                std::size_t& failed_requests) {
+  json answers = json::array();
+  for (const auto& r : s.responses) {
+    const auto url = endpoint_of(swarm, r);
+    summary.add(r, url);
+    if (!r.success) ++failed_requests;
+    answers.push_back(answer_json(r, url));
+  }
+  return {{"stage", s.name},
+          {"wave", s.wave},
+          {"ran", s.ran},
+          {"success", s.success},
+          {"agents", s.responses.size()},
+          {"kept", s.kept},
+          {"output", s.output},
+          {"error", s.error.empty() ? json(nullptr) : json(s.error)},
+          {"prompt", s.prompt},
+          {"responses", std::move(answers)}};
+}
+
+int run_once(const Options& options, const PipelineConfig& config, mpi::Swarm& swarm,
+             mpi::Communicator comm) {
+  std::string initial;
+  detail::File log;
+  on_root_or_fail_everywhere(comm, [&] {
+    initial = prompt_text(options);
+    if (initial.empty() && config.input) initial = *config.input;
+    if (initial.empty()) {
+      throw UsageError(
+          "--pattern pipeline needs its input: --input FILE (one item per line), --prompt, "
+          "--prompt-file, or \"input\" in " +
+          options.config);
+    }
+    if (!options.output.empty() && options.output != "-") {
+      log = detail::File::open(options.output, "w");
+    }
+  });
+  const auto started = std::chrono::steady_clock::now();
+  const auto result =
+      mpi::run_pipeline(swarm, config.stages, initial, config.reuse_agents, CallOptions{});
+  const auto wall = std::chrono::steady_clock::now() - started;
+  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
+                                          std::chrono::duration<double>(wall).count());
+  if (!comm.is_root()) return kExitOk;
+
+  RunSummary summary;
+  std::size_t failed_requests = 0;
+  fmt::print("== pipeline: {} stage{} in {} wave{}, {} ({:.2f} s)\n", result.stages.size(),
+             result.stages.size() == 1 ? "" : "s", result.waves, result.waves == 1 ? "" : "s",
+             result.success ? "succeeded" : "FAILED", result.seconds);
+  for (const auto& s : result.stages) {
+    const auto line = stage_json(swarm, s, summary, failed_requests);
+    if (log) append_json_line(log.get(), line, options.output);
+    if (!s.ran) {
+      fmt::print("## {} (not run)\n", s.name);
+    } else if (!s.success) {
+      fmt::print("## {} (wave {}, failed)\n{}\n", s.name, s.wave + 1, s.error);
+    } else {
+      fmt::print("## {} (wave {}, {} of {} answers kept)\n{}\n", s.name, s.wave + 1, s.kept,
+                 s.responses.size(), s.output);
+    }
+  }
+  std::fflush(stdout);
+  log.close();
+  summary.set_wall_time(wall);
+  summary.set_extra("pattern", "pipeline");
+  summary.set_extra("success", result.success);
+  if (!result.success) summary.set_extra("pipeline_error", result.error);
+  summary.set_extra("stages", result.stages.size());
+  summary.set_extra("waves", result.waves);
+  summary.set_extra("ranks", comm.size());
+  summary.set_extra("agents", swarm.size());
+  summary.set_extra("per_rank", per_rank);
+  if (!options.summary.empty()) summary.write(options.summary);
+  return result.success && failed_requests == 0 ? kExitOk : kExitSomeFailed;
+}
+
+int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& swarm,
+              mpi::Communicator comm, JsonlRun& io) {
+  const bool root = comm.is_root();
+  const std::size_t total = root ? io.reader->count() : 0;
+  const std::size_t skipped = io.resume ? io.resume->done_count() : 0;
+  std::optional<Progress> progress;
+  if (root) progress.emplace(total - skipped, *parse_progress_mode(options.progress));
+  RunSummary summary;
+  std::size_t done = 0;
+  std::size_t items_ok = 0;
+  std::size_t items_failed = 0;
+  std::size_t failed_requests = 0;
+
+  const auto started = std::chrono::steady_clock::now();
+  for (;;) {
+    // The root reads the next window (skipping items already done) and tells every rank whether
+    // there is one: run_pipeline_items is collective.
+    std::vector<InputRecord> records;
+    std::vector<std::string> items;
+    while (root && items.empty()) {
+      auto batch = io.reader->next(options.window);
+      if (batch.empty()) break;
+      for (auto& rec : batch) {
+        if (io.resume && io.resume->done(rec.index)) continue;
+        items.push_back(rec.prompt);
+        records.push_back(std::move(rec));
+      }
+    }
+    std::string more = items.empty() ? "" : "1";
+    mpi::broadcast(more, comm);
+    if (more.empty()) break;
+
+    const auto result =
+        mpi::run_pipeline_items(swarm, config.stages, items, config.reuse_agents, CallOptions{});
+    if (!root) continue;
+    for (std::size_t k = 0; k < records.size(); ++k) {
+      const auto& item = result.items[k];
+      const auto& rec = records[k];
+      json line = {{"index", rec.index}};
+      if (rec.batch) {
+        line["custom_id"] = rec.custom_id;
+      } else if (!rec.id.is_null()) {
+        line["id"] = rec.id;
+      }
+      line["success"] = item.success;
+      line["output"] = item.output;
+      line["error"] = item.success ? json(nullptr) : json(item.error);
+      json stages = json::array();
+      for (const auto& s : item.stages) {
+        if (s.ran) stages.push_back(stage_json(swarm, s, summary, failed_requests));
+      }
+      line["stages"] = std::move(stages);
+      io.writer->write(line);
+      (item.success ? items_ok : items_failed) += 1;
+    }
+    io.writer->flush();  // a job killed at walltime keeps every finished window
+    done += records.size();
+    progress->update(done, items_ok, items_failed);
+  }
+  const auto wall = std::chrono::steady_clock::now() - started;
+  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
+                                          std::chrono::duration<double>(wall).count());
+  if (!root) return kExitOk;
+  progress->finish();
+  io.writer->close();
+  if (options.resume) compact(options.output, total);
+  summary.set_wall_time(wall);
+  summary.set_extra("pattern", "pipeline");
+  summary.set_extra("inputs", total);
+  summary.set_extra("skipped_already_done", skipped);
+  summary.set_extra("items_ok", items_ok);
+  summary.set_extra("items_failed", items_failed);
+  summary.set_extra("stages", config.stages.size());
+  summary.set_extra("ranks", comm.size());
+  summary.set_extra("agents", swarm.size());
+  summary.set_extra("per_rank", per_rank);
+  if (!options.summary.empty()) summary.write(options.summary);
+  return items_failed == 0 && failed_requests == 0 ? kExitOk : kExitSomeFailed;
+}
+
+}  // namespace
+
+int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
+  const PipelineConfig config = load_config(options);
+  JsonlRun io;
+  if (!options.input.empty()) {
+    on_root_or_fail_everywhere(comm, [&] { io = open_jsonl_run(options, options.input); });
+  }
+  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+  if (options.input.empty()) return run_once(options, config, swarm, comm);
+  return run_items(options, config, swarm, comm, io);
+}
+
+}  // namespace swarm::cli
