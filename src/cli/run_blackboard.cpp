@@ -42,13 +42,11 @@ void print_board(const mpi::BoardState& board, std::FILE* out) {
 int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   // Every rank reads the (small) config itself: all need the prompts; an error is identical.
   std::optional<BoardConfig> config;
-  std::string error;
   try {
     config = BoardConfig::load(options.config);
-  } catch (const std::exception& e) {
-    error = e.what();
+  } catch (const std::exception& e) {  // InputError, or anything else: the same on every rank
+    throw UsageError(e.what());
   }
-  if (!error.empty()) throw UsageError(error);
   const int max_rounds = options.max_rounds > 0 ? options.max_rounds : config->max_rounds;
 
   detail::File log;

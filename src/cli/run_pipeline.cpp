@@ -35,15 +35,11 @@ using nlohmann::json;
 
 PipelineConfig load_config(const Options& options) {
   // Every rank reads the (small) config itself: all need the stages; an error is identical.
-  std::optional<PipelineConfig> config;
-  std::string error;
   try {
-    config = PipelineConfig::load(options.config);
-  } catch (const std::exception& e) {
-    error = e.what();
+    return PipelineConfig::load(options.config);
+  } catch (const std::exception& e) {  // InputError, or anything else: the same on every rank
+    throw UsageError(e.what());
   }
-  if (!error.empty()) throw UsageError(error);
-  return std::move(*config);
 }
 
 std::string endpoint_of(const mpi::Swarm& swarm, const Response& r) {
