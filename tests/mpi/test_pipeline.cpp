@@ -350,3 +350,48 @@ TEST(MpiPipelineItems, AFailingItemStopsOnlyItself) {
 }
 
 }  // namespace
+
+namespace {
+
+// The first stage's whole backlog is ready at once. With the pool's cap (global, or per agent)
+// filled, a freed slot must go to an item's next stage before the next item's first stage, or
+// later stages wait behind every first-stage request and streaming turns into stage-by-stage.
+void expect_later_stages_go_first(swarm::PoolOptions o) {
+  MockSwarm mock({"--count", "2", "--latency", "fixed:40"});
+  o.model = "mock-model";
+  o.model_max_context = 32768;
+  o.retries = 0;
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), o);
+  Stage b = stage("b", "b {input}", 0);
+  b.transform = transforms::first();
+  Stage a = b;
+  a.name = "a";
+  a.prompt_template = "a {input}";
+  const std::vector<std::string> items = {"0", "1", "2", "3", "4", "5", "6", "7"};
+  const auto r = swarm::mpi::run_pipeline_items(s, {a, b}, items);  // both on both agents
+  ASSERT_EQ(r.items.size(), items.size());
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    EXPECT_EQ(r.items[k].output, "agent 0: b agent 0: a " + items[k]) << r.items[k].error;
+  }
+  if (is_root()) {
+    const auto at = [&](const std::string& e) {
+      return std::find(r.events.begin(), r.events.end(), e) - r.events.begin();
+    };
+    ASSERT_EQ(r.events.size(), 4 * items.size());
+    EXPECT_LT(at("done 0 b"), at("done 7 a"));
+  }
+}
+
+TEST(MpiPipelineItems, LaterStagesGoAheadOfTheBacklogAtThePoolCap) {
+  swarm::PoolOptions o;
+  o.concurrency = 2;
+  expect_later_stages_go_first(o);
+}
+
+TEST(MpiPipelineItems, LaterStagesGoAheadOfTheBacklogAtThePerAgentCap) {
+  swarm::PoolOptions o;
+  o.per_agent_concurrency = 1;
+  expect_later_stages_go_first(o);
+}
+
+}  // namespace
