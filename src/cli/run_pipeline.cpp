@@ -158,8 +158,13 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
     mpi::broadcast(more, comm);
     if (more.empty()) break;
 
-    const auto result =
-        mpi::run_pipeline_items(swarm, config.stages, items, config.reuse_agents, CallOptions{});
+    // Progress per finished item: a window can hold hours of work.
+    const auto on_item = [&](std::size_t, const mpi::ItemResult& item) {
+      (item.success ? items_ok : items_failed) += 1;
+      progress->update(++done, items_ok, items_failed);
+    };
+    const auto result = mpi::run_pipeline_items(swarm, config.stages, items, config.reuse_agents,
+                                                CallOptions{}, on_item);
     if (!root) continue;
     for (std::size_t k = 0; k < records.size(); ++k) {
       const auto& item = result.items[k];
@@ -179,11 +184,8 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
       }
       line["stages"] = std::move(stages);
       io.writer->write(line);
-      (item.success ? items_ok : items_failed) += 1;
     }
     io.writer->flush();  // a job killed at walltime keeps every finished window
-    done += records.size();
-    progress->update(done, items_ok, items_failed);
   }
   const auto wall = std::chrono::steady_clock::now() - started;
   const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,

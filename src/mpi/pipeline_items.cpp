@@ -226,7 +226,7 @@ void serve(Swarm& swarm, std::size_t waves, CallOptions call) {
 
 ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
                                const std::vector<std::string>& items, bool reuse_agents,
-                               CallOptions call) {
+                               CallOptions call, const ItemDoneFn& on_item) {
   const auto t0 = std::chrono::steady_clock::now();
   const detail::Plan plan = detail::make_plan(swarm, stages, reuse_agents);
   const Communicator comm = swarm.communicator();
@@ -325,6 +325,7 @@ ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
       if (stages.empty()) {
         out.items[i].success = true;
         ++finished;
+        if (on_item) on_item(i, out.items[i]);
       }
     }
     for (std::size_t i = 0; i < items.size() && !stages.empty(); ++i) dispatch_ready(i);
@@ -342,6 +343,7 @@ ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
           if (item.error.empty()) {
             item.error = res.error;
             ++finished;  // the item stops here; its other running stages are ignored
+            if (on_item) on_item(task.item, item);
           }
           continue;
         }
@@ -353,6 +355,7 @@ ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
           item.success = true;
           item.output = item.stages.back().output;
           ++finished;
+          if (on_item) on_item(task.item, item);
         }
       }
       if (finished == items.size()) break;

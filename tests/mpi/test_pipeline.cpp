@@ -382,6 +382,40 @@ void expect_later_stages_go_first(swarm::PoolOptions o) {
   }
 }
 
+TEST(MpiPipelineItems, OnItemReportsEachFinishedItemOnceOnTheRoot) {
+  MockSwarm mock({"--count", "3"});
+  Swarm s = mock.swarm();
+  Stage a = stage("a", "a {input}", 1);
+  a.filter = filters::regex("keep");  // "drop" items keep nothing...
+  a.transform = [](const std::vector<swarm::Response>& rs) -> std::string {
+    if (rs.empty()) throw std::runtime_error("nothing kept");  // ...and fail here
+    return rs.front().text;
+  };
+  const std::vector<Stage> stages = {a, stage("b", "b {input}", 2)};
+  const std::vector<std::string> items = {"keep0", "drop1", "keep2", "keep3", "drop4"};
+  std::vector<std::size_t> seen;
+  std::vector<bool> ok;
+  const auto r = swarm::mpi::run_pipeline_items(
+      s, stages, is_root() ? items : std::vector<std::string>{}, false, {},
+      [&](std::size_t i, const swarm::mpi::ItemResult& item) {
+        seen.push_back(i);
+        ok.push_back(item.success);
+        EXPECT_EQ(item.output, item.success ? item.stages.back().output : "");
+      });
+  ASSERT_EQ(r.items.size(), items.size());
+  if (!is_root()) {
+    EXPECT_TRUE(seen.empty());  // the root coordinates; others only serve
+    return;
+  }
+  std::vector<std::size_t> sorted = seen;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, (std::vector<std::size_t>{0, 1, 2, 3, 4}));  // each once
+  for (std::size_t k = 0; k < seen.size(); ++k) {
+    EXPECT_EQ(ok[k], r.items[seen[k]].success) << "item " << seen[k];
+    EXPECT_EQ(ok[k], items[seen[k]].starts_with("keep")) << "item " << seen[k];
+  }
+}
+
 TEST(MpiPipelineItems, LaterStagesGoAheadOfTheBacklogAtThePoolCap) {
   swarm::PoolOptions o;
   o.concurrency = 2;

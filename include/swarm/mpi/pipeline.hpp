@@ -104,15 +104,20 @@ struct ItemsResult {
   double seconds = 0.0;
 };
 
+/// Called on the root as each item finishes (succeeded or failed), in the order they finish:
+/// the item's index and its result (output, error and stages are final).
+using ItemDoneFn = std::function<void(std::size_t item, const ItemResult& result)>;
+
 /// Collective streaming pipeline: every item flows through the stages on its own, so item k
 /// can be in stage 2 while item k+1 is still in stage 1. `{input}`/`{initial}` start as the
 /// item. The root coordinates: it sends each (item, stage) request to the ranks owning the
 /// stage's agents (point-to-point), collects their Responses as they finish, and dispatches an
 /// item's next stages as soon as its previous ones are done. A failing stage ends that item
-/// only. `items` significant on the root; results on every rank.
+/// only. `items` significant on the root; results on every rank. `on_item` (root only) lets a
+/// caller report progress while the items stream.
 ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
                                const std::vector<std::string>& items, bool reuse_agents = true,
-                               CallOptions call = {});
+                               CallOptions call = {}, const ItemDoneFn& on_item = {});
 
 // fan_out_fan_in (the seed's pipeline.py helper) is declared in swarm/mpi/tree_reduce.hpp.
 
