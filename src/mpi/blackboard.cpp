@@ -9,6 +9,7 @@
 #include "collectives.hpp"
 #include "pack.hpp"
 #include "swarm/mpi/error.hpp"
+#include "swarm/mpi/strings.hpp"
 
 namespace swarm::mpi {
 namespace {
@@ -171,11 +172,14 @@ void Blackboard::step(std::size_t s, const StepFn& on_step) {
   const bool has_agents = view.shard().count > 0;
   const auto this_round = static_cast<std::uint32_t>(round_ + 1);
 
+  // Rank 0 alone reads the board and builds the prompt: one RMA reader per step rather than
+  // one per rank (64 ranks each reading a 10,000-entry board cost seconds per step). The
+  // broadcast also orders the step: no rank appends before rank 0 has finished reading.
   std::string prompt;
-  if (has_agents || comm.is_root()) prompt = prompt_fn_(sections_[s], read());
+  if (comm.is_root()) prompt = prompt_fn_(sections_[s], read());
   {
     detail::MpiTimer t(swarm_.mpi_stats());
-    comm.barrier();  // everyone has read the board before anyone appends to it
+    broadcast(prompt, comm);
   }
 
   std::vector<Response> local;

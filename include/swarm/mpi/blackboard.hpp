@@ -8,7 +8,9 @@
 ///
 /// MPI: each rank keeps the entries its own agents wrote in its own window memory
 /// (MPI_Win_allocate). Any rank reads the whole board with passive-target RMA (MPI_Win_lock_all,
-/// MPI_Get, flush): no rank serves reads by hand. Steps are separated by collectives, so a read
+/// MPI_Get, flush): no rank serves reads by hand. Before each step rank 0 reads the board, builds
+/// the prompt and broadcasts it (one reader per step, not one per rank). Steps are separated by
+/// collectives, so a read
 /// never sees a half-written step. When a rank's entries would outgrow the window, all ranks
 /// grow it together between steps (no silent size limit). The board order is deterministic:
 /// (round, section order, hostfile agent index), whatever the ranks or the timing.
@@ -63,7 +65,8 @@ class BoardState {
   int round_ = 0;
 };
 
-/// Builds the prompt for the agents of `section` from the board as it stands.
+/// Builds the prompt for the agents of `section` from the board as it stands. Called on rank 0
+/// only; the prompt is broadcast.
 using PromptFn = std::function<std::string(const std::string& section, const BoardState& board)>;
 /// Decides after a round whether to stop. Evaluated on rank 0 only; the decision is broadcast,
 /// so every rank stops at the same round.
