@@ -74,13 +74,12 @@ std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>
   return work;
 }
 
-std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>& local) {
+std::vector<char> gather_bytes(Swarm& swarm, const std::vector<char>& mine_bytes,
+                               std::vector<int>& counts) {
   const Communicator comm = swarm.communicator();
   const bool root = comm.is_root();
-  ByteWriter w;
-  for (const auto& r : local) put_response(w, r);
-  const int mine = checked_count(w.size());
-  std::vector<int> counts(root ? static_cast<std::size_t>(comm.size()) : 0);
+  const int mine = checked_count(mine_bytes.size());
+  counts.assign(root ? static_cast<std::size_t>(comm.size()) : 0, 0);
   std::vector<char> recv;
   {
     MpiTimer t(swarm.mpi_stats());
@@ -89,17 +88,23 @@ std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>
           "MPI_Gather");
     const auto displs = root ? displacements(counts) : std::vector<int>{};
     if (root) recv.resize(static_cast<std::size_t>(displs.back() + counts.back()));
-    check(MPI_Gatherv(w.bytes().data(), mine, MPI_CHAR, recv.data(), counts.data(), displs.data(),
+    check(MPI_Gatherv(mine_bytes.data(), mine, MPI_CHAR, recv.data(), counts.data(), displs.data(),
                       MPI_CHAR, Communicator::kRoot, comm.mpi_communicator()),
           "MPI_Gatherv");
   }
-  swarm.mpi_stats().bytes_sent += w.size();
+  swarm.mpi_stats().bytes_sent += mine_bytes.size();
+  if (root) swarm.mpi_stats().bytes_received += recv.size();
+  return recv;
+}
+
+std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>& local) {
+  ByteWriter w;
+  for (const auto& r : local) put_response(w, r);
+  std::vector<int> counts;
+  const auto recv = gather_bytes(swarm, w.bytes(), counts);
   std::vector<Response> all;
-  if (root) {
-    swarm.mpi_stats().bytes_received += recv.size();
-    ByteReader in(recv.data(), recv.size());
-    while (!in.done()) all.push_back(get_response(in));
-  }
+  ByteReader in(recv.data(), recv.size());
+  while (!in.done()) all.push_back(get_response(in));
   return all;
 }
 
@@ -121,10 +126,9 @@ void broadcast_response(Swarm& swarm, Response& r, int from) {
   }
 }
 
-std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
-                                std::size_t batch_size) {
-  std::vector<Response> results(work.size());
-  if (work.empty()) return results;
+void run_local_each(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                    std::size_t batch_size, const ResultFn& done) {
+  if (work.empty()) return;
   AgentPool& pool = swarm.local_pool();
   const auto n = static_cast<std::uint64_t>(swarm.size());
   const auto first = static_cast<std::uint64_t>(swarm.shard().begin);
@@ -160,7 +164,7 @@ std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, Cal
           [&, u, agent](std::vector<Response>&& out) {
             for (std::size_t j = 0; j < units[u].size(); ++j) {
               out[j].agent_index = static_cast<std::int64_t>(agent);
-              results[units[u][j]] = std::move(out[j]);
+              done(units[u][j], std::move(out[j]));
             }
             remaining -= units[u].size();
             --outstanding;
@@ -175,7 +179,7 @@ std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, Cal
         agent - first, work[u].prompt,
         [&, u, agent](Response&& r) {
           r.agent_index = static_cast<std::int64_t>(agent);
-          results[u] = std::move(r);
+          done(u, std::move(r));
           --remaining;
           --outstanding;
         },
@@ -189,6 +193,13 @@ std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, Cal
     pool.poll(std::chrono::milliseconds(200));
     feed();
   }
+}
+
+std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                                std::size_t batch_size) {
+  std::vector<Response> results(work.size());
+  run_local_each(swarm, work, call, batch_size,
+                 [&](std::size_t k, Response&& r) { results[k] = std::move(r); });
   return results;
 }
 

@@ -2,6 +2,7 @@
 // Internal: the data movement shared by the patterns, timed into the Swarm's MpiStats.
 
 #include <chrono>
+#include <functional>
 #include <vector>
 
 #include "pack.hpp"
@@ -32,6 +33,11 @@ std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>
 /// Collective: the root receives every rank's `local` concatenated in rank order.
 std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>& local);
 
+/// Collective: the root receives every rank's `mine` concatenated in rank order, and in
+/// `counts` how many bytes came from each rank; other ranks get nothing.
+std::vector<char> gather_bytes(Swarm& swarm, const std::vector<char>& mine,
+                               std::vector<int>& counts);
+
 /// Collective: every rank receives `r` as held by `from`.
 void broadcast_response(Swarm& swarm, Response& r, int from);
 
@@ -42,5 +48,13 @@ void broadcast_response(Swarm& swarm, Response& r, int from);
 /// window. No MPI inside.
 std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
                                 std::size_t batch_size = 1);
+
+/// Receives the Response to work[k], agent_index set.
+using ResultFn = std::function<void(std::size_t k, Response&& response)>;
+
+/// As run_local, but each Response goes to `done` as it arrives (in any order) instead of into
+/// a vector, so a caller that packs or writes them never holds a window of Responses.
+void run_local_each(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                    std::size_t batch_size, const ResultFn& done);
 
 }  // namespace swarm::mpi::detail

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "collectives.hpp"
+#include "pack.hpp"
 #include "swarm/mpi/error.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
@@ -63,8 +64,8 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
       work.clear();
       work.shrink_to_fit();
     }
-    const auto mine = detail::scatter_work(swarm, buckets);
-    buckets.clear();
+    auto mine = detail::scatter_work(swarm, buckets);
+    buckets = {};
     if (root) {
       // Only this thread calls MPI (FUNNELED); the helper touches the caller's files and the
       // two hand-over variables, which this thread leaves alone until io.get().
@@ -73,16 +74,33 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
         prefetched = next(window);
       });
     }
-    const auto local = detail::run_local(swarm, mine, call, batch_size);
+    // Each Response is packed as it arrives, after its position in this rank's bucket: no rank
+    // holds a window of Response objects, only their bytes.
+    detail::ByteWriter packed;
+    detail::run_local_each(swarm, mine, call, batch_size, [&](std::size_t pos, Response&& r) {
+      packed.put<std::uint64_t>(pos);
+      detail::put_response(packed, r);
+    });
+    mine = {};           // the prompts are answered
     if (root) io.get();  // rethrows the caller's I/O errors here, before the gather
-    auto gathered = detail::gather_responses(swarm, local);
+    std::vector<int> counts;
+    const auto all = detail::gather_bytes(swarm, packed.bytes(), counts);
     if (!root) continue;
+    packed = {};
 
-    // Gathered responses arrive rank by rank, each rank's in its bucket order.
+    // Rank r's bytes answer its bucket: decode each Response straight into its input position.
     std::vector<Response> results(indices.size());
-    std::size_t pos = 0;
+    std::size_t offset = 0;
     for (std::size_t r = 0; r < ranks; ++r) {
-      for (const auto k : origin[r]) results[k] = std::move(gathered[pos++]);
+      const auto size = static_cast<std::size_t>(counts[r]);
+      detail::ByteReader in(all.data() + offset, size);
+      offset += size;
+      while (!in.done()) {
+        const auto pos = in.get<std::uint64_t>();
+        if (pos >= origin[r].size())
+          throw std::logic_error("scatter_gather: bad gathered position");
+        results[origin[r][pos]] = detail::get_response(in);
+      }
     }
     finished.emplace(std::move(indices), std::move(results));
     work = std::move(prefetched);

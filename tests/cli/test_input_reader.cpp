@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -115,6 +117,67 @@ TEST(InputReader, DuplicateIdsNameBothLines) {
   EXPECT_EQ(validate_error(path), path + ":3: duplicate custom_id \"r1\" (first on line 1)");
 }
 
+// Every id gets the same hash: each one goes through the exact comparison of the re-read.
+std::uint64_t colliding_hash(std::string_view /*key*/) noexcept {
+  return 42;
+}
+
+std::string validate_error_colliding(const std::string& path) {
+  return error_of<InputError>([&] {
+    InputReader reader(path);
+    reader.set_duplicate_hash(colliding_hash);
+    reader.validate();
+  });
+}
+
+TEST(InputReader, HashCollisionsOfDifferentIdsAreNotDuplicates) {
+  TempDir dir;
+  const auto path = dir.file("in.jsonl");
+  write_file(path,
+             "{\"id\": 1, \"prompt\": \"a\"}\n{\"id\": 2, \"prompt\": \"b\"}\n"
+             "{\"id\": \"1\", \"prompt\": \"c\"}\n\"no id\"\n");
+  InputReader reader(path);
+  reader.set_duplicate_hash(colliding_hash);
+  ASSERT_EQ(reader.validate(), 4U);
+  // The re-read must leave the reader at the start.
+  const auto records = read_all(reader, 3);
+  ASSERT_EQ(records.size(), 4U);
+  EXPECT_EQ(records[0].id, 1);
+  EXPECT_EQ(records[3].prompt, "no id");
+}
+
+TEST(InputReader, DuplicateFoundThroughCollidingHashesNamesBothLines) {
+  TempDir dir;
+  const auto path = dir.file("in.jsonl");
+  // Two repeated ids: the first repetition in file order is reported (b on line 4), as a check
+  // line by line would.
+  write_file(path,
+             "{\"id\": \"a\", \"prompt\": \"1\"}\n{\"id\": \"b\", \"prompt\": \"2\"}\n\n"
+             "{\"id\": \"b\", \"prompt\": \"3\"}\n{\"id\": \"a\", \"prompt\": \"4\"}\n");
+  EXPECT_EQ(validate_error_colliding(path), path + ":4: duplicate id \"b\" (first on line 2)");
+  EXPECT_EQ(validate_error(path), path + ":4: duplicate id \"b\" (first on line 2)");
+}
+
+TEST(InputReader, FirstErrorInFileOrderWinsBetweenDuplicateAndBadLine) {
+  TempDir dir;
+  const auto path = dir.file("in.jsonl");
+  const std::string dup = "{\"id\": 5, \"prompt\": \"a\"}\n{\"id\": 5, \"prompt\": \"b\"}\n";
+  write_file(path, dup + "not json\n");
+  EXPECT_EQ(validate_error(path), path + ":2: duplicate id 5 (first on line 1)");
+  EXPECT_EQ(validate_error_colliding(path), path + ":2: duplicate id 5 (first on line 1)");
+  write_file(path, "{\"id\": 5, \"prompt\": \"a\"}\n[]\n{\"id\": 5, \"prompt\": \"b\"}\n");
+  EXPECT_EQ(validate_error(path),
+            path + ":2: expected a JSON string (the prompt) or an object, got array");
+  // A duplicate on the bad line itself is not reached: the line is reported as it is.
+  const std::string batch =
+      R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "p"}})";
+  write_file(path, "{\"id\": 5, \"prompt\": \"a\"}\n" + batch + "\n");
+  EXPECT_EQ(validate_error_colliding(path),
+            path +
+                ":2: an OpenAI batch request cannot be mixed with plain prompts (first plain "
+                "prompt on line 1)");
+}
+
 TEST(InputReader, Utf8BomOnFirstLineIsIgnored) {
   TempDir dir;
   const auto path = dir.file("in.jsonl");
@@ -200,6 +263,31 @@ TEST(InputReader, KeyFingerprintsPerRecord) {
   EXPECT_EQ(fingerprints[1], 0U);
 }
 
+TEST(InputReader, KeyFingerprintsDoNotDisturbReading) {
+  TempDir dir;
+  const auto path = dir.file("in.jsonl");
+  write_file(path, "{\"id\": 1, \"prompt\": \"a\"}\n\"b\"\n{\"id\": \"c\", \"prompt\": \"c\"}\n");
+  InputReader reader(path);
+  reader.validate();
+  ASSERT_EQ(reader.next(1).at(0).prompt, "a");
+  const auto fingerprints = reader.key_fingerprints();
+  ASSERT_EQ(fingerprints.size(), 3U);
+  EXPECT_EQ(fingerprints[2], key_fingerprint(false, "c", ""));
+  const auto rest = reader.next(10);
+  ASSERT_EQ(rest.size(), 2U);
+  EXPECT_EQ(rest[0].prompt, "b");
+  EXPECT_EQ(rest[1].index, 2U);
+  EXPECT_EQ(rest[1].line, 3U);
+  EXPECT_EQ(reader.key_fingerprints().data(), fingerprints.data());  // computed once
+
+  InputReader early(path);
+  EXPECT_THROW(early.key_fingerprints(), std::logic_error);
+  early.validate();
+  write_file(path, "\"a\"\n");
+  EXPECT_EQ(error_of<InputError>([&] { early.key_fingerprints(); }),
+            path + ": the file changed after it was validated (fewer records)");
+}
+
 // Writes `content` into a pipe from a thread (bigger than the pipe buffer, so validate() must
 // consume while the writer is still writing) and returns the read end.
 class PipeFeeder {
@@ -261,6 +349,21 @@ TEST(InputReader, StreamIsSpooledAndReadBack) {
     InputReader reader(stream, "<pipe>");
     expect_many_prompts(reader, 5000);
   }
+  std::fclose(stream);
+}
+
+TEST(InputReader, DuplicateInSpooledStreamIsConfirmedFromTheSpool) {
+  std::string content = many_prompts(3000);
+  content += "{\"id\": 1234, \"prompt\": \"again\"}\n";
+  PipeFeeder feeder(content);
+  std::FILE* stream = ::fdopen(::dup(feeder.read_fd()), "r");
+  ASSERT_NE(stream, nullptr);
+  EXPECT_EQ(error_of<InputError>([&] {
+              InputReader reader(stream, "<pipe>");
+              reader.set_duplicate_hash(colliding_hash);
+              reader.validate();
+            }),
+            "<pipe>:3001: duplicate id 1234 (first on line 1235)");
   std::fclose(stream);
 }
 

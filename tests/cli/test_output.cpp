@@ -46,6 +46,34 @@ InputRecord batch_record(const std::string& url) {
   return record;
 }
 
+// The driver keeps only a RecordIdentity per record of a window in flight: the line must be the
+// one the whole record gives, for every input shape.
+TEST(OutputLine, RecordIdentityGivesTheSameLineAsTheRecord) {
+  InputRecord with_id;
+  with_id.index = 7;
+  with_id.id = 41;
+  with_id.prompt = "a prompt that is not kept";
+  InputRecord without_id;
+  without_id.index = 8;
+  InputRecord string_id;
+  string_id.index = 9;
+  string_id.id = "q9";
+  InputRecord no_model = batch_record("/v1/completions");
+  no_model.model.reset();
+  for (const auto& record : {with_id, without_id, string_id, batch_record("/v1/chat/completions"),
+                             batch_record("/v1/completions"), no_model}) {
+    for (const auto& response : {good_response(), bad_response()}) {
+      const auto expected = format_output_line(make_output_line(record, response, "http://n:1", 5));
+      InputRecord copy = record;
+      auto identity = RecordIdentity::of(std::move(copy));
+      EXPECT_EQ(identity.batch != nullptr, record.batch);
+      EXPECT_EQ(
+          format_output_line(make_output_line(std::move(identity), response, "http://n:1", 5)),
+          expected);
+    }
+  }
+}
+
 TEST(OutputLine, PlainSuccessHasEveryField) {
   InputRecord record;
   record.index = 12;

@@ -25,7 +25,7 @@ fail() { echo "FAIL [$case_name]: $*" >&2; exit 1; }
 start_mock() {
   "$mock" --port-base 0 --hostfile-out "$scratch/agents.txt" "$@" > "$scratch/mock.out" 2>&1 &
   mock_pid=$!
-  for _ in $(seq 200); do
+  for _ in $(seq 600); do  # 30 s: the suite runs 64-rank jobs on 2 cores next to this
     grep -q "ready" "$scratch/mock.out" 2> /dev/null && return 0
     kill -0 "$mock_pid" 2> /dev/null || break
     sleep 0.05
@@ -39,7 +39,7 @@ start_mock() {
 requests() {
   local last
   last=$(tail -n 1 "$scratch/agents.txt" | cut -d' ' -f1)
-  curl -sf "http://$last/metrics" |
+  curl -sf --retry 3 --retry-connrefused --max-time 10 "http://$last/metrics" |
     awk -v r='route="/v1/chat/completions"' \
       'index($0, "aswarm_mock_requests_total{") == 1 && index($0, r) { s += $2 } END { print s + 0 }'
 }

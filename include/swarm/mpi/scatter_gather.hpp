@@ -3,7 +3,10 @@
 /// Scatter-gather: prompt i goes to agent i mod N; results come back in input order on the root.
 /// Per window: the root buckets the prompts by owning rank, MPI_Scatterv sends each rank its
 /// bucket, every rank runs its HTTP requests (no MPI call while they are in flight), and
-/// MPI_Gatherv brings the Responses back. Memory on every rank is bounded by the window.
+/// MPI_Gatherv brings the Responses back. Memory on every rank is bounded by the window, not by
+/// the input: a rank holds its prompts of the window and its answers packed as they arrive
+/// (never a window of Response objects); the root also holds the previous window's Responses
+/// while `done` writes them and the next window while `next` reads it.
 
 #include <cstdint>
 #include <functional>

@@ -1,6 +1,12 @@
 #include "io/input.hpp"
 
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
 #include <stdexcept>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -52,19 +58,67 @@ void InputReader::check_kind(LineKind kind, std::size_t line_no) {
   }
 }
 
-void InputReader::check_unique(const InputRecord& record, std::size_t line_no) {
-  std::string key = detail::record_key(record.batch, record.id, record.custom_id);
-  fingerprints_.push_back(detail::fingerprint_of_key(key));
-  if (key.empty()) return;
-  auto [it, inserted] = first_line_of_key_.try_emplace(std::move(key), line_no);
-  if (!inserted) {
-    // The key's text after the "c:"/"i:" tag is the id as JSON (custom_ids are quoted here).
-    const std::string shown =
-        record.batch ? nlohmann::json(record.custom_id).dump() : it->first.substr(2);
-    throw InputError(name_, line_no,
-                     fmt::format("duplicate {} {} (first on line {})",
-                                 record.batch ? "custom_id" : "id", shown, it->second));
+std::FILE* InputReader::readable_copy() {
+  if (!spool_) return source_.get();
+  if (std::fflush(spool_.get()) != 0) {
+    throw std::runtime_error(detail::errno_message("cannot spool", name_));
   }
+  return spool_.get();
+}
+
+template <typename Visit>
+void InputReader::rescan(std::FILE* data, std::size_t last_line, Visit&& visit) {
+  std::rewind(data);
+  detail::LineReader lines(data);
+  std::string_view text;
+  std::string reason;
+  InputRecord record;
+  std::size_t line_no = 0;
+  while (line_no < last_line && lines.next(text, name_)) {
+    ++line_no;
+    const LineKind kind = parse_input_line(strip_bom(text, line_no), record, reason);
+    if (kind == LineKind::blank) continue;
+    if (kind == LineKind::invalid) {
+      throw InputError(name_, line_no, reason + " (the file changed after it was validated)");
+    }
+    visit(record, line_no);
+  }
+}
+
+void InputReader::throw_duplicate(const InputRecord& record, std::string_view key,
+                                  std::size_t first_line, std::size_t line_no) const {
+  // The key's text after the "c:"/"i:" tag is the id as JSON (custom_ids are quoted here).
+  const std::string shown =
+      record.batch ? nlohmann::json(record.custom_id).dump() : std::string(key.substr(2));
+  throw InputError(name_, line_no,
+                   fmt::format("duplicate {} {} (first on line {})",
+                               record.batch ? "custom_id" : "id", shown, first_line));
+}
+
+void InputReader::check_duplicates(std::deque<std::uint64_t>& hashes, std::size_t last_line) {
+  // Keep one copy of each hash that occurs more than once: only those ids can be duplicates.
+  std::sort(hashes.begin(), hashes.end());
+  auto kept = hashes.begin();
+  for (auto run = hashes.begin(); run != hashes.end();) {
+    const auto run_end = std::upper_bound(run, hashes.end(), *run);
+    if (run_end - run > 1) *kept++ = *run;
+    run = run_end;
+  }
+  hashes.erase(kept, hashes.end());
+  if (hashes.empty()) return;
+
+  // Re-read and compare the ids behind those hashes, in file order, so the error is the one a
+  // per-line check would give: the first repeated id, at its second line.
+  std::unordered_map<std::string, std::size_t> first_line_of_key;
+  rescan(readable_copy(), last_line, [&](const InputRecord& record, std::size_t line_no) {
+    std::string key = detail::record_key(record.batch, record.id, record.custom_id);
+    if (key.empty() || !std::binary_search(hashes.begin(), hashes.end(), duplicate_hash_(key))) {
+      return;
+    }
+    const auto [it, inserted] = first_line_of_key.try_emplace(std::move(key), line_no);
+    if (!inserted) throw_duplicate(record, it->first, it->second, line_no);
+  });
+  // Only different ids with equal hashes: nothing to report.
 }
 
 std::size_t InputReader::validate() {
@@ -77,35 +131,69 @@ std::size_t InputReader::validate() {
   std::string_view text;
   std::string reason;
   InputRecord record;
+  // One hash per id: 8 MiB per million ids (a map of the ids took 68). A deque, not a vector:
+  // it grows without a reallocation holding 1.5 times the hashes, and it is not one big mmap
+  // whose free would raise glibc's mmap threshold for the rest of the run (see
+  // run_scatter_gather.cpp for what that costs).
+  std::deque<std::uint64_t> key_hashes;
   std::size_t line_no = 0;
-  while (lines.next(text, name_)) {
-    ++line_no;
-    if (spool) {
-      const bool ok = std::fwrite(text.data(), 1, text.size(), spool_.get()) == text.size() &&
-                      std::fputc('\n', spool_.get()) != EOF;
-      if (!ok) throw std::runtime_error(detail::errno_message("cannot spool", name_));
+  try {
+    while (lines.next(text, name_)) {
+      ++line_no;
+      if (spool) {
+        const bool ok = std::fwrite(text.data(), 1, text.size(), spool_.get()) == text.size() &&
+                        std::fputc('\n', spool_.get()) != EOF;
+        if (!ok) throw std::runtime_error(detail::errno_message("cannot spool", name_));
+      }
+      const LineKind kind = parse_input_line(strip_bom(text, line_no), record, reason);
+      if (kind == LineKind::blank) continue;
+      if (kind == LineKind::invalid) throw InputError(name_, line_no, reason);
+      check_kind(kind, line_no);
+      const std::string key = detail::record_key(record.batch, record.id, record.custom_id);
+      if (!key.empty()) key_hashes.push_back(duplicate_hash_(key));
+      ++count_;
     }
-    const LineKind kind = parse_input_line(strip_bom(text, line_no), record, reason);
-    if (kind == LineKind::blank) continue;
-    if (kind == LineKind::invalid) throw InputError(name_, line_no, reason);
-    check_kind(kind, line_no);
-    check_unique(record, line_no);
-    ++count_;
+  } catch (const InputError&) {
+    // Duplicates are only found after the pass; one on an earlier line than this error must
+    // still be the error reported.
+    check_duplicates(key_hashes, line_no - 1);
+    throw;
   }
-  first_line_of_key_ = {};  // ids are only needed for the duplicate check
+  check_duplicates(key_hashes, line_no);
+  // Freed before anything else is allocated, so the heap can give the pages back.
+  std::deque<std::uint64_t>().swap(key_hashes);
 
-  if (spool) {
-    if (std::fflush(spool_.get()) != 0) {
-      throw std::runtime_error(detail::errno_message("cannot spool", name_));
-    }
-    data_ = spool_.get();
-  } else {
-    data_ = source;
-  }
+  data_ = readable_copy();
   std::rewind(data_);
   reader_ = std::make_unique<detail::LineReader>(data_);
   validated_ = true;
   return count_;
+}
+
+std::span<const std::uint64_t> InputReader::key_fingerprints() {
+  if (!validated_) {
+    throw std::logic_error("InputReader::key_fingerprints() called before validate()");
+  }
+  if (have_fingerprints_) return fingerprints_;
+  // next() reads the same stream: come back to where it stands.
+  const off_t position = ::ftello(data_);
+  if (position < 0) throw std::runtime_error(detail::errno_message("cannot read", name_));
+  fingerprints_.clear();
+  fingerprints_.reserve(count_);
+  rescan(data_, SIZE_MAX, [&](const InputRecord& record, std::size_t line_no) {
+    if (fingerprints_.size() == count_) {
+      throw InputError(name_, line_no, "the file changed after it was validated (more records)");
+    }
+    fingerprints_.push_back(key_fingerprint(record.batch, record.id, record.custom_id));
+  });
+  if (fingerprints_.size() != count_) {
+    throw InputError(name_, 0, "the file changed after it was validated (fewer records)");
+  }
+  if (::fseeko(data_, position, SEEK_SET) != 0) {
+    throw std::runtime_error(detail::errno_message("cannot read", name_));
+  }
+  have_fingerprints_ = true;
+  return fingerprints_;
 }
 
 std::vector<InputRecord> InputReader::next(std::size_t max_records) {

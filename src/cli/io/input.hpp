@@ -6,10 +6,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "io/file_handles.hpp"
@@ -26,6 +27,10 @@ namespace swarm::cli {
 ///     be mixed with either (the output shape differs; the error names the first line of the
 ///     other kind);
 ///   - ids (and custom_ids) are unique in the file (the error names both lines).
+///
+/// Memory does not grow with the input beyond 8 bytes per id during validate(): the duplicate
+/// check keeps a 64-bit hash per id, and only when two hashes match does it re-read the file to
+/// compare the ids themselves (so a hash collision is never reported as a duplicate).
 ///
 /// Inputs that cannot be read twice (stdin as "-", pipes, `<(...)` process substitution) are
 /// spooled during validate() to an unlinked temp file in $TMPDIR, then read back from there.
@@ -55,15 +60,26 @@ class InputReader {
   /// Record count (after validate()).
   [[nodiscard]] std::size_t count() const noexcept { return count_; }
   /// key_fingerprint() of every record, by index (after validate()): what load_resume() needs to
-  /// reject an output file from another input. 8 bytes per record.
-  [[nodiscard]] std::span<const std::uint64_t> key_fingerprints() const noexcept {
-    return fingerprints_;
-  }
+  /// reject an output file from another input. 8 bytes per record, so they are computed on the
+  /// first call (one more pass over the input; only --resume asks) and kept. Does not disturb
+  /// next(). Throws InputError if the file changed since validate().
+  std::span<const std::uint64_t> key_fingerprints();
+
+  /// The hash validate()'s duplicate check keeps per id.
+  using KeyHash = std::uint64_t (*)(std::string_view key) noexcept;
+  /// Test seam: replaces detail::fingerprint_of_key in the duplicate check (call before
+  /// validate()); a constant hash sends every id through the exact re-read.
+  void set_duplicate_hash(KeyHash hash) noexcept { duplicate_hash_ = hash; }
 
  private:
   std::string_view strip_bom(std::string_view line, std::size_t line_no) const noexcept;
   void check_kind(LineKind kind, std::size_t line_no);
-  void check_unique(const InputRecord& record, std::size_t line_no);
+  void check_duplicates(std::deque<std::uint64_t>& hashes, std::size_t last_line);
+  [[noreturn]] void throw_duplicate(const InputRecord& record, std::string_view key,
+                                    std::size_t first_line, std::size_t line_no) const;
+  std::FILE* readable_copy();
+  template <typename Visit>
+  void rescan(std::FILE* data, std::size_t last_line, Visit&& visit);
 
   std::string name_;
   detail::File source_;        // the file or stream given
@@ -74,9 +90,10 @@ class InputReader {
   std::size_t count_ = 0;
   std::size_t first_prompt_line_ = 0;  // 0 = none yet
   std::size_t first_batch_line_ = 0;
-  std::vector<std::uint64_t> fingerprints_;
-  std::unordered_map<std::string, std::size_t> first_line_of_key_;  // freed after validate()
-  std::size_t line_no_ = 0;                                         // next() position
+  std::vector<std::uint64_t> fingerprints_;  // filled by key_fingerprints()
+  bool have_fingerprints_ = false;
+  KeyHash duplicate_hash_ = detail::fingerprint_of_key;
+  std::size_t line_no_ = 0;  // next() position
   std::size_t next_index_ = 0;
 };
 

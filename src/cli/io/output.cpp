@@ -63,6 +63,33 @@ OutputLine make_output_line(const InputRecord& record, swarm::Response response,
   return line;
 }
 
+RecordIdentity RecordIdentity::of(InputRecord&& record) {
+  RecordIdentity identity{.index = record.index, .id = std::move(record.id), .batch = nullptr};
+  if (record.batch) {
+    identity.batch = std::make_unique<Batch>(Batch{.custom_id = std::move(record.custom_id),
+                                                   .url = std::move(record.url),
+                                                   .model = std::move(record.model)});
+  }
+  return identity;
+}
+
+OutputLine make_output_line(RecordIdentity&& record, swarm::Response response, std::string endpoint,
+                            std::int64_t agent) {
+  OutputLine line;
+  line.index = record.index;
+  line.id = std::move(record.id);
+  if (record.batch) {
+    line.batch = true;
+    line.custom_id = std::move(record.batch->custom_id);
+    line.url = std::move(record.batch->url);
+    line.model = std::move(record.batch->model);
+  }
+  line.agent = agent;
+  line.endpoint = std::move(endpoint);
+  line.response = std::move(response);
+  return line;
+}
+
 std::string format_output_line(const OutputLine& line) {
   const auto& r = line.response;
   ojson out;

@@ -18,6 +18,7 @@
 /// (custom_id, response, error) can consume the file as is.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -45,6 +46,29 @@ struct OutputLine {
 /// An OutputLine for `record` (its index, id / custom_id, url and model).
 OutputLine make_output_line(const InputRecord& record, swarm::Response response,
                             std::string endpoint, std::int64_t agent);
+
+/// What an output line needs of its input record, kept from the reading of a window until its
+/// results are written (rank 0 holds two windows of these). Not the prompt (the bulk of a
+/// record; it travels in the request), and the batch fields only for batch input: 32 bytes for
+/// a plain record instead of an InputRecord's 208.
+struct RecordIdentity {
+  struct Batch {
+    std::string custom_id;
+    std::string url;
+    std::optional<std::string> model;
+  };
+  std::size_t index = 0;
+  nlohmann::json id;             ///< Plain input: the "id" (null if none).
+  std::unique_ptr<Batch> batch;  ///< Batch input only.
+
+  /// What the output needs of `record`; its prompt is left alone.
+  static RecordIdentity of(InputRecord&& record);
+};
+
+/// An OutputLine for the record behind `record`: the same line make_output_line() gives for
+/// the InputRecord.
+OutputLine make_output_line(RecordIdentity&& record, swarm::Response response, std::string endpoint,
+                            std::int64_t agent);
 
 /// The JSON text of one line, without the '\n'. Never throws on invalid UTF-8 in texts (bad
 /// bytes become U+FFFD).
