@@ -17,19 +17,10 @@ build=${1:-build}
 prompts=${ASWARM_BENCH_PROMPTS:-100000}
 big=${ASWARM_BENCH_BIG:-1000000}
 equal_window=${ASWARM_BENCH_WINDOW:-10000}
-work=$(mktemp -d)
-mock_pid=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2> /dev/null || true; wait "$mock_pid" 2> /dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
-"$build/src/mock/aswarm-mock-agent" --count 1000 --port-base 0 --hostfile-out "$work/agents.txt" \
-  > "$work/mock.log" 2>&1 &
-mock_pid=$!
-for _ in $(seq 100); do grep -q ready "$work/mock.log" 2> /dev/null && break; sleep 0.1; done
+start_mock --count 1000
 
 make_input() {  # make_input <count> <file>
   python3 -c "

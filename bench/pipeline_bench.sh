@@ -20,29 +20,18 @@ repeats=${ASWARM_BENCH_REPEATS:-3}
 latency=${ASWARM_BENCH_LATENCY_MS:-20}
 concurrency=${ASWARM_BENCH_AGENT_CONCURRENCY:-16}
 slow=${ASWARM_BENCH_SLOW:-2}
-work=$(mktemp -d)
-mock_pid=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2> /dev/null || true; wait "$mock_pid" 2> /dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 # The client may hold up to its cap (512) connections at once, far more than one per agent.
-"$build/src/mock/aswarm-mock-agent" --count 6 --port-base 0 --roles s1:1,s2:1,s3:1 \
-  --latency "fixed:$latency" --max-concurrent "$concurrency" --slow-agents 2,3 \
-  --slow-factor "$slow" --expected-connections 1100 --hostfile-out "$work/agents.txt" \
-  > "$work/mock.log" 2>&1 &
-mock_pid=$!
-"$build/src/health/aswarm-health" --hostfile "$work/agents.txt" --output "$work/ready.txt" \
-  --min-healthy 100% --timeout 30 --interval 0.1 --probe-timeout 1 --log-level warn \
-  || { cat "$work/mock.log" >&2; exit 1; }
+start_mock --count 6 --roles s1:1,s2:1,s3:1 --latency "fixed:$latency" \
+  --max-concurrent "$concurrency" --slow-agents 2,3 --slow-factor "$slow" \
+  --expected-connections 1100
 
 echo "== mock: 6 agents (2 per stage), ${latency} ms, ${concurrency} requests at once per agent," \
   "stage s2 ${slow}x slower"
 runs=(1)
 if [[ "$ranks" != 1 ]]; then runs+=("$ranks"); fi
 for n in "${runs[@]}"; do
-  mpiexec -n "$n" "$build/bench/bench_pipeline" "$work/ready.txt" "$items" "$repeats"
+  mpiexec -n "$n" "$build/bench/bench_pipeline" "$work/agents.txt" "$items" "$repeats"
 done

@@ -11,25 +11,11 @@
 set -euo pipefail
 
 build=${1:-build}
-mock=$build/src/mock/aswarm-mock-agent
 pool=$build/bench/bench_pool
 wrk_seconds=${ASWARM_WRK_SECONDS:-5}
 big=${ASWARM_BENCH_BIG:-1000000}
-work=$(mktemp -d)
-mock_pid=""
-cleanup() {
-  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2>/dev/null || true; wait "$mock_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-start_mock() {  # start_mock <agents>
-  "$mock" --count "$1" --port-base 0 --hostfile-out "$work/hosts" > "$work/ready" 2>&1 &
-  mock_pid=$!
-  for _ in $(seq 100); do [[ -s "$work/ready" ]] && return 0; sleep 0.1; done
-  echo "mock did not start" >&2; exit 1
-}
-stop_mock() { kill "$mock_pid"; wait "$mock_pid" || true; mock_pid=""; }
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 cat > "$work/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -38,13 +24,13 @@ wrk.body = '{"model":"mock-model","messages":[{"role":"user","content":"xxxxxxxx
 LUA
 
 echo "== 1,000 agents: wrk vs AgentPool (same server, same request)"
-start_mock 1000
-first=$(head -n 1 "$work/hosts" | cut -d' ' -f1)
+start_mock --count 1000
+first=$(head -n 1 "$work/agents.txt" | cut -d' ' -f1)
 wrk_out=$(wrk -t 2 -c 512 -d "${wrk_seconds}s" -s "$work/post.lua" "http://$first/v1/chat/completions")
 wrk_rps=$(awk '/Requests\/sec/ {print $2}' <<< "$wrk_out")
 echo "wrk: 1 port, 512 connections, ${wrk_seconds} s"
 grep -E "Latency|Requests/sec" <<< "$wrk_out" | sed 's/^/  /'
-pool_out=$("$pool" --hostfile "$work/hosts" --requests 100000 --concurrency 512)
+pool_out=$("$pool" --hostfile "$work/agents.txt" --requests 100000 --concurrency 512)
 echo "$pool_out"
 pool_rps=$(awk '/requests\/s/ {print $1; exit}' <<< "$pool_out")
 awk -v p="$pool_rps" -v w="$wrk_rps" 'BEGIN { printf "ratio pool/wrk: %.2f (target >= 0.50)\n", p / w }'
@@ -52,7 +38,7 @@ stop_mock
 
 echo
 echo "== 4,000 agents: memory"
-start_mock 4000
-"$pool" --hostfile "$work/hosts" --requests 10000 --label "pool 10k" | grep -E "pool|RSS|requests/s"
-"$pool" --hostfile "$work/hosts" --requests "$big" --label "pool $big" | grep -E "pool|RSS|requests/s"
+start_mock --count 4000
+"$pool" --hostfile "$work/agents.txt" --requests 10000 --label "pool 10k" | grep -E "pool|RSS|requests/s"
+"$pool" --hostfile "$work/agents.txt" --requests "$big" --label "pool $big" | grep -E "pool|RSS|requests/s"
 stop_mock

@@ -20,21 +20,11 @@ build=${1:-build}
 agents=${ASWARM_BENCH_AGENTS:-4000}
 ranks=${ASWARM_BENCH_RANKS:-8}
 fanin=${ASWARM_BENCH_FANIN:-50}
-work=$(mktemp -d)
-mock_pid=""
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-  if [[ -n "$mock_pid" ]]; then kill "$mock_pid" 2> /dev/null || true; wait "$mock_pid" 2> /dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 
 text=$(python3 -c "print(' '.join('word%03d' % (i % 1000) for i in range(128)))")  # 1,023 bytes
-"$build/src/mock/aswarm-mock-agent" --count "$agents" --port-base 0 --hostfile-out "$work/agents.txt" \
-  --mode fixed --text "$text" > "$work/mock.log" 2>&1 &
-mock_pid=$!
-for _ in $(seq 300); do grep -q ready "$work/mock.log" 2> /dev/null && break; sleep 0.1; done
-grep -q ready "$work/mock.log" || { cat "$work/mock.log" >&2; exit 1; }
+start_mock --count "$agents" --mode fixed --text "$text"
 
 echo "== root traffic: gather every leaf vs rank tree ($agents agents, $ranks ranks, fanin $fanin, ${#text}-byte answers)"
 ASWARM_BENCH_HOSTFILE="$work/agents.txt" ASWARM_BENCH_FANIN="$fanin" \
