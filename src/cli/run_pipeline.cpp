@@ -143,15 +143,15 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
   for (;;) {
     // The root reads the next window (skipping items already done) and tells every rank whether
     // there is one: run_pipeline_items is collective.
-    std::vector<InputRecord> records;
+    std::vector<RecordIdentity> records;  // what the output needs; prompts move into items
     std::vector<std::string> items;
     while (root && items.empty()) {
       auto batch = io.reader->next(options.window);
       if (batch.empty()) break;
       for (auto& rec : batch) {
         if (io.resume && io.resume->done(rec.index)) continue;
-        items.push_back(rec.prompt);
-        records.push_back(std::move(rec));
+        items.push_back(std::move(rec.prompt));
+        records.push_back(RecordIdentity::of(std::move(rec)));
       }
     }
     std::string more = items.empty() ? "" : "1";
@@ -171,7 +171,7 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
       const auto& rec = records[k];
       json line = {{"index", rec.index}};
       if (rec.batch) {
-        line["custom_id"] = rec.custom_id;
+        line["custom_id"] = rec.batch->custom_id;
       } else if (!rec.id.is_null()) {
         line["id"] = rec.id;
       }

@@ -87,6 +87,18 @@ for l in open(sys.argv[1]):
     diff <(python3 -c "$strip" "$scratch/out1.jsonl") <(python3 -c "$strip" "$scratch/out3.jsonl") > /dev/null ||
       fail "1 and 3 ranks differ"
     [[ $(requests) -eq 240 ]] || fail "expected 240 requests, saw $(requests)"
+    # OpenAI batch lines: the item is the request's prompt, the line carries its custom_id.
+    python3 -c "
+import json
+with open('$scratch/batch.jsonl', 'w') as f:
+    for i in range(2):
+        f.write(json.dumps({'custom_id': 'c%d' % i, 'method': 'POST', 'url': '/v1/chat/completions',
+                            'body': {'model': 'mock-model', 'messages': [{'role': 'user', 'content': 'b%d' % i}]}}) + '\n')"
+    run 2 --pattern pipeline --hostfile "$scratch/agents.txt" --config "$scratch/dag.json" \
+      --input "$scratch/batch.jsonl" --output "$scratch/batch-out.jsonl"
+    [[ $rc -eq 0 ]] || fail "batch: rc=$rc err=$err"
+    json "assert [(l['custom_id'], l['output']) for l in d] == [('c%d' % i, 'a3[J:a0[L:b{0}]+a1[L:b{0}]|a2[R:b{0}]|b{0}]'.format(i)) for i in range(2)], d
+assert all('id' not in l for l in d), d" "$scratch/batch-out.jsonl"
     ;;
   pipeline-failing-stage)
     # Agent 2 (the whole 'right' stage) is dead: every item fails there with a clear error,
