@@ -5,10 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "local_runner.hpp"
 #include "swarm/mpi/error.hpp"
 
 namespace swarm::mpi::detail {
-namespace {
 
 int checked_count(std::size_t bytes) {
   // Per-rank payloads travel with int counts; a window this large is a configuration problem
@@ -35,8 +35,6 @@ std::vector<int> displacements(const std::vector<int>& counts) {
   }
   return displs;
 }
-
-}  // namespace
 
 std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>>& buckets) {
   const Communicator comm = swarm.communicator();
@@ -129,70 +127,9 @@ void broadcast_response(Swarm& swarm, Response& r, int from) {
 void run_local_each(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
                     std::size_t batch_size, const ResultFn& done) {
   if (work.empty()) return;
-  AgentPool& pool = swarm.local_pool();
-  const auto n = static_cast<std::uint64_t>(swarm.size());
-  const auto first = static_cast<std::uint64_t>(swarm.shard().begin);
-
-  // A unit is one HTTP request: one prompt, or a list of up to batch_size prompts of one agent
-  // (work order kept within an agent).
-  std::vector<std::vector<std::size_t>> units;
-  if (batch_size > 1) {
-    std::vector<std::vector<std::size_t>> by_agent(static_cast<std::size_t>(swarm.shard().count));
-    for (std::size_t k = 0; k < work.size(); ++k) {
-      by_agent[static_cast<std::size_t>(work[k].index % n - first)].push_back(k);
-    }
-    for (const auto& ks : by_agent) {
-      for (std::size_t start = 0; start < ks.size(); start += batch_size) {
-        units.emplace_back(ks.begin() + static_cast<long>(start),
-                           ks.begin() + static_cast<long>(std::min(start + batch_size, ks.size())));
-      }
-    }
-  }
-  const std::size_t unit_count = batch_size > 1 ? units.size() : work.size();
-  const std::size_t limit = 2 * pool.options().concurrency;
-  std::size_t next = 0;
-  std::size_t outstanding = 0;
-  std::size_t remaining = work.size();
-
-  const auto submit_unit = [&](std::size_t u) {
-    if (batch_size > 1) {
-      std::vector<std::string> prompts;
-      for (const auto k : units[u]) prompts.push_back(work[k].prompt);
-      const auto agent = work[units[u].front()].index % n;
-      pool.submit_batch(
-          agent - first, std::move(prompts),
-          [&, u, agent](std::vector<Response>&& out) {
-            for (std::size_t j = 0; j < units[u].size(); ++j) {
-              out[j].agent_index = static_cast<std::int64_t>(agent);
-              done(units[u][j], std::move(out[j]));
-            }
-            remaining -= units[u].size();
-            --outstanding;
-          },
-          call);
-      return;
-    }
-    const std::uint64_t agent = work[u].index % n;
-    CallOptions c = call;
-    if (work[u].max_tokens) c.max_tokens = work[u].max_tokens;
-    pool.submit(
-        agent - first, work[u].prompt,
-        [&, u, agent](Response&& r) {
-          r.agent_index = static_cast<std::int64_t>(agent);
-          done(u, std::move(r));
-          --remaining;
-          --outstanding;
-        },
-        c);
-  };
-  const auto feed = [&] {
-    for (; next < unit_count && outstanding < limit; ++next, ++outstanding) submit_unit(next);
-  };
-  feed();
-  while (remaining > 0) {
-    pool.poll(std::chrono::milliseconds(200));
-    feed();
-  }
+  LocalRunner runner(swarm, call, batch_size);
+  runner.add(work, done);
+  while (!runner.front_done()) runner.step(std::chrono::milliseconds(200));
 }
 
 std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,

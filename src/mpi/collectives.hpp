@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "local_runner.hpp"
 #include "pack.hpp"
 #include "swarm/mpi/swarm.hpp"
 
@@ -27,6 +28,12 @@ class MpiTimer {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// `bytes` as an MPI count; throws std::length_error (use a smaller window) past INT_MAX.
+int checked_count(std::size_t bytes);
+
+/// Displacements for `counts` laid end to end; throws std::length_error past INT_MAX in all.
+std::vector<int> displacements(const std::vector<int>& counts);
+
 /// Collective: rank r receives buckets[r] (buckets significant on the root, one per rank).
 std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>>& buckets);
 
@@ -41,16 +48,10 @@ std::vector<char> gather_bytes(Swarm& swarm, const std::vector<char>& mine,
 /// Collective: every rank receives `r` as held by `from`.
 void broadcast_response(Swarm& swarm, Response& r, int from);
 
-/// Runs `work` on this rank's agents (prompt -> agent index mod N) and returns the Responses in
-/// the order of `work`, agent_index set to the agent's index in `swarm`. With batch_size > 1,
-/// each agent's prompts go in /v1/completions list requests. Requests are fed to the engine
-/// with at most twice the concurrency cap outstanding, so engine memory does not grow with the
-/// window. No MPI inside.
+/// Runs `work` on this rank's agents (a LocalRunner with one batch) and returns the Responses
+/// in the order of `work`. No MPI inside.
 std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
                                 std::size_t batch_size = 1);
-
-/// Receives the Response to work[k], agent_index set.
-using ResultFn = std::function<void(std::size_t k, Response&& response)>;
 
 /// As run_local, but each Response goes to `done` as it arrives (in any order) instead of into
 /// a vector, so a caller that packs or writes them never holds a window of Responses.

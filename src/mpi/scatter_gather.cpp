@@ -1,111 +1,231 @@
 #include "swarm/mpi/scatter_gather.hpp"
 
+#include <chrono>
+#include <deque>
 #include <future>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
+#include "byte_transfer.hpp"
 #include "collectives.hpp"
+#include "local_runner.hpp"
 #include "pack.hpp"
-#include "swarm/mpi/error.hpp"
+#include "private_comm.hpp"
+#include "serial_worker.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
 
 namespace swarm::mpi {
+namespace {
 
+using namespace std::chrono_literals;
+
+// The first window is this fraction of the window: the other ranks get work once the root has
+// read a few thousand lines, not a whole window, and the next window is read while it runs.
+constexpr std::size_t kFirstWindowDivisor = 8;
+// How long the HTTP poll may sleep while a transfer is in flight: MPI only progresses inside
+// MPI calls, so this bounds how late the next test sees a step of the transfer.
+constexpr auto kPollWithTransfer = 2ms;
+constexpr auto kPollHttpOnly = 200ms;
+// Sleeps of a rank with no requests of its own in flight, waiting for a transfer or the root's
+// reader: short at first, backing off so ranks oversubscribing cores leave them to the others.
+constexpr auto kFirstPause = 20us;
+constexpr auto kLongestPause = 1ms;
+
+/// Root: one window, read and packed for the scatter, plus what is needed to put the gathered
+/// answers back in read order.
+struct Outgoing {
+  bool end = false;  // the input is exhausted; nothing else is set
+  std::vector<std::uint64_t> indices;            // input index of each prompt, in read order
+  std::vector<std::vector<std::size_t>> origin;  // per rank: read position of each bucket item
+  std::vector<char> bytes;                       // every rank's bucket, end to end
+  std::vector<int> counts;                       // bytes per rank
+};
+
+/// Root: what a scattered window needs until its answers are gathered.
+struct Pending {
+  std::vector<std::uint64_t> indices;
+  std::vector<std::vector<std::size_t>> origin;
+};
+
+Outgoing prepare(const Swarm& swarm, int ranks, std::vector<Work> work) {
+  Outgoing out;
+  if (work.empty()) {
+    out.end = true;
+    return out;
+  }
+  const auto n = static_cast<std::uint64_t>(swarm.size());
+  std::vector<std::vector<Work>> buckets(static_cast<std::size_t>(ranks));
+  out.origin.resize(buckets.size());
+  out.indices.reserve(work.size());
+  for (std::size_t k = 0; k < work.size(); ++k) {
+    const auto r = static_cast<std::size_t>(swarm.owner_of(work[k].index % n));
+    out.indices.push_back(work[k].index);
+    buckets[r].push_back(std::move(work[k]));
+    out.origin[r].push_back(k);
+  }
+  work = {};
+  detail::ByteWriter w;
+  for (auto& bucket : buckets) {
+    const std::size_t before = w.size();
+    for (const auto& item : bucket) detail::put_work(w, item);
+    out.counts.push_back(detail::checked_count(w.size() - before));
+    bucket = {};
+  }
+  out.bytes = std::move(w.bytes());
+  return out;
+}
+
+/// Root: rank r's gathered bytes answer its bucket; each Response lands at its read position.
+std::vector<Response> unpack_answers(const std::vector<char>& bytes, const std::vector<int>& counts,
+                                     const Pending& window) {
+  std::vector<Response> results(window.indices.size());
+  std::size_t offset = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    const auto size = static_cast<std::size_t>(counts[r]);
+    detail::ByteReader in(bytes.data() + offset, size);
+    offset += size;
+    while (!in.done()) {
+      const auto pos = in.get<std::uint64_t>();
+      if (pos >= window.origin[r].size())
+        throw std::logic_error("scatter_gather: bad gathered position");
+      results[window.origin[r][pos]] = detail::get_response(in);
+    }
+  }
+  return results;
+}
+
+std::vector<Work> unpack_work(const std::vector<char>& bytes) {
+  std::vector<Work> work;
+  detail::ByteReader in(bytes.data(), bytes.size());
+  while (!in.done()) work.push_back(detail::get_work(in));
+  return work;
+}
+
+}  // namespace
+
+// Every rank runs the same loop; each window w goes through
+//   scatter (root -> ranks) -> this rank's requests -> gather (ranks -> root) -> done (root),
+// with the steps of different windows overlapping: a rank receives window w+1 while its
+// requests of window w are in flight and starts it the moment they drain, and it hands window
+// w's answers back with a non-blocking gather while window w+1 runs. So a rank waits in MPI only
+// when it has nothing left to send. Scatters and gathers each have a communicator of their own
+// and one transfer in flight, which keeps the non-blocking collectives in the same order on
+// every rank. Each rank holds at most two windows of work (the one draining and the next).
 void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const WindowSink& done,
                             std::size_t window, CallOptions call, std::size_t batch_size) {
   if (swarm.size() == 0) throw std::logic_error("scatter_gather over an empty swarm");
   if (window == 0) throw std::invalid_argument("scatter_gather: window must be positive");
   const Communicator comm = swarm.communicator();
   const bool root = comm.is_root();
-  const auto ranks = static_cast<std::size_t>(comm.size());
-  const auto n = static_cast<std::uint64_t>(swarm.size());
+  const int ranks = comm.size();
+  MpiStats& stats = swarm.mpi_stats();
+  const detail::PrivateComm scatter_comm(comm.mpi_communicator());
+  const detail::PrivateComm gather_comm(comm.mpi_communicator());
 
-  // The root runs one window behind on its file I/O: while window w's requests are in flight,
-  // it hands window w-1 to `done` and reads window w+1, so the other ranks do not wait in MPI
-  // while it formats output and parses input.
-  std::vector<Work> work;
-  if (root) work = next(window);
-  std::optional<std::pair<std::vector<std::uint64_t>, std::vector<Response>>> finished;
-  std::vector<Work> prefetched;
-  std::future<void> io;  // root: done(w-1) and next(w+1), on a helper thread
-  const auto flush_finished = [&] {
-    if (!finished) return;
-    auto f = std::move(*finished);
-    finished.reset();
-    done(std::move(f.first), std::move(f.second));
+  detail::LocalRunner runner(swarm, call, batch_size);
+  std::deque<detail::ByteWriter> answers;  // per runner batch: its Responses, packed as they come
+  std::deque<std::vector<char>> unsent;    // finished batches waiting for the gather
+  std::optional<detail::ByteScatter> scatter;
+  std::optional<detail::ByteGather> gather;
+  bool ended = false;  // the end mark arrived: no window follows
+
+  // Root only. The reader, the bucketing and the decoding and writing of answers run on the
+  // helper thread, so no rank waits in MPI while the root does file I/O.
+  std::deque<Pending> scattered;         // windows out, answers not yet gathered
+  std::deque<std::future<void>> sinks;   // done() calls queued or running
+  std::future<Outgoing> reading;         // the next window, being read
+  std::optional<detail::SerialWorker> io;  // last: its tasks use the variables above
+  const auto read = [&](std::size_t max) {
+    return io->submit([&swarm, &next, ranks, max] { return prepare(swarm, ranks, next(max)); });
   };
-
-  for (;;) {
-    std::uint64_t count = work.size();
-    {
-      detail::MpiTimer t(swarm.mpi_stats());
-      check(MPI_Bcast(&count, 1, MPI_UINT64_T, Communicator::kRoot, comm.mpi_communicator()),
-            "MPI_Bcast");
-    }
-    if (count == 0) {
-      if (root) flush_finished();
-      return;
-    }
-    std::vector<std::uint64_t> indices;
-
-    // Root: bucket by owning rank, remembering where each item came from in `work`.
-    std::vector<std::vector<Work>> buckets(root ? ranks : 0);
-    std::vector<std::vector<std::size_t>> origin(root ? ranks : 0);
-    if (root) {
-      indices.reserve(work.size());
-      for (std::size_t k = 0; k < work.size(); ++k) {
-        const auto r = static_cast<std::size_t>(swarm.owner_of(work[k].index % n));
-        indices.push_back(work[k].index);
-        buckets[r].push_back(std::move(work[k]));
-        origin[r].push_back(k);
-      }
-      work.clear();
-      work.shrink_to_fit();
-    }
-    auto mine = detail::scatter_work(swarm, buckets);
-    buckets = {};
-    if (root) {
-      // Only this thread calls MPI (FUNNELED); the helper touches the caller's files and the
-      // two hand-over variables, which this thread leaves alone until io.get().
-      io = std::async(std::launch::async, [&] {
-        flush_finished();
-        prefetched = next(window);
-      });
-    }
-    // Each Response is packed as it arrives, after its position in this rank's bucket: no rank
-    // holds a window of Response objects, only their bytes.
-    detail::ByteWriter packed;
-    detail::run_local_each(swarm, mine, call, batch_size, [&](std::size_t pos, Response&& r) {
-      packed.put<std::uint64_t>(pos);
-      detail::put_response(packed, r);
-    });
-    mine = {};           // the prompts are answered
-    if (root) io.get();  // rethrows the caller's I/O errors here, before the gather
-    std::vector<int> counts;
-    const auto all = detail::gather_bytes(swarm, packed.bytes(), counts);
-    if (!root) continue;
-    packed = {};
-
-    // Rank r's bytes answer its bucket: decode each Response straight into its input position.
-    std::vector<Response> results(indices.size());
-    std::size_t offset = 0;
-    for (std::size_t r = 0; r < ranks; ++r) {
-      const auto size = static_cast<std::size_t>(counts[r]);
-      detail::ByteReader in(all.data() + offset, size);
-      offset += size;
-      while (!in.done()) {
-        const auto pos = in.get<std::uint64_t>();
-        if (pos >= origin[r].size())
-          throw std::logic_error("scatter_gather: bad gathered position");
-        results[origin[r][pos]] = detail::get_response(in);
-      }
-    }
-    finished.emplace(std::move(indices), std::move(results));
-    work = std::move(prefetched);
-    prefetched.clear();
+  if (root) {
+    io.emplace();
+    reading = read(std::max<std::size_t>(1, window / kFirstWindowDivisor));
   }
+
+  auto pause = kFirstPause;
+  for (;;) {
+    bool moved = false;  // something happened this round: do not sleep
+
+    // Scatter: the next window, once this rank is down to one window of work.
+    if (!scatter && !ended && runner.batches() <= 1) {
+      if (!root) {
+        scatter.emplace(scatter_comm.get(), stats);
+      } else if (detail::ready(reading)) {
+        Outgoing out = reading.get();
+        if (!out.end) {
+          scattered.push_back(Pending{std::move(out.indices), std::move(out.origin)});
+          reading = read(window);
+        }
+        scatter.emplace(scatter_comm.get(), stats, std::move(out.bytes), std::move(out.counts),
+                        out.end);
+      }
+    }
+    if (scatter && scatter->test()) {
+      if (scatter->end()) {
+        ended = true;
+      } else {
+        auto& packed = answers.emplace_back();
+        runner.add(unpack_work(scatter->received()), [&packed](std::size_t pos, Response&& r) {
+          packed.put<std::uint64_t>(pos);
+          detail::put_response(packed, r);
+        });
+      }
+      scatter.reset();
+      moved = true;
+    }
+
+    // Gather: finished windows, oldest first.
+    while (runner.front_done()) {
+      runner.pop_front();
+      unsent.push_back(std::move(answers.front().bytes()));
+      answers.pop_front();
+    }
+    if (!gather && !unsent.empty()) {
+      gather.emplace(gather_comm.get(), stats, std::move(unsent.front()));
+      unsent.pop_front();
+    }
+    if (gather && gather->test()) {
+      if (root) {
+        sinks.push_back(io->submit([&done, window = std::move(scattered.front()),
+                                    bytes = std::move(gather->received()),
+                                    counts = std::move(gather->counts())]() mutable {
+          auto results = unpack_answers(bytes, counts, window);
+          bytes = {};
+          done(std::move(window.indices), std::move(results));
+        }));
+        scattered.pop_front();
+      }
+      gather.reset();
+      moved = true;
+    }
+    // The caller's I/O errors surface here, as soon as they happen.
+    while (!sinks.empty() && detail::ready(sinks.front())) {
+      sinks.front().get();
+      sinks.pop_front();
+    }
+
+    if (ended && runner.batches() == 0 && unsent.empty() && !gather) break;
+
+    if (runner.batches() > 0) {
+      runner.step(scatter || gather || reading.valid() ? kPollWithTransfer : kPollHttpOnly);
+    } else if (!moved) {
+      // Nothing of this rank's own in flight: wait for a transfer (or, on the root, the reader).
+      const auto start = std::chrono::steady_clock::now();
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, kLongestPause);
+      if (scatter || gather) {
+        stats.seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
+      continue;
+    }
+    pause = kFirstPause;
+  }
+  for (auto& sink : sinks) sink.get();
 }
 
 std::vector<Response> scatter_gather(Swarm& swarm, std::span<const std::string> prompts,

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "collectives.hpp"
+#include "private_comm.hpp"
 #include "swarm/mpi/error.hpp"
 #include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
@@ -18,22 +19,6 @@ namespace {
 constexpr std::string_view kAllFailed = "all agents failed during reduction";
 constexpr std::string_view kSeparator = "\n---\n";
 constexpr int kFields = 6;  // TreeLevel counters summed over ranks
-
-/// A private duplicate of the swarm's communicator, so our point-to-point tags can never match
-/// a message of the caller's own.
-class PrivateComm {
- public:
-  explicit PrivateComm(MPI_Comm comm) { check(MPI_Comm_dup(comm, &comm_), "MPI_Comm_dup"); }
-  ~PrivateComm() {
-    if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
-  }
-  PrivateComm(const PrivateComm&) = delete;
-  PrivateComm& operator=(const PrivateComm&) = delete;
-  [[nodiscard]] MPI_Comm get() const noexcept { return comm_; }
-
- private:
-  MPI_Comm comm_ = MPI_COMM_NULL;
-};
 
 /// Waits for `request` with short sleeps instead of spinning: ranks done with their part wait
 /// here while others still talk to slow agents, possibly on the same cores.
@@ -305,7 +290,7 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
   if (swarm.size() == 0) throw std::logic_error("tree_reduce on an empty swarm");
   const Communicator world = swarm.communicator();
   const bool root = world.is_root();
-  const PrivateComm comm(world.mpi_communicator());
+  const detail::PrivateComm comm(world.mpi_communicator());
 
   // The root's arguments reach every rank, so every rank throws (or not) alike.
   std::uint64_t header[2] = {fanin, items.has_value() ? 1U : 0U};

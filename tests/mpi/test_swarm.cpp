@@ -5,6 +5,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,6 +155,60 @@ TEST(MpiScatterGather, BatchedListRequestsKeepTheMapping) {
     EXPECT_EQ(results[i].text, who(i % 3, prompts[i]));
     EXPECT_EQ(results[i].agent_index, static_cast<std::int64_t>(i % 3));
   }
+}
+
+// Windows overlap: a rank receives window w+1 while window w's requests are in flight and
+// sends it at once. Agent 0 is slow, so window 0 stays open on the root while window 1 arrives;
+// the root then has more requests in flight at once than any single window gives it. Run one
+// window at a time, it never could.
+TEST(MpiScatterGather, NextWindowStartsWhileTheCurrentOneDrains) {
+  const auto n = 2 * static_cast<std::size_t>(Communicator().size());
+  std::string slow = "0";
+  for (std::size_t k = 2; k < n; k += 2) slow += "," + std::to_string(k);
+  MockSwarm mock({"--count", std::to_string(n), "--latency", "fixed:20", "--slow-agents", slow,
+                  "--slow-factor", "50"});
+  Swarm s = mock.swarm();
+  const std::size_t total = 3 * n;
+  std::vector<std::vector<std::uint64_t>> windows;  // root: each window's input indices
+  std::size_t next = 0;
+  std::size_t answered = 0;
+  swarm::mpi::scatter_gather_windows(
+      s,
+      [&](std::size_t max) {
+        std::vector<swarm::mpi::Work> w;
+        std::vector<std::uint64_t> indices;
+        for (; next < total && w.size() < max; ++next) {
+          w.push_back({next, "p" + std::to_string(next), {}});
+          indices.push_back(next);
+        }
+        if (!w.empty()) windows.push_back(indices);
+        return w;
+      },
+      [&](std::vector<std::uint64_t>&& indices, std::vector<Response>&& rs) {
+        for (std::size_t k = 0; k < rs.size(); ++k) {
+          EXPECT_EQ(rs[k].text, who(indices[k] % n, "p" + std::to_string(indices[k])));
+        }
+        answered += rs.size();
+      },
+      /*window=*/2 * n);
+  if (!Communicator().is_root()) return;
+  EXPECT_EQ(answered, total);
+  ASSERT_GE(windows.size(), 2u);
+  std::size_t biggest = 0;  // the most prompts one window gave the root
+  for (const auto& w : windows) {
+    const auto mine = std::count_if(w.begin(), w.end(),
+                                    [&](std::uint64_t i) { return s.owner_of(i % n) == 0; });
+    biggest = std::max(biggest, static_cast<std::size_t>(mine));
+  }
+  EXPECT_GT(s.local_pool().stats().max_in_flight, biggest);
+}
+
+TEST(MpiScatterGather, EmptyInputReturnsOnEveryRank) {
+  MockSwarm mock({"--count", "3"});
+  Swarm s = mock.swarm();
+  // The root reads nothing and marks the end at once: every rank returns, nobody waits.
+  EXPECT_TRUE(swarm::mpi::scatter_gather(s, std::vector<std::string>{}).empty());
+  EXPECT_EQ(s.mpi_stats().bytes_sent, 0u);
 }
 
 TEST(MpiScatterGather, MapGatherFillsItems) {

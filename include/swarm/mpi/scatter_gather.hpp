@@ -1,12 +1,16 @@
 #pragma once
 /// @file mpi/scatter_gather.hpp
 /// Scatter-gather: prompt i goes to agent i mod N; results come back in input order on the root.
-/// Per window: the root buckets the prompts by owning rank, MPI_Scatterv sends each rank its
-/// bucket, every rank runs its HTTP requests (no MPI call while they are in flight), and
-/// MPI_Gatherv brings the Responses back. Memory on every rank is bounded by the window, not by
-/// the input: a rank holds its prompts of the window and its answers packed as they arrive
-/// (never a window of Response objects); the root also holds the previous window's Responses
-/// while `done` writes them and the next window while `next` reads it.
+/// Per window: the root buckets the prompts by owning rank, MPI_Iscatterv sends each rank its
+/// bucket, every rank runs its HTTP requests, and MPI_Igatherv brings the Responses back.
+/// Windows overlap: a rank receives window w+1 while its requests of window w are in flight,
+/// starts it as soon as they are all sent, and returns window w's answers while window w+1
+/// runs, so a rank waits in MPI only when it has no request left to send. The first window is
+/// an eighth of `window`, so the other ranks start while the root reads the rest.
+/// Memory on every rank is bounded by the window, not by the input: a rank holds at most two
+/// windows of prompts and their answers packed as they arrive (never a window of Response
+/// objects); the root also holds the next window while `next` reads it and the gathered
+/// answers of a finished window while `done` writes them.
 
 #include <cstdint>
 #include <functional>
@@ -41,9 +45,11 @@ using WindowSink =
     std::function<void(std::vector<std::uint64_t>&& indices, std::vector<Response>&& results)>;
 
 /// Collective. Runs windows until the root's `next` returns none. `next` and `done` are called
-/// on the root only, on a helper thread, while the root's own requests of the current window are
-/// in flight (so the other ranks never wait in MPI for the root's file I/O): they must not call
-/// MPI nor use the swarm's pool, and they run one at a time, windows in order.
+/// on the root only, on a helper thread, while requests are in flight (so the other ranks never
+/// wait in MPI for the root's file I/O): they must not call MPI nor use the swarm's pool, and
+/// they run one at a time, windows in order. An exception from them is rethrown on the root,
+/// with the other ranks left inside the collective: the job should then be aborted, as
+/// aswarm-mpi does.
 /// Response::agent_index is the agent's index in `swarm`. With `batch_size` > 1 each rank sends
 /// each agent's prompts of a window in /v1/completions list requests of at most `batch_size`
 /// (per-prompt max_tokens then give way to `call`). Throws std::logic_error (on every rank) for an

@@ -27,7 +27,7 @@ namespace swarm::mpi {
 
 /// Time and bytes a Swarm spent in MPI (this rank), for benchmarks and summaries.
 struct MpiStats {
-  double seconds = 0.0;  ///< Wall time inside MPI calls.
+  double seconds = 0.0;  ///< Wall time inside MPI calls, or idle waiting for a transfer.
   std::uint64_t calls = 0;
   std::uint64_t bytes_sent = 0;      ///< Payload this rank contributed (root: scattered).
   std::uint64_t bytes_received = 0;  ///< Payload this rank received (root: gathered).
