@@ -163,8 +163,8 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
       (item.success ? items_ok : items_failed) += 1;
       progress->update(++done, items_ok, items_failed);
     };
-    const auto result = mpi::run_pipeline_items(swarm, config.stages, items, config.reuse_agents,
-                                                CallOptions{}, on_item);
+    const auto result = mpi::run_pipeline_items(
+        swarm, config.stages, items, {.reuse_agents = config.reuse_agents, .on_item = on_item});
     if (!root) continue;
     for (std::size_t k = 0; k < records.size(); ++k) {
       const auto& item = result.items[k];

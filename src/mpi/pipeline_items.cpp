@@ -225,9 +225,12 @@ void serve(Swarm& swarm, std::size_t waves, CallOptions call) {
 }  // namespace
 
 ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
-                               const std::vector<std::string>& items, bool reuse_agents,
-                               CallOptions call, const ItemDoneFn& on_item) {
+                               const std::vector<std::string>& items,
+                               const ItemsOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
+  const bool reuse_agents = options.reuse_agents;
+  const CallOptions call = options.call;
+  const ItemDoneFn& on_item = options.on_item;
   const detail::Plan plan = detail::make_plan(swarm, stages, reuse_agents);
   const Communicator comm = swarm.communicator();
   const MPI_Comm mpi_comm = comm.mpi_communicator();
@@ -265,7 +268,7 @@ ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
       state[i][s] = 1;
       const std::uint64_t id = tasks.size();
       tasks.push_back({i, s, plan.agents[s].size()});
-      out.events.push_back(fmt::format("start {} {}", i, stages[s].name));
+      if (options.record_events) out.events.push_back(fmt::format("start {} {}", i, stages[s].name));
       if (plan.agents[s].empty()) ready.push_back(id);
       std::map<int, std::vector<std::pair<std::uint64_t, std::uint32_t>>> remote;
       std::shared_ptr<const std::string> prompt;  // shared by this rank's agents of the stage
@@ -337,7 +340,9 @@ ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
         ItemResult& item = out.items[task.item];
         StageResult& res = item.stages[task.stage];
         finish_stage(stages[task.stage], res);
-        out.events.push_back(fmt::format("done {} {}", task.item, stages[task.stage].name));
+        if (options.record_events) {
+          out.events.push_back(fmt::format("done {} {}", task.item, stages[task.stage].name));
+        }
         if (!res.success) {
           state[task.item][task.stage] = 3;
           if (item.error.empty()) {

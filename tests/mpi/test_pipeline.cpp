@@ -131,7 +131,6 @@ TEST(MpiPipeline, DagBranchesRunTogetherAndJoin) {
     const std::string p = "{port=\"" + std::to_string(s.endpoint(0).port) + "\"}";
     EXPECT_EQ(swarm::mock::test::metric(m, "aswarm_mock_in_flight_max" + p), 2);
   }
-  EXPECT_LT(r.seconds, 0.9 + 0.3);  // sequential would be 3 x 300 ms; generous margin
 }
 
 TEST(MpiPipeline, DagBranchesOnDisjointAgentsAcrossRanks) {
@@ -283,8 +282,8 @@ TEST(MpiPipelineItems, EachItemFlowsThroughTheStages) {
   Swarm s = mock.swarm();
   const std::vector<Stage> stages = {stage("a", "a {input}", 2), stage("b", "b [{input}]", 1)};
   const std::vector<std::string> items = {"i0", "i1", "i2", "i3"};
-  const auto r =
-      swarm::mpi::run_pipeline_items(s, stages, is_root() ? items : std::vector<std::string>{});
+  const auto r = swarm::mpi::run_pipeline_items(
+      s, stages, is_root() ? items : std::vector<std::string>{}, {.record_events = true});
   ASSERT_EQ(r.items.size(), 4u);
   for (std::size_t k = 0; k < 4; ++k) {
     EXPECT_TRUE(r.items[k].success) << r.items[k].error;
@@ -305,7 +304,8 @@ TEST(MpiPipelineItems, ItemsStreamThroughStagesIndependently) {
   MockSwarm mock({"--count", "2", "--latency", "fixed:300", "--max-concurrent", "1"});
   Swarm s = mock.swarm();
   const std::vector<Stage> stages = {stage("a", "a {input}", 1), stage("b", "b {input}", 1)};
-  const auto r = swarm::mpi::run_pipeline_items(s, stages, {"p", "q", "r"}, false);
+  const auto r = swarm::mpi::run_pipeline_items(s, stages, {"p", "q", "r"},
+                                                {.reuse_agents = false, .record_events = true});
   ASSERT_EQ(r.items.size(), 3u);
   EXPECT_EQ(r.items[2].output, "agent 1: b agent 0: a r");
   if (is_root()) {
@@ -316,7 +316,6 @@ TEST(MpiPipelineItems, ItemsStreamThroughStagesIndependently) {
     EXPECT_LT(at("start 0 b"), at("done 2 a"));
     EXPECT_LT(at("start 1 b"), at("done 2 a"));
   }
-  EXPECT_LT(r.seconds, 1.75);  // lock-step stages would take 6 x 300 ms
 }
 
 TEST(MpiPipelineItems, AFailingItemStopsOnlyItself) {
@@ -330,6 +329,7 @@ TEST(MpiPipelineItems, AFailingItemStopsOnlyItself) {
   const std::vector<Stage> stages = {a, stage("b", "b {input}", 2)};
   const auto r = swarm::mpi::run_pipeline_items(s, stages, {"good", "bad", "fine"});
   ASSERT_EQ(r.items.size(), 3u);
+  EXPECT_TRUE(r.events.empty());  // recorded only when asked for
   EXPECT_TRUE(r.items[0].success);
   EXPECT_EQ(r.items[0].output, "agent 0: b agent 3: a good\nagent 1: b agent 3: a good");
   EXPECT_FALSE(r.items[1].success);
@@ -368,7 +368,8 @@ void expect_later_stages_go_first(swarm::PoolOptions o) {
   a.name = "a";
   a.prompt_template = "a {input}";
   const std::vector<std::string> items = {"0", "1", "2", "3", "4", "5", "6", "7"};
-  const auto r = swarm::mpi::run_pipeline_items(s, {a, b}, items);  // both on both agents
+  // Both stages on both agents.
+  const auto r = swarm::mpi::run_pipeline_items(s, {a, b}, items, {.record_events = true});
   ASSERT_EQ(r.items.size(), items.size());
   for (std::size_t k = 0; k < items.size(); ++k) {
     EXPECT_EQ(r.items[k].output, "agent 0: b agent 0: a " + items[k]) << r.items[k].error;
@@ -396,12 +397,12 @@ TEST(MpiPipelineItems, OnItemReportsEachFinishedItemOnceOnTheRoot) {
   std::vector<std::size_t> seen;
   std::vector<bool> ok;
   const auto r = swarm::mpi::run_pipeline_items(
-      s, stages, is_root() ? items : std::vector<std::string>{}, false, {},
-      [&](std::size_t i, const swarm::mpi::ItemResult& item) {
-        seen.push_back(i);
-        ok.push_back(item.success);
-        EXPECT_EQ(item.output, item.success ? item.stages.back().output : "");
-      });
+      s, stages, is_root() ? items : std::vector<std::string>{},
+      {.reuse_agents = false, .on_item = [&](std::size_t i, const swarm::mpi::ItemResult& item) {
+         seen.push_back(i);
+         ok.push_back(item.success);
+         EXPECT_EQ(item.output, item.success ? item.stages.back().output : "");
+       }});
   ASSERT_EQ(r.items.size(), items.size());
   if (!is_root()) {
     EXPECT_TRUE(seen.empty());  // the root coordinates; others only serve

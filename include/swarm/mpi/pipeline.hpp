@@ -99,7 +99,8 @@ struct ItemResult {
 
 struct ItemsResult {
   std::vector<ItemResult> items;  ///< In item order (every rank).
-  /// Root only: "start <item> <stage>" / "done <item> <stage>" in the order they happened.
+  /// Root only, with ItemsOptions::record_events: "start <item> <stage>" / "done <item> <stage>"
+  /// in the order they happened.
   std::vector<std::string> events;
   double seconds = 0.0;
 };
@@ -108,16 +109,25 @@ struct ItemsResult {
 /// the item's index and its result (output, error and stages are final).
 using ItemDoneFn = std::function<void(std::size_t item, const ItemResult& result)>;
 
+struct ItemsOptions {
+  bool reuse_agents = true;  ///< As for run_pipeline.
+  CallOptions call;
+  /// Root only: lets a caller report progress while the items stream.
+  ItemDoneFn on_item;
+  /// Fill ItemsResult::events (for tests and tracing: two strings per item and stage, held
+  /// until the call returns).
+  bool record_events = false;
+};
+
 /// Collective streaming pipeline: every item flows through the stages on its own, so item k
 /// can be in stage 2 while item k+1 is still in stage 1. `{input}`/`{initial}` start as the
 /// item. The root coordinates: it sends each (item, stage) request to the ranks owning the
 /// stage's agents (point-to-point), collects their Responses as they finish, and dispatches an
 /// item's next stages as soon as its previous ones are done. A failing stage ends that item
-/// only. `items` significant on the root; results on every rank. `on_item` (root only) lets a
-/// caller report progress while the items stream.
+/// only. `items` significant on the root; results on every rank.
 ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
-                               const std::vector<std::string>& items, bool reuse_agents = true,
-                               CallOptions call = {}, const ItemDoneFn& on_item = {});
+                               const std::vector<std::string>& items,
+                               const ItemsOptions& options = {});
 
 // fan_out_fan_in (the seed's pipeline.py helper) is declared in swarm/mpi/tree_reduce.hpp.
 
