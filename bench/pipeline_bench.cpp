@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     for (long i = 0; i < n_items; ++i) items.push_back(fmt::format("item {}", i));
   }
   const auto stream = [&](const std::vector<std::string>& in) {
-    return swarm::mpi::run_pipeline_items(swarm, stages, in, false, call);
+    return swarm::mpi::run_pipeline_items(swarm, stages, in, {.reuse_agents = false, .call = call});
   };
 
   const auto warm = static_cast<std::ptrdiff_t>(std::min<std::size_t>(items.size(), 32));
@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
     for (int k = 0; k < kStages; ++k) {
       ItemsResult r;
       const double t = timed(world, [&] {
-        r = swarm::mpi::run_pipeline_items(swarm, {stages[k]}, flow, false, call);
+        r = swarm::mpi::run_pipeline_items(swarm, {stages[k]}, flow,
+                                           {.reuse_agents = false, .call = call});
       });
       alone[k].push_back(t);
       total += t;

@@ -19,22 +19,15 @@
 #include <vector>
 
 #include "swarm/endpoint.hpp"
+#include "swarm/file_error.hpp"
 
 namespace swarm {
 
 /// Bad hostfile content or an unreadable hostfile. `what()` is `path:line: reason`
 /// (`path: reason` when the problem is not tied to a line).
-class HostfileError : public std::runtime_error {
+class HostfileError : public FileError {
  public:
-  HostfileError(std::string path, std::size_t line, const std::string& reason);
-
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  /// 1-based line number, 0 when the error concerns the whole file.
-  [[nodiscard]] std::size_t line() const noexcept { return line_; }
-
- private:
-  std::string path_;
-  std::size_t line_;
+  using FileError::FileError;
 };
 
 /// Receives non-fatal findings (e.g. a duplicate `host:port`), already formatted as

@@ -155,16 +155,7 @@ bool parse_line(std::string_view line, Endpoint& out) {
   return true;
 }
 
-std::string format_location(const std::string& path, std::size_t line) {
-  return line == 0 ? path : fmt::format("{}:{}", path, line);
-}
-
 }  // namespace
-
-HostfileError::HostfileError(std::string path, std::size_t line, const std::string& reason)
-    : std::runtime_error(fmt::format("{}: {}", format_location(path, line), reason)),
-      path_(std::move(path)),
-      line_(line) {}
 
 bool parse_hostfile_line(std::string_view line, std::string_view source_name, std::size_t line_no,
                          Endpoint& out) {

@@ -37,7 +37,7 @@ constexpr auto kLongestPause = 1ms;
 /// Root: one window, read and packed for the scatter, plus what is needed to put the gathered
 /// answers back in read order.
 struct Outgoing {
-  bool end = false;  // the input is exhausted; nothing else is set
+  bool end = false;                              // the input is exhausted; nothing else is set
   std::vector<std::uint64_t> indices;            // input index of each prompt, in read order
   std::vector<std::vector<std::size_t>> origin;  // per rank: read position of each bucket item
   std::vector<char> bytes;                       // every rank's bucket, end to end
@@ -134,9 +134,9 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
 
   // Root only. The reader, the bucketing and the decoding and writing of answers run on the
   // helper thread, so no rank waits in MPI while the root does file I/O.
-  std::deque<Pending> scattered;         // windows out, answers not yet gathered
-  std::deque<std::future<void>> sinks;   // done() calls queued or running
-  std::future<Outgoing> reading;         // the next window, being read
+  std::deque<Pending> scattered;           // windows out, answers not yet gathered
+  std::deque<std::future<void>> sinks;     // done() calls queued or running
+  std::future<Outgoing> reading;           // the next window, being read
   std::optional<detail::SerialWorker> io;  // last: its tasks use the variables above
   const auto read = [&](std::size_t max) {
     return io->submit([&swarm, &next, ranks, max] { return prepare(swarm, ranks, next(max)); });

@@ -57,11 +57,8 @@ Swarm Swarm::from_hostfile(Communicator comm, const std::filesystem::path& hostf
     try {
       text = format_hostfile(parse_hostfile(hostfile));
     } catch (const HostfileError& e) {
-      // Send the reason alone; every rank rebuilds the identical "path:line: reason".
-      const std::string what = e.what();
-      const std::string prefix =
-          e.line() == 0 ? e.path() + ": " : fmt::format("{}:{}: ", e.path(), e.line());
-      error = what.substr(prefix.size());
+      // Send the parts; every rank rebuilds the identical "path:line: reason".
+      error = e.reason();
       line = e.line();
       path = e.path();
     }

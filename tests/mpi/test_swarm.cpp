@@ -196,8 +196,8 @@ TEST(MpiScatterGather, NextWindowStartsWhileTheCurrentOneDrains) {
   ASSERT_GE(windows.size(), 2u);
   std::size_t biggest = 0;  // the most prompts one window gave the root
   for (const auto& w : windows) {
-    const auto mine = std::count_if(w.begin(), w.end(),
-                                    [&](std::uint64_t i) { return s.owner_of(i % n) == 0; });
+    const auto mine =
+        std::count_if(w.begin(), w.end(), [&](std::uint64_t i) { return s.owner_of(i % n) == 0; });
     biggest = std::max(biggest, static_cast<std::size_t>(mine));
   }
   EXPECT_GT(s.local_pool().stats().max_in_flight, biggest);

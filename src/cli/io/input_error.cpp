@@ -6,12 +6,6 @@
 
 namespace swarm::cli {
 
-InputError::InputError(std::string path, std::size_t line, const std::string& reason)
-    : std::runtime_error(line == 0 ? fmt::format("{}: {}", path, reason)
-                                   : fmt::format("{}:{}: {}", path, line, reason)),
-      path_(std::move(path)),
-      line_(line) {}
-
 namespace detail {
 
 void emit_warning(const WarningHandler& handler, const std::string& message) {

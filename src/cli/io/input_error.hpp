@@ -8,22 +8,16 @@
 #include <stdexcept>
 #include <string>
 
+#include "swarm/file_error.hpp"
+
 namespace swarm::cli {
 
 /// Bad content in a user file. `what()` is `path:line: reason` (`path: reason` when the problem
 /// is not tied to a line), like swarm::HostfileError, so the driver prints it verbatim after
 /// `aswarm-mpi: error: ` and exits with kExitUsage.
-class InputError : public std::runtime_error {
+class InputError : public FileError {
  public:
-  InputError(std::string path, std::size_t line, const std::string& reason);
-
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  /// 1-based line number, 0 when the error concerns the whole file.
-  [[nodiscard]] std::size_t line() const noexcept { return line_; }
-
- private:
-  std::string path_;
-  std::size_t line_;
+  using FileError::FileError;
 };
 
 /// Receives non-fatal findings already formatted as `path:line: warning: ...`. An empty handler
