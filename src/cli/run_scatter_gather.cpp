@@ -72,7 +72,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   std::size_t ok = 0;
   std::size_t failed = 0;
   // What the output needs of the records of the windows read but not yet written, oldest
-  // first: the pattern reads one window ahead of the one it hands back.
+  // first: the pattern reads ahead while earlier windows are still in flight.
   std::deque<std::vector<RecordIdentity>> window_records;
   std::size_t records_read = 0;
 

@@ -18,61 +18,65 @@
 
 namespace swarm::mpi::detail {
 
+/// What both transfers share: the two steps and their buffers. Every buffer and argument stays
+/// untouched until the transfer completes, as non-blocking collectives require.
+class TwoStepTransfer {
+ public:
+  TwoStepTransfer(const TwoStepTransfer&) = delete;
+  TwoStepTransfer& operator=(const TwoStepTransfer&) = delete;
+
+  /// Makes progress; true once this rank's part is done (it holds what it receives).
+  bool test();
+
+ protected:
+  TwoStepTransfer(MPI_Comm comm, MpiStats& stats, std::vector<char> send);
+  ~TwoStepTransfer() = default;
+  /// The sizes are in: posts the bytes step into request_; false when there is none.
+  virtual bool post_bytes() = 0;
+
+  MPI_Comm comm_;
+  MpiStats& stats_;
+  bool root_;
+  std::vector<char> send_;
+  std::vector<int> counts_;  // per rank, significant on the root
+  std::vector<int> displs_;
+  int mine_ = 0;  // this rank's size
+  std::vector<char> recv_;
+  MPI_Request request_ = MPI_REQUEST_NULL;
+
+ private:
+  bool sizes_known_ = false;
+  bool done_ = false;
+};
+
 /// The root hands rank r its bucket's bytes.
-class ByteScatter {
+class ByteScatter final : public TwoStepTransfer {
  public:
   /// Root: `bytes` holds the buckets end to end, `counts` their sizes (one per rank). Other
   /// ranks pass nothing. `end` on the root makes every rank see end() instead of bytes.
   ByteScatter(MPI_Comm comm, MpiStats& stats, std::vector<char> bytes = {},
               std::vector<int> counts = {}, bool end = false);
-  ByteScatter(const ByteScatter&) = delete;
-  ByteScatter& operator=(const ByteScatter&) = delete;
 
-  /// Makes progress; true once this rank holds its bytes (or the end mark).
-  bool test();
   /// After test(): the root marked the end of the input.
   [[nodiscard]] bool end() const noexcept { return mine_ < 0; }
   /// After test(): this rank's bucket.
   std::vector<char>& received() noexcept { return recv_; }
 
  private:
-  MPI_Comm comm_;
-  MpiStats& stats_;
-  std::vector<char> send_;
-  std::vector<int> counts_;  // like every argument, untouched until the transfer completes
-  std::vector<int> displs_;
-  int mine_ = 0;
-  std::vector<char> recv_;
-  MPI_Request request_ = MPI_REQUEST_NULL;
-  bool sizes_known_ = false;
-  bool done_ = false;
+  bool post_bytes() override;
 };
 
 /// Every rank sends its bytes; the root receives them in rank order.
-class ByteGather {
+class ByteGather final : public TwoStepTransfer {
  public:
   ByteGather(MPI_Comm comm, MpiStats& stats, std::vector<char> mine);
-  ByteGather(const ByteGather&) = delete;
-  ByteGather& operator=(const ByteGather&) = delete;
 
-  /// Makes progress; true once this rank's part is done (on the root: everything arrived).
-  bool test();
   /// Root, after test(): every rank's bytes in rank order, and how many came from each.
   std::vector<char>& received() noexcept { return recv_; }
   std::vector<int>& counts() noexcept { return counts_; }
 
  private:
-  MPI_Comm comm_;
-  MpiStats& stats_;
-  bool root_;
-  std::vector<char> send_;
-  int mine_;
-  std::vector<int> counts_;  // like every argument, untouched until the transfer completes
-  std::vector<int> displs_;
-  std::vector<char> recv_;
-  MPI_Request request_ = MPI_REQUEST_NULL;
-  bool sizes_known_ = false;
-  bool done_ = false;
+  bool post_bytes() override;
 };
 
 }  // namespace swarm::mpi::detail

@@ -36,21 +36,31 @@ std::vector<int> displacements(const std::vector<int>& counts) {
   return displs;
 }
 
+std::vector<char> pack_buckets(const std::vector<std::vector<Work>>& buckets,
+                               std::vector<int>& counts) {
+  ByteWriter w;
+  counts.clear();
+  for (const auto& bucket : buckets) {
+    const std::size_t before = w.size();
+    for (const auto& item : bucket) put_work(w, item);
+    counts.push_back(checked_count(w.size() - before));
+  }
+  return std::move(w.bytes());
+}
+
+std::vector<Work> unpack_work(const std::vector<char>& bytes) {
+  std::vector<Work> work;
+  ByteReader in(bytes.data(), bytes.size());
+  while (!in.done()) work.push_back(get_work(in));
+  return work;
+}
+
 std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>>& buckets) {
   const Communicator comm = swarm.communicator();
-  const int ranks = comm.size();
   const bool root = comm.is_root();
   std::vector<char> send;
-  std::vector<int> counts(root ? static_cast<std::size_t>(ranks) : 0);
-  if (root) {
-    ByteWriter w;
-    for (int r = 0; r < ranks; ++r) {
-      const std::size_t before = w.size();
-      for (const auto& item : buckets[static_cast<std::size_t>(r)]) put_work(w, item);
-      counts[static_cast<std::size_t>(r)] = checked_count(w.size() - before);
-    }
-    send = std::move(w.bytes());
-  }
+  std::vector<int> counts;
+  if (root) send = pack_buckets(buckets, counts);
   int mine = 0;
   std::vector<char> recv;
   {
@@ -66,10 +76,7 @@ std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>
   }
   swarm.mpi_stats().bytes_sent += root ? send.size() : 0;
   swarm.mpi_stats().bytes_received += recv.size();
-  std::vector<Work> work;
-  ByteReader in(recv.data(), recv.size());
-  while (!in.done()) work.push_back(get_work(in));
-  return work;
+  return unpack_work(recv);
 }
 
 std::vector<char> gather_bytes(Swarm& swarm, const std::vector<char>& mine_bytes,

@@ -34,6 +34,14 @@ int checked_count(std::size_t bytes);
 /// Displacements for `counts` laid end to end; throws std::length_error past INT_MAX in all.
 std::vector<int> displacements(const std::vector<int>& counts);
 
+/// The buckets' Work end to end (what rank r receives is buckets[r]), and in `counts` each
+/// bucket's size in bytes.
+std::vector<char> pack_buckets(const std::vector<std::vector<Work>>& buckets,
+                               std::vector<int>& counts);
+
+/// The Work items packed in one bucket's bytes.
+std::vector<Work> unpack_work(const std::vector<char>& bytes);
+
 /// Collective: rank r receives buckets[r] (buckets significant on the root, one per rank).
 std::vector<Work> scatter_work(Swarm& swarm, const std::vector<std::vector<Work>>& buckets);
 

@@ -267,8 +267,9 @@ ItemsResult run_pipeline_items(Swarm& swarm, const std::vector<Stage>& stages,
       state[i][s] = 1;
       const std::uint64_t id = tasks.size();
       tasks.push_back({i, s, plan.agents[s].size()});
-      if (options.record_events)
+      if (options.record_events) {
         out.events.push_back(fmt::format("start {} {}", i, stages[s].name));
+      }
       if (plan.agents[s].empty()) ready.push_back(id);
       std::map<int, std::vector<std::pair<std::uint64_t, std::uint32_t>>> remote;
       std::shared_ptr<const std::string> prompt;  // shared by this rank's agents of the stage

@@ -67,14 +67,7 @@ Outgoing prepare(const Swarm& swarm, int ranks, std::vector<Work> work) {
     out.origin[r].push_back(k);
   }
   work = {};
-  detail::ByteWriter w;
-  for (auto& bucket : buckets) {
-    const std::size_t before = w.size();
-    for (const auto& item : bucket) detail::put_work(w, item);
-    out.counts.push_back(detail::checked_count(w.size() - before));
-    bucket = {};
-  }
-  out.bytes = std::move(w.bytes());
+  out.bytes = detail::pack_buckets(buckets, out.counts);
   return out;
 }
 
@@ -95,13 +88,6 @@ std::vector<Response> unpack_answers(const std::vector<char>& bytes, const std::
     }
   }
   return results;
-}
-
-std::vector<Work> unpack_work(const std::vector<char>& bytes) {
-  std::vector<Work> work;
-  detail::ByteReader in(bytes.data(), bytes.size());
-  while (!in.done()) work.push_back(detail::get_work(in));
-  return work;
 }
 
 }  // namespace
@@ -169,10 +155,11 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
         ended = true;
       } else {
         auto& packed = answers.emplace_back();
-        runner.add(unpack_work(scatter->received()), [&packed](std::size_t pos, Response&& r) {
-          packed.put<std::uint64_t>(pos);
-          detail::put_response(packed, r);
-        });
+        runner.add(detail::unpack_work(scatter->received()),
+                   [&packed](std::size_t pos, Response&& r) {
+                     packed.put<std::uint64_t>(pos);
+                     detail::put_response(packed, r);
+                   });
       }
       scatter.reset();
       moved = true;

@@ -23,6 +23,10 @@ using test::error_of;
 using test::TempDir;
 using test::write_file;
 
+// One valid OpenAI batch line.
+const std::string kBatchLine =
+    R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "p"}})";
+
 std::string validate_error(const std::string& path) {
   return error_of<InputError>([&] {
     InputReader reader(path);
@@ -81,14 +85,12 @@ TEST(InputReader, PlainAndIdObjectsMix) {
 TEST(InputReader, BatchLinesDoNotMixWithPlainPrompts) {
   TempDir dir;
   const auto path = dir.file("in.jsonl");
-  const std::string batch =
-      R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "p"}})";
-  write_file(path, "\n\"plain\"\n" + batch + "\n");
+  write_file(path, "\n\"plain\"\n" + kBatchLine + "\n");
   EXPECT_EQ(validate_error(path),
             path +
                 ":3: an OpenAI batch request cannot be mixed with plain prompts (first plain "
                 "prompt on line 2)");
-  write_file(path, batch + "\n\n{\"id\": 1, \"prompt\": \"x\"}\n");
+  write_file(path, kBatchLine + "\n\n{\"id\": 1, \"prompt\": \"x\"}\n");
   EXPECT_EQ(validate_error(path),
             path +
                 ":3: a plain prompt cannot be mixed with OpenAI batch requests (first batch "
@@ -169,9 +171,7 @@ TEST(InputReader, FirstErrorInFileOrderWinsBetweenDuplicateAndBadLine) {
   EXPECT_EQ(validate_error(path),
             path + ":2: expected a JSON string (the prompt) or an object, got array");
   // A duplicate on the bad line itself is not reached: the line is reported as it is.
-  const std::string batch =
-      R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "p"}})";
-  write_file(path, "{\"id\": 5, \"prompt\": \"a\"}\n" + batch + "\n");
+  write_file(path, "{\"id\": 5, \"prompt\": \"a\"}\n" + kBatchLine + "\n");
   EXPECT_EQ(validate_error_colliding(path),
             path +
                 ":2: an OpenAI batch request cannot be mixed with plain prompts (first plain "
