@@ -23,7 +23,7 @@ void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void
       if (error.empty()) error = "unknown error";
     }
   }
-  mpi::broadcast(error, comm);
+  mpi::broadcast_string(error, comm);
   if (!error.empty()) throw UsageError(error);
 }
 

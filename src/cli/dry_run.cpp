@@ -13,8 +13,10 @@ namespace swarm::cli {
 void dry_run(const std::string& hostfile, mpi::Communicator comm, std::FILE* out) {
   // from_hostfile raises the same HostfileError on every rank for a bad file.
   auto swarm = mpi::Swarm::from_hostfile(comm, hostfile);
-  const auto mine = swarm.shard();
-  const std::int64_t mine_pair[2] = {mine.begin, mine.count};
+  // The whole swarm's local agents are one contiguous block of the hostfile.
+  const auto& mine = swarm.local_agents();
+  const std::int64_t mine_pair[2] = {mine.empty() ? 0 : static_cast<std::int64_t>(mine.front()),
+                                     static_cast<std::int64_t>(mine.size())};
   std::vector<std::int64_t> blocks(comm.is_root() ? 2 * static_cast<std::size_t>(comm.size()) : 0);
   // Gathered rather than recomputed: the plan printed is what each rank actually holds.
   mpi::check(MPI_Gather(mine_pair, 2, MPI_INT64_T, blocks.data(), 2, MPI_INT64_T,

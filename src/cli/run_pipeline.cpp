@@ -155,7 +155,7 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
       }
     }
     std::string more = items.empty() ? "" : "1";
-    mpi::broadcast(more, comm);
+    mpi::broadcast_string(more, comm);
     if (more.empty()) break;
 
     // Progress per finished item: a window can hold hours of work.

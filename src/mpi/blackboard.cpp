@@ -7,33 +7,16 @@
 #include <fmt/format.h>
 
 #include "collectives.hpp"
-#include "pack.hpp"
+#include "progress.hpp"
 #include "swarm/mpi/error.hpp"
-#include "swarm/mpi/strings.hpp"
+#include "transport.hpp"
+#include "wire.hpp"
 
 namespace swarm::mpi {
 namespace {
 
 // Window layout per rank: header {u64 used bytes of entries, u64 entry count}, then entries.
 constexpr std::size_t kHeader = 2 * sizeof(std::uint64_t);
-
-void encode(detail::ByteWriter& w, const BoardEntry& e) {
-  w.put<std::uint32_t>(e.round);
-  w.put<std::uint32_t>(e.section);
-  w.put<std::int64_t>(e.agent);
-  w.put<std::uint32_t>(e.seq);
-  w.put_string(e.text);
-}
-
-BoardEntry decode(detail::ByteReader& r) {
-  BoardEntry e;
-  e.round = r.get<std::uint32_t>();
-  e.section = r.get<std::uint32_t>();
-  e.agent = r.get<std::int64_t>();
-  e.seq = r.get<std::uint32_t>();
-  e.text = r.get_string();
-  return e;
-}
 
 bool board_order(const BoardEntry& a, const BoardEntry& b) {
   return std::tie(a.round, a.section, a.agent, a.seq) <
@@ -83,7 +66,16 @@ Blackboard::Blackboard(Swarm& swarm, std::vector<std::string> sections, PromptFn
                        std::size_t initial_capacity)
     : swarm_(swarm), sections_(std::move(sections)), prompt_fn_(std::move(prompt_fn)) {
   if (sections_.empty()) throw std::invalid_argument("a blackboard needs at least one section");
-  for (const auto& s : sections_) views_.push_back(swarm_.by_tag("role", s));
+  // A section's agents are the board swarm's agents with that role, in place (each driven by
+  // its own rank through the rank's one pool): the pipeline's tag stages use the same policy.
+  for (const auto& s : sections_) {
+    auto& agents = section_agents_.emplace_back(swarm_.agents_with_tag("role", s));
+    auto& mine = local_agents_.emplace_back();
+    for (const auto a : agents) {
+      if (swarm_.is_mine(a)) mine.push_back(a);
+    }
+  }
+  detail::MpiTimer t(swarm_.mpi_stats());
   window_ = Window(swarm_.communicator(), std::max(initial_capacity, kHeader + 64));
   std::memset(window_.local(), 0, kHeader);
   swarm_.communicator().barrier();  // headers are zero before anyone reads them
@@ -95,14 +87,10 @@ void Blackboard::append(const std::vector<char>& encoded, std::uint64_t count) {
   const Communicator comm = swarm_.communicator();
   std::uint64_t header[2];
   std::memcpy(header, window_.local(), kHeader);
-  std::uint64_t need = kHeader + header[0] + encoded.size();
-  std::uint64_t max_need = 0;
-  {
-    detail::MpiTimer t(swarm_.mpi_stats());
-    check(MPI_Allreduce(&need, &max_need, 1, MPI_UINT64_T, MPI_MAX, comm.mpi_communicator()),
-          "MPI_Allreduce");
-  }
+  const std::uint64_t max_need =
+      detail::allreduce_max(swarm_, kHeader + header[0] + encoded.size());
   if (max_need > window_.size()) {
+    detail::MpiTimer t(swarm_.mpi_stats());
     // Every rank sees the same max_need, so all grow here together (MPI_Win_allocate and
     // MPI_Win_free are collective).
     Window bigger(comm, std::max<std::size_t>(2 * window_.size(), 2 * max_need));
@@ -117,8 +105,11 @@ void Blackboard::append(const std::vector<char>& encoded, std::uint64_t count) {
     header[1] += count;
     std::memcpy(window_.local(), header, kHeader);
   }
-  detail::MpiTimer t(swarm_.mpi_stats());
-  comm.barrier();  // this step's writes are complete before anyone reads the board again
+  // This step's writes are complete before anyone reads the board again.
+  detail::Progress progress(swarm_);
+  MPI_Request request = MPI_REQUEST_NULL;
+  progress.mpi([&] { check(MPI_Ibarrier(comm.mpi_communicator(), &request), "MPI_Ibarrier"); });
+  progress.wait(request);
 }
 
 BoardState Blackboard::read() const {
@@ -128,6 +119,7 @@ BoardState Blackboard::read() const {
   std::vector<std::vector<char>> data(static_cast<std::size_t>(ranks));
   {
     // Two rounds: every header, then every rank's entries, each round completed by one flush.
+    detail::MpiTimer t(swarm_.mpi_stats());
     ReadEpoch epoch(window_);
     for (int r = 0; r < ranks; ++r) {
       window_.get(r, 0, &headers[2 * static_cast<std::size_t>(r)], kHeader);
@@ -142,8 +134,9 @@ BoardState Blackboard::read() const {
   }
   std::vector<BoardEntry> entries;
   for (const auto& buf : data) {
-    detail::ByteReader in(buf.data(), buf.size());
-    while (!in.done()) entries.push_back(decode(in));
+    auto mine = detail::decode_all<BoardEntry>(buf.data(), buf.size());
+    entries.insert(entries.end(), std::make_move_iterator(mine.begin()),
+                   std::make_move_iterator(mine.end()));
   }
   std::sort(entries.begin(), entries.end(), board_order);
   return BoardState(sections_, std::move(entries), round_);
@@ -158,18 +151,16 @@ void Blackboard::seed(const std::vector<std::pair<std::string, std::string>>& se
       if (it == sections_.end()) {
         throw std::invalid_argument(fmt::format("initial entry for unknown section '{}'", section));
       }
-      encode(w, BoardEntry{text, static_cast<std::uint32_t>(it - sections_.begin()), 0, -1,
-                           static_cast<std::uint32_t>(count++)});
+      detail::put(w, BoardEntry{text, static_cast<std::uint32_t>(it - sections_.begin()), 0, -1,
+                                static_cast<std::uint32_t>(count++)});
     }
   }
   append(w.bytes(), count);
 }
 
 void Blackboard::step(std::size_t s, const StepFn& on_step) {
-  Swarm& view = views_[s];
-  if (view.size() == 0) return;  // the seed skips sections nobody writes to
+  if (section_agents_[s].empty()) return;  // the seed skips sections nobody writes to
   const Communicator comm = swarm_.communicator();
-  const bool has_agents = view.shard().count > 0;
   const auto this_round = static_cast<std::uint32_t>(round_ + 1);
 
   // Rank 0 alone reads the board and builds the prompt: one RMA reader per step rather than
@@ -178,34 +169,31 @@ void Blackboard::step(std::size_t s, const StepFn& on_step) {
   std::string prompt;
   if (comm.is_root()) prompt = prompt_fn_(sections_[s], read());
   {
-    detail::MpiTimer t(swarm_.mpi_stats());
-    broadcast(prompt, comm);
+    detail::Progress progress(swarm_);
+    detail::broadcast_bytes(prompt, Communicator::kRoot, comm.mpi_communicator(), progress);
   }
 
   std::vector<Response> local;
-  if (has_agents) local = view.local_pool().broadcast_prompt(prompt);
+  if (!local_agents_[s].empty()) local = swarm_.ask(local_agents_[s], prompt);
   detail::ByteWriter w;
-  std::uint64_t counts[2] = {0, 0};  // ok, failed
-  for (std::size_t k = 0; k < local.size(); ++k) {
-    auto& r = local[k];
-    r.agent_index = static_cast<std::int64_t>(
-        view.hostfile_index(static_cast<std::size_t>(view.shard().begin) + k));
+  std::vector<std::uint64_t> counts = {0, 0};  // ok, failed
+  for (const auto& r : local) {
     if (!r.success) {
       ++counts[1];
       continue;
     }
     ++counts[0];
-    encode(w, BoardEntry{r.text, static_cast<std::uint32_t>(s), this_round, r.agent_index, 0});
+    detail::put(w, BoardEntry{r.text, static_cast<std::uint32_t>(s), this_round, r.agent_index, 0});
   }
   append(w.bytes(), counts[0]);
-  std::uint64_t totals[2] = {0, 0};
-  check(MPI_Allreduce(counts, totals, 2, MPI_UINT64_T, MPI_SUM, comm.mpi_communicator()),
-        "MPI_Allreduce");
-  ok_ += totals[0];
-  failed_ += totals[1];
+  detail::allreduce_sum(swarm_, counts);
+  ok_ += counts[0];
+  failed_ += counts[1];
   if (on_step) {
-    auto all = detail::gather_responses(view, local);
+    auto all = detail::gather_responses(swarm_, local);
     if (comm.is_root()) {
+      std::sort(all.begin(), all.end(),
+                [](const Response& a, const Response& b) { return a.agent_index < b.agent_index; });
       on_step(
           BoardStep{static_cast<int>(this_round), sections_[s], std::move(prompt), std::move(all)});
     }
@@ -220,9 +208,10 @@ BoardState Blackboard::run(int max_rounds, const ConvergenceFn& convergence,
     for (std::size_t s = 0; s < sections_.size(); ++s) step(s, on_step);
     ++round_;
     if (!convergence) continue;
-    int stop = comm.is_root() && convergence(read()) ? 1 : 0;
-    check(MPI_Bcast(&stop, 1, MPI_INT, Communicator::kRoot, comm.mpi_communicator()), "MPI_Bcast");
-    if (stop != 0) {
+    std::string stop = comm.is_root() && convergence(read()) ? "stop" : "";
+    detail::Progress progress(swarm_);
+    detail::broadcast_bytes(stop, Communicator::kRoot, comm.mpi_communicator(), progress);
+    if (!stop.empty()) {
       stop_reason_ = StopReason::converged;
       break;
     }

@@ -3,24 +3,34 @@
 #include <stdexcept>
 
 #include "collectives.hpp"
+#include "progress.hpp"
 #include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
+#include "transport.hpp"
 
 namespace swarm::mpi {
+namespace {
+
+std::string share_prompt(Swarm& swarm, std::string_view prompt) {
+  std::string text(swarm.communicator().is_root() ? prompt : std::string_view{});
+  detail::Progress progress(swarm);
+  detail::broadcast_bytes(text, Communicator::kRoot, swarm.communicator().mpi_communicator(),
+                          progress);
+  return text;
+}
+
+}  // namespace
 
 std::vector<Response> broadcast(Swarm& swarm, std::string_view prompt, CallOptions call) {
-  std::string text(swarm.communicator().is_root() ? prompt : std::string_view{});
-  {
-    detail::MpiTimer t(swarm.mpi_stats());
-    mpi::broadcast(text, swarm.communicator());
-  }
+  const std::string text = share_prompt(swarm, prompt);
   std::vector<Response> local;
-  if (swarm.shard().count > 0) {
-    local = swarm.local_pool().broadcast_prompt(text, call);
-    for (auto& r : local) r.agent_index += swarm.shard().begin;
-  }
-  return detail::gather_responses(swarm, local);
+  if (!swarm.local_agents().empty()) local = swarm.ask(swarm.local_agents(), text, call);
+  auto gathered = detail::gather_responses(swarm, local);
+  // Rank order is view order only for order-keeping views; agent_index is the view index.
+  std::vector<Response> out(gathered.size());
+  for (auto& r : gathered) out.at(static_cast<std::size_t>(r.agent_index)) = std::move(r);
+  return out;
 }
 
 BroadcastReduce broadcast_and_reduce(Swarm& swarm, std::string_view prompt,
@@ -41,17 +51,12 @@ BroadcastReduce broadcast_and_reduce(Swarm& swarm, std::string_view prompt,
     }
     filled = fill_template(reduce_prompt, {{"responses", combined}});
   }
-  {
-    detail::MpiTimer t(swarm.mpi_stats());
-    mpi::broadcast(filled, swarm.communicator());
-  }
+  filled = share_prompt(swarm, filled);
   if (swarm.communicator().rank() == owner) {
     CallOptions reduce_call = call;
     reduce_call.aggregation = true;
-    const auto local =
-        static_cast<std::size_t>(static_cast<std::int64_t>(reducer_agent) - swarm.shard().begin);
-    out.reduced = swarm.local_pool().post(local, filled, reduce_call);
-    out.reduced.agent_index = static_cast<std::int64_t>(reducer_agent);
+    const std::size_t reducer[] = {reducer_agent};
+    out.reduced = std::move(swarm.ask(reducer, filled, reduce_call).front());
   }
   detail::broadcast_response(swarm, out.reduced, owner);
   return out;

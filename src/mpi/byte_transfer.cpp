@@ -1,96 +1,127 @@
 #include "byte_transfer.hpp"
 
-#include "collectives.hpp"
+#include <numeric>
+
+#include "swarm/mpi/communicator.hpp"
 #include "swarm/mpi/error.hpp"
+#include "transport.hpp"
 
 namespace swarm::mpi::detail {
-namespace {
 
-bool rank_is_root(MPI_Comm comm) {
+TwoStepTransfer::TwoStepTransfer(MPI_Comm comm, Progress& progress, std::vector<char> send)
+    : comm_(comm), progress_(progress), send_(std::move(send)) {
   int rank = 0;
-  check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
-  return rank == Communicator::kRoot;
+  check(MPI_Comm_rank(comm_, &rank), "MPI_Comm_rank");
+  check(MPI_Comm_size(comm_, &ranks_), "MPI_Comm_size");
+  root_ = rank == Communicator::kRoot;
 }
 
-std::size_t rank_count(MPI_Comm comm) {
-  int size = 0;
-  check(MPI_Comm_size(comm, &size), "MPI_Comm_size");
-  return static_cast<std::size_t>(size);
+void TwoStepTransfer::layout(const std::vector<std::int64_t>& sizes) {
+  const auto n = sizes.size();
+  if (large_) {
+    counts_c_.resize(n);
+    displs_c_.resize(n);
+  } else {
+    counts_.resize(n);
+    displs_.resize(n);
+  }
+  std::size_t offset = 0;
+  for (std::size_t r = 0; r < n; ++r) {
+    const auto size = static_cast<std::size_t>(sizes[r]);
+    if (large_) {
+      counts_c_[r] = static_cast<MPI_Count>(size);
+      displs_c_[r] = static_cast<MPI_Aint>(offset);
+    } else {
+      counts_[r] = int_count(size);
+      displs_[r] = int_count(offset);
+    }
+    offset += size;
+  }
 }
-
-bool completed(MPI_Request& request, MpiStats& stats) {
-  int flag = 0;
-  MpiTimer t(stats);
-  check(MPI_Test(&request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
-  return flag != 0;
-}
-
-}  // namespace
-
-TwoStepTransfer::TwoStepTransfer(MPI_Comm comm, MpiStats& stats, std::vector<char> send)
-    : comm_(comm), stats_(stats), root_(rank_is_root(comm)), send_(std::move(send)) {}
 
 bool TwoStepTransfer::test() {
   if (done_) return true;
-  if (!completed(request_, stats_)) return false;
+  if (!progress_.test(request_)) return false;
   if (!sizes_known_) {
     sizes_known_ = true;
-    bool posted = false;
-    {
-      MpiTimer t(stats_);
-      posted = post_bytes();
-    }
-    if (!posted) return done_ = true;
-    if (!completed(request_, stats_)) return false;
+    if (!progress_.mpi([this] { return post_bytes(); })) return done_ = true;
+    if (!progress_.test(request_)) return false;
   }
-  stats_.bytes_sent += send_.size();
-  stats_.bytes_received += recv_.size();
+  progress_.stats().bytes_sent += send_.size();
+  progress_.stats().bytes_received += recv_.size();
   send_ = {};
   return done_ = true;
 }
 
-ByteScatter::ByteScatter(MPI_Comm comm, MpiStats& stats, std::vector<char> bytes,
-                         std::vector<int> counts, bool end)
-    : TwoStepTransfer(comm, stats, std::move(bytes)) {
+ByteScatter::ByteScatter(MPI_Comm comm, Progress& progress, std::vector<char> bytes,
+                         const std::vector<std::size_t>& sizes, bool end)
+    : TwoStepTransfer(comm, progress, std::move(bytes)) {
   if (root_) {
-    counts_ = std::move(counts);
-    counts_.resize(rank_count(comm_), 0);
-    if (end) counts_.assign(counts_.size(), -1);
+    const bool large = needs_large_count(send_.size());
+    header_.assign(2 * static_cast<std::size_t>(ranks_), 0);
+    for (std::size_t r = 0; r < static_cast<std::size_t>(ranks_); ++r) {
+      header_[2 * r] = end ? -1 : static_cast<std::int64_t>(r < sizes.size() ? sizes[r] : 0);
+      header_[2 * r + 1] = large ? 1 : 0;
+    }
   }
-  MpiTimer t(stats_);
-  check(MPI_Iscatter(counts_.data(), 1, MPI_INT, &mine_, 1, MPI_INT, Communicator::kRoot, comm_,
-                     &request_),
-        "MPI_Iscatter");
+  progress_.mpi([&] {
+    check(MPI_Iscatter(header_.data(), 2, MPI_INT64_T, mine_, 2, MPI_INT64_T, Communicator::kRoot,
+                       comm_, &request_),
+          "MPI_Iscatter");
+  });
 }
 
 bool ByteScatter::post_bytes() {
-  if (mine_ < 0) return false;  // every rank got the end mark: no bytes follow
-  recv_.resize(static_cast<std::size_t>(mine_));
-  if (root_) displs_ = displacements(counts_);
-  check(MPI_Iscatterv(send_.data(), counts_.data(), displs_.data(), MPI_CHAR, recv_.data(), mine_,
-                      MPI_CHAR, Communicator::kRoot, comm_, &request_),
-        "MPI_Iscatterv");
+  if (mine_[0] < 0) return false;  // every rank got the end mark: no bytes follow
+  large_ = mine_[1] != 0;
+  recv_.resize(static_cast<std::size_t>(mine_[0]));
+  if (root_) {
+    std::vector<std::int64_t> sizes(static_cast<std::size_t>(ranks_));
+    for (std::size_t r = 0; r < sizes.size(); ++r) sizes[r] = header_[2 * r];
+    layout(sizes);
+  }
+  if (large_) {
+    check(MPI_Iscatterv_c(send_.data(), counts_c_.data(), displs_c_.data(), MPI_CHAR, recv_.data(),
+                          static_cast<MPI_Count>(recv_.size()), MPI_CHAR, Communicator::kRoot,
+                          comm_, &request_),
+          "MPI_Iscatterv_c");
+  } else {
+    check(MPI_Iscatterv(send_.data(), counts_.data(), displs_.data(), MPI_CHAR, recv_.data(),
+                        int_count(recv_.size()), MPI_CHAR, Communicator::kRoot, comm_, &request_),
+          "MPI_Iscatterv");
+  }
   return true;
 }
 
-ByteGather::ByteGather(MPI_Comm comm, MpiStats& stats, std::vector<char> mine)
-    : TwoStepTransfer(comm, stats, std::move(mine)) {
-  mine_ = checked_count(send_.size());
-  if (root_) counts_.assign(rank_count(comm_), 0);
-  MpiTimer t(stats_);
-  check(MPI_Igather(&mine_, 1, MPI_INT, counts_.data(), 1, MPI_INT, Communicator::kRoot, comm_,
-                    &request_),
-        "MPI_Igather");
+ByteGather::ByteGather(MPI_Comm comm, Progress& progress, std::vector<char> mine)
+    : TwoStepTransfer(comm, progress, std::move(mine)),
+      mine_(static_cast<std::int64_t>(send_.size())),
+      sizes_(static_cast<std::size_t>(ranks_), 0) {
+  progress_.mpi([&] {
+    check(MPI_Iallgather(&mine_, 1, MPI_INT64_T, sizes_.data(), 1, MPI_INT64_T, comm_, &request_),
+          "MPI_Iallgather");
+  });
 }
 
 bool ByteGather::post_bytes() {
+  const auto total =
+      static_cast<std::size_t>(std::accumulate(sizes_.begin(), sizes_.end(), std::int64_t{0}));
+  large_ = needs_large_count(total);
   if (root_) {
-    displs_ = displacements(counts_);
-    recv_.resize(static_cast<std::size_t>(displs_.back() + counts_.back()));
+    layout(sizes_);
+    recv_.resize(total);
   }
-  check(MPI_Igatherv(send_.data(), mine_, MPI_CHAR, recv_.data(), counts_.data(), displs_.data(),
-                     MPI_CHAR, Communicator::kRoot, comm_, &request_),
+  if (large_) {
+    check(MPI_Igatherv_c(send_.data(), static_cast<MPI_Count>(send_.size()), MPI_CHAR, recv_.data(),
+                         counts_c_.data(), displs_c_.data(), MPI_CHAR, Communicator::kRoot, comm_,
+                         &request_),
+          "MPI_Igatherv_c");
+  } else {
+    check(
+        MPI_Igatherv(send_.data(), int_count(send_.size()), MPI_CHAR, recv_.data(), counts_.data(),
+                     displs_.data(), MPI_CHAR, Communicator::kRoot, comm_, &request_),
         "MPI_Igatherv");
+  }
   return true;
 }
 

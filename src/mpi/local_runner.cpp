@@ -8,18 +8,10 @@
 namespace swarm::mpi::detail {
 
 LocalRunner::LocalRunner(Swarm& swarm, CallOptions call, std::size_t batch_size)
-    : swarm_(swarm),
-      call_(call),
-      batch_size_(batch_size),
-      n_(static_cast<std::uint64_t>(swarm.size())),
-      first_(static_cast<std::uint64_t>(swarm.shard().begin)) {}
+    : swarm_(swarm), call_(call), batch_size_(batch_size) {}
 
-AgentPool& LocalRunner::pool() {
-  if (pool_ == nullptr) {
-    pool_ = &swarm_.local_pool();
-    limit_ = 2 * pool_->options().concurrency;
-  }
-  return *pool_;
+std::size_t LocalRunner::agent_of(const Work& w) const {
+  return static_cast<std::size_t>(agent_for(w.index, swarm_.size()));
 }
 
 void LocalRunner::add(std::vector<Work> work, ResultFn done) {
@@ -28,9 +20,9 @@ void LocalRunner::add(std::vector<Work> work, ResultFn done) {
   b.done = std::move(done);
   b.remaining = b.work.size();
   if (batch_size_ > 1) {
-    std::vector<std::vector<std::size_t>> by_agent(static_cast<std::size_t>(swarm_.shard().count));
+    std::vector<std::vector<std::size_t>> by_agent(swarm_.local_agents().size());
     for (std::size_t k = 0; k < b.work.size(); ++k) {
-      by_agent[static_cast<std::size_t>(b.work[k].index % n_ - first_)].push_back(k);
+      by_agent[swarm_.local_index(agent_of(b.work[k]))].push_back(k);
     }
     for (const auto& ks : by_agent) {
       for (std::size_t start = 0; start < ks.size(); start += batch_size_) {
@@ -47,27 +39,22 @@ void LocalRunner::submit(Batch& b, std::size_t u) {
   if (batch_size_ > 1) {
     std::vector<std::string> prompts;
     for (const auto k : b.units[u]) prompts.push_back(std::move(b.work[k].prompt));
-    const auto agent = b.work[b.units[u].front()].index % n_;
-    pool().submit_batch(
-        agent - first_, std::move(prompts),
-        [this, &b, u, agent](std::vector<Response>&& out) {
-          for (std::size_t j = 0; j < b.units[u].size(); ++j) {
-            out[j].agent_index = static_cast<std::int64_t>(agent);
+    swarm_.submit_batch(
+        agent_of(b.work[b.units[u].front()]), std::move(prompts),
+        [this, &b, u](std::vector<Response>&& out) {
+          for (std::size_t j = 0; j < b.units[u].size(); ++j)
             b.done(b.units[u][j], std::move(out[j]));
-          }
           b.remaining -= b.units[u].size();
           --outstanding_;
         },
         call_);
     return;
   }
-  const std::uint64_t agent = b.work[u].index % n_;
   CallOptions c = call_;
   if (b.work[u].max_tokens) c.max_tokens = b.work[u].max_tokens;
-  pool().submit(
-      agent - first_, b.work[u].prompt,
-      [this, &b, u, agent](Response&& r) {
-        r.agent_index = static_cast<std::int64_t>(agent);
+  swarm_.submit(
+      agent_of(b.work[u]), b.work[u].prompt,
+      [this, &b, u](Response&& r) {
         b.done(u, std::move(r));
         --b.remaining;
         --outstanding_;
@@ -79,13 +66,15 @@ void LocalRunner::submit(Batch& b, std::size_t u) {
 
 void LocalRunner::step(std::chrono::milliseconds max_wait) {
   for (auto& b : batches_) {
-    if (b.next < b.unit_count) pool();
+    if (b.next < b.unit_count && limit_ == 0) {
+      limit_ = 2 * swarm_.rank_pool().options().concurrency;
+    }
     for (; b.next < b.unit_count && outstanding_ < limit_; ++b.next, ++outstanding_) {
       submit(b, b.next);
     }
     if (b.next < b.unit_count) break;  // the cap is reached: later batches wait their turn
   }
-  if (outstanding_ > 0) pool_->poll(max_wait);
+  if (outstanding_ > 0) swarm_.rank_pool().poll(max_wait);
 }
 
 bool LocalRunner::front_done() const noexcept {
@@ -96,6 +85,22 @@ bool LocalRunner::front_done() const noexcept {
 void LocalRunner::pop_front() {
   if (!front_done()) throw std::logic_error("LocalRunner::pop_front: the batch is not done");
   batches_.pop_front();
+}
+
+void run_local_each(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                    std::size_t batch_size, const ResultFn& done) {
+  if (work.empty()) return;
+  LocalRunner runner(swarm, call, batch_size);
+  runner.add(work, done);
+  while (!runner.front_done()) runner.step(std::chrono::milliseconds(200));
+}
+
+std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                                std::size_t batch_size) {
+  std::vector<Response> results(work.size());
+  run_local_each(swarm, work, call, batch_size,
+                 [&](std::size_t k, Response&& r) { results[k] = std::move(r); });
+  return results;
 }
 
 }  // namespace swarm::mpi::detail

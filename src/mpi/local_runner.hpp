@@ -7,7 +7,7 @@
 #include <functional>
 #include <vector>
 
-#include "swarm/mpi/scatter_gather.hpp"
+#include "swarm/mpi/work.hpp"
 #include "swarm/pool.hpp"
 
 namespace swarm::mpi {
@@ -20,12 +20,13 @@ namespace swarm::mpi::detail {
 /// swarm.
 using ResultFn = std::function<void(std::size_t k, Response&& response)>;
 
-/// Runs batches of Work on this rank's agents (prompt -> agent index mod N). Batches start in
-/// the order added, and the next batch's requests are fed as soon as the previous one's are all
-/// submitted, so a rank that has the next window never idles while the current one drains.
-/// At most twice the pool's concurrency cap is outstanding, so engine memory does not grow with
-/// a batch. With batch_size > 1, each agent's prompts of a batch go in /v1/completions list
-/// requests (work order kept within an agent). No MPI inside; one thread.
+/// Runs batches of Work on this rank's agents (Work::index -> agent agent_for(index, N), which
+/// must be this rank's). Batches start in the order added, and the next batch's requests are fed
+/// as soon as the previous one's are all submitted, so a rank that has the next window never
+/// idles while the current one drains. At most twice the pool's concurrency cap is outstanding,
+/// so engine memory does not grow with a batch. With batch_size > 1, each agent's prompts of a
+/// batch go in /v1/completions list requests (work order kept within an agent). No MPI inside;
+/// one thread.
 class LocalRunner {
  public:
   LocalRunner(Swarm& swarm, CallOptions call, std::size_t batch_size);
@@ -56,17 +57,24 @@ class LocalRunner {
     std::size_t remaining = 0;  // Responses not yet delivered
   };
   void submit(Batch& b, std::size_t unit);
-  AgentPool& pool();  // on first use: a rank without agents has none and never needs one
+  [[nodiscard]] std::size_t agent_of(const Work& w) const;
 
   Swarm& swarm_;
-  AgentPool* pool_ = nullptr;
   CallOptions call_;
   std::size_t batch_size_;
-  std::uint64_t n_;      // agents in the swarm
-  std::uint64_t first_;  // this rank's first agent
-  std::size_t limit_ = 0;
+  std::size_t limit_ = 0;  // on first submit: a rank without agents has no pool
   std::size_t outstanding_ = 0;
   std::deque<Batch> batches_;  // a deque: callbacks hold references to their Batch
 };
+
+/// Runs `work` on this rank's agents (a LocalRunner with one batch) and returns the Responses
+/// in the order of `work`. No MPI inside.
+std::vector<Response> run_local(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                                std::size_t batch_size = 1);
+
+/// As run_local, but each Response goes to `done` as it arrives (in any order) instead of into
+/// a vector, so a caller that packs or writes them never holds a window of Responses.
+void run_local_each(Swarm& swarm, const std::vector<Work>& work, CallOptions call,
+                    std::size_t batch_size, const ResultFn& done);
 
 }  // namespace swarm::mpi::detail

@@ -12,18 +12,99 @@
 #include <nlohmann/json.hpp>
 
 #include "collectives.hpp"
+#include "local_runner.hpp"
 #include "pipeline_plan.hpp"
+#include "progress.hpp"
 #include "swarm/aggregators.hpp"
-#include "swarm/mpi/broadcast.hpp"
-#include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
+#include "swarm/template.hpp"
+#include "transport.hpp"
+#include "wire.hpp"
 
 namespace swarm::mpi {
+namespace {
 
-using detail::fill_stage;
-using detail::finish_stage;
-using detail::get_string;
-using detail::put_string;
+constexpr std::string_view kSeparator = "\n---\n";
+
+void share(Swarm& swarm, std::string& text) {
+  detail::Progress progress(swarm);
+  detail::broadcast_bytes(text, Communicator::kRoot, swarm.communicator().mpi_communicator(),
+                          progress);
+}
+
+/// Every stage of the wave in flight at once on this rank's agents; the answers in (stage,
+/// agent) order of this rank's agents.
+std::vector<Response> run_wave_locally(Swarm& swarm, const detail::Plan& plan,
+                                       const std::vector<std::size_t>& wave,
+                                       const std::vector<StageResult>& stages, CallOptions call) {
+  std::vector<Response> local;
+  std::size_t remaining = 0;
+  for (auto i : wave) {
+    for (auto a : plan.agents[i]) {
+      if (!swarm.is_mine(a)) continue;
+      const std::size_t slot = local.size();
+      local.emplace_back();
+      ++remaining;
+      swarm.submit(
+          a, stages[i].prompt,
+          [&local, &remaining, slot](Response&& r) {
+            local[slot] = std::move(r);
+            --remaining;
+          },
+          call);
+    }
+  }
+  while (remaining > 0) swarm.rank_pool().poll(std::chrono::milliseconds(200));
+  return local;
+}
+
+/// Root: puts the gathered answers (rank order, then wave order, then agent order) back in
+/// their stages.
+void regroup(Swarm& swarm, const detail::Plan& plan, const std::vector<std::size_t>& wave,
+             std::vector<Response>& all, std::vector<StageResult>& stages) {
+  for (auto i : wave) stages[i].responses.resize(plan.agents[i].size());
+  std::size_t next = 0;
+  for (int r = 0; r < swarm.communicator().size(); ++r) {
+    for (auto i : wave) {
+      for (std::size_t j = 0; j < plan.agents[i].size(); ++j) {
+        if (swarm.owner_of(plan.agents[i][j]) != r) continue;
+        if (next >= all.size()) throw std::logic_error("pipeline: gathered too few responses");
+        stages[i].responses[j] = std::move(all[next++]);
+      }
+    }
+  }
+  if (next != all.size()) throw std::logic_error("pipeline: gathered too many responses");
+}
+
+/// Collective: runs one wave; the root decides each stage's outcome and every rank learns it.
+void run_wave(Swarm& swarm, const std::vector<Stage>& stages, const detail::Plan& plan,
+              const std::vector<std::size_t>& wave, CallOptions call, PipelineResult& out) {
+  auto local = run_wave_locally(swarm, plan, wave, out.stages, call);
+  std::vector<Response> all = detail::gather_responses(swarm, local);
+  std::vector<detail::Outcome> outcomes;
+  if (swarm.communicator().is_root()) {
+    regroup(swarm, plan, wave, all, out.stages);
+    for (auto i : wave) {
+      detail::finish_stage(stages[i], out.stages[i]);
+      outcomes.push_back({out.stages[i].success, out.stages[i].output, out.stages[i].error});
+    }
+  }
+  std::vector<char> bytes =
+      swarm.communicator().is_root() ? detail::encode(outcomes) : std::vector<char>{};
+  detail::Progress progress(swarm);
+  detail::broadcast_bytes(bytes, Communicator::kRoot, swarm.communicator().mpi_communicator(),
+                          progress);
+  outcomes = detail::decode<std::vector<detail::Outcome>>(bytes);
+  for (std::size_t k = 0; k < wave.size(); ++k) {
+    StageResult& res = out.stages[wave[k]];
+    res.success = outcomes[k].success;
+    res.output = std::move(outcomes[k].output);
+    res.error = std::move(outcomes[k].error);
+    if (!res.success && out.error.empty()) out.error = res.error;
+  }
+}
+
+}  // namespace
 
 const StageResult* PipelineResult::stage(std::string_view name) const {
   for (const auto& s : stages) {
@@ -36,9 +117,6 @@ PipelineResult run_pipeline(Swarm& swarm, const std::vector<Stage>& stages,
                             std::string_view initial_input, bool reuse_agents, CallOptions call) {
   const auto t0 = std::chrono::steady_clock::now();
   const detail::Plan plan = detail::make_plan(swarm, stages, reuse_agents);
-  const Communicator comm = swarm.communicator();
-  const bool root = comm.is_root();
-
   PipelineResult out;
   out.waves = plan.waves;
   out.stages.resize(stages.size());
@@ -47,102 +125,71 @@ PipelineResult run_pipeline(Swarm& swarm, const std::vector<Stage>& stages,
     out.stages[i].agents = plan.agents[i];
     out.stages[i].wave = plan.wave[i];
   }
-  if (stages.empty()) {
-    out.success = true;
-    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return out;
-  }
-
-  std::string initial(root ? initial_input : std::string_view{});
-  {
-    detail::MpiTimer t(swarm.mpi_stats());
-    mpi::broadcast(initial, comm);
-  }
-
-  const std::int64_t begin = swarm.shard().begin;
-  const std::int64_t end = begin + swarm.shard().count;
-  const auto mine = [&](std::size_t a) {
-    return static_cast<std::int64_t>(a) >= begin && static_cast<std::int64_t>(a) < end;
-  };
-
-  for (std::size_t w = 0; w < plan.waves && out.error.empty(); ++w) {
-    std::vector<std::size_t> wave;
-    for (std::size_t i = 0; i < stages.size(); ++i) {
-      if (plan.wave[i] == w) wave.push_back(i);
-    }
-    for (auto i : wave) {
-      out.stages[i].prompt = fill_stage(stages[i], plan.deps[i], stages, out.stages, initial);
-      out.stages[i].ran = true;
-    }
-
-    // Every stage of the wave in flight at once on this rank's agents.
-    std::vector<Response> local;
-    for (auto i : wave) {
-      for (auto a : plan.agents[i]) {
-        if (mine(a)) local.emplace_back();
+  if (!stages.empty()) {
+    std::string initial(swarm.communicator().is_root() ? initial_input : std::string_view{});
+    share(swarm, initial);
+    for (std::size_t w = 0; w < plan.waves && out.error.empty(); ++w) {
+      std::vector<std::size_t> wave;
+      for (std::size_t i = 0; i < stages.size(); ++i) {
+        if (plan.wave[i] != w) continue;
+        wave.push_back(i);
+        out.stages[i].prompt =
+            detail::fill_stage(stages[i], plan.deps[i], stages, out.stages, initial);
+        out.stages[i].ran = true;
       }
-    }
-    if (!local.empty()) {
-      AgentPool& pool = swarm.local_pool();
-      std::size_t slot = 0;
-      for (auto i : wave) {
-        for (auto a : plan.agents[i]) {
-          if (!mine(a)) continue;
-          const auto local_index = static_cast<std::size_t>(static_cast<std::int64_t>(a) - begin);
-          pool.submit(
-              local_index, out.stages[i].prompt,
-              [&local, slot, a](Response&& r) {
-                r.agent_index = static_cast<std::int64_t>(a);
-                local[slot] = std::move(r);
-              },
-              call);
-          ++slot;
-        }
-      }
-      pool.wait_all();
-    }
-    std::vector<Response> all = detail::gather_responses(swarm, local);
-
-    // Root: regroup (rank order, then wave order, then agent order), filter, transform.
-    std::string status;
-    if (root) {
-      for (auto i : wave) out.stages[i].responses.resize(plan.agents[i].size());
-      std::size_t next = 0;
-      for (int r = 0; r < comm.size(); ++r) {
-        for (auto i : wave) {
-          for (std::size_t j = 0; j < plan.agents[i].size(); ++j) {
-            if (swarm.owner_of(plan.agents[i][j]) != r) continue;
-            if (next >= all.size()) throw std::logic_error("pipeline: gathered too few responses");
-            out.stages[i].responses[j] = std::move(all[next++]);
-          }
-        }
-      }
-      if (next != all.size()) throw std::logic_error("pipeline: gathered too many responses");
-      for (auto i : wave) {
-        finish_stage(stages[i], out.stages[i]);
-        status += out.stages[i].success ? 'S' : 'F';
-        put_string(status, out.stages[i].output);
-        put_string(status, out.stages[i].error);
-      }
-    }
-    {
-      detail::MpiTimer t(swarm.mpi_stats());
-      mpi::broadcast(status, comm);
-    }
-    std::size_t pos = 0;
-    for (auto i : wave) {
-      StageResult& res = out.stages[i];
-      res.success = status.at(pos++) == 'S';
-      res.output = get_string(status, pos);
-      res.error = get_string(status, pos);
-      if (!res.success && out.error.empty()) out.error = res.error;
+      run_wave(swarm, stages, plan, wave, call, out);
     }
   }
-
   out.success = out.error.empty();
-  if (out.success) out.output = out.stages.back().output;
+  if (out.success && !stages.empty()) out.output = out.stages.back().output;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+Response fan_out_fan_in(Swarm& swarm, std::string_view prompt, std::string_view collect_prompt,
+                        std::optional<std::size_t> n_workers, CallOptions call) {
+  if (swarm.size() == 0) throw std::logic_error("fan_out_fan_in on an empty swarm");
+  const bool root = swarm.communicator().is_root();
+  std::string header(root ? std::to_string(std::min(n_workers.value_or(swarm.size()), swarm.size()))
+                          : std::string{});
+  std::string text(root ? prompt : std::string_view{});
+  share(swarm, header);
+  share(swarm, text);
+  // The workers are agents [0, workers): each rank asks those it drives.
+  const std::size_t workers = std::stoull(header);
+  std::vector<std::size_t> mine;
+  for (const auto a : swarm.local_agents()) {
+    if (a < workers) mine.push_back(a);
+  }
+  std::vector<Response> local;
+  if (!mine.empty()) local = swarm.ask(mine, text, call);
+  auto answers = detail::gather_responses(swarm, local);
+  std::sort(answers.begin(), answers.end(),
+            [](const Response& a, const Response& b) { return a.agent_index < b.agent_index; });
+
+  std::string filled;
+  if (root) {
+    std::string combined;  // the seed's join: successful answers, blank ones included
+    bool any = false;
+    for (const auto& r : answers) {
+      if (!r.success) continue;
+      if (any) combined += kSeparator;
+      combined += r.text;
+      any = true;
+    }
+    filled = fill_template(collect_prompt, {{"responses", combined}});
+  }
+  share(swarm, filled);
+  const int owner = swarm.owner_of(0);
+  Response collected;
+  if (swarm.communicator().rank() == owner) {
+    CallOptions collect_call = call;
+    collect_call.aggregation = true;
+    const std::size_t agent0[] = {0};
+    collected = std::move(swarm.ask(agent0, filled, collect_call).front());
+  }
+  detail::broadcast_response(swarm, collected, owner);
+  return collected;
 }
 
 namespace filters {

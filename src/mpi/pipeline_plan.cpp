@@ -4,7 +4,6 @@
 #include <exception>
 #include <map>
 #include <stdexcept>
-#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -22,20 +21,6 @@ std::string default_transform(const std::vector<Response>& responses) {
 }
 
 }  // namespace
-
-void put_string(std::string& out, const std::string& s) {
-  out += std::to_string(s.size());
-  out += ':';
-  out += s;
-}
-
-std::string get_string(const std::string& in, std::size_t& pos) {
-  const std::size_t colon = in.find(':', pos);
-  const std::size_t len = std::stoull(in.substr(pos, colon - pos));
-  std::string s = in.substr(colon + 1, len);
-  pos = colon + 1 + len;
-  return s;
-}
 
 Plan make_plan(const Swarm& swarm, const std::vector<Stage>& stages, bool reuse_agents) {
   Plan plan;
@@ -80,20 +65,12 @@ Plan make_plan(const Swarm& swarm, const std::vector<Stage>& stages, bool reuse_
   }
 
   // Agents.
-  std::unordered_map<std::size_t, std::size_t> by_hostfile;  // built on first tag stage
   std::size_t offset = 0;
   const std::size_t size = swarm.size();
   for (const Stage& st : stages) {
     std::vector<std::size_t> agents;
     if (!st.tag_key.empty()) {
-      if (by_hostfile.empty()) {
-        for (std::size_t a = 0; a < size; ++a) by_hostfile.emplace(swarm.hostfile_index(a), a);
-      }
-      const Swarm view = swarm.by_tag(st.tag_key, st.tag_value);
-      for (std::size_t k = 0; k < view.size(); ++k) {
-        agents.push_back(by_hostfile.at(view.hostfile_index(k)));
-      }
-      std::sort(agents.begin(), agents.end());
+      agents = swarm.agents_with_tag(st.tag_key, st.tag_value);
       if (st.n_agents > 0 && agents.size() > st.n_agents) agents.resize(st.n_agents);
     } else {
       std::size_t begin = 0;

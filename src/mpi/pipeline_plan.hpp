@@ -12,9 +12,11 @@
 namespace swarm::mpi::detail {
 
 struct Plan {
-  std::vector<std::vector<std::size_t>> deps;    ///< Indices of the stages feeding stage i.
-  std::vector<std::vector<std::size_t>> agents;  ///< Swarm indices, ascending.
-  std::vector<std::size_t> wave;                 ///< Longest dependency chain below stage i.
+  std::vector<std::vector<std::size_t>> deps;  ///< Indices of the stages feeding stage i.
+  /// Swarm indices, ascending. A tag stage takes the swarm's agents with that tag, in place:
+  /// the same policy as the blackboard's sections (Swarm::agents_with_tag).
+  std::vector<std::vector<std::size_t>> agents;
+  std::vector<std::size_t> wave;  ///< Longest dependency chain below stage i.
   std::size_t waves = 0;
 };
 
@@ -28,9 +30,5 @@ std::string fill_stage(const Stage& st, const std::vector<std::size_t>& deps,
 
 /// Root: decides a stage's outcome from res.responses (sets success, kept, output or error).
 void finish_stage(const Stage& st, StageResult& res);
-
-/// Length-prefixed strings ("<len>:<bytes>") for the outcomes the root broadcasts.
-void put_string(std::string& out, const std::string& s);
-std::string get_string(const std::string& in, std::size_t& pos);
 
 }  // namespace swarm::mpi::detail

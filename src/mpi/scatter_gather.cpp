@@ -9,13 +9,13 @@
 #include <utility>
 
 #include "byte_transfer.hpp"
-#include "collectives.hpp"
 #include "local_runner.hpp"
-#include "pack.hpp"
 #include "private_comm.hpp"
+#include "progress.hpp"
 #include "serial_worker.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
+#include "wire.hpp"
 
 namespace swarm::mpi {
 namespace {
@@ -25,14 +25,6 @@ using namespace std::chrono_literals;
 // The first window is this fraction of the window: the other ranks get work once the root has
 // read a few thousand lines, not a whole window, and the next window is read while it runs.
 constexpr std::size_t kFirstWindowDivisor = 8;
-// How long the HTTP poll may sleep while a transfer is in flight: MPI only progresses inside
-// MPI calls, so this bounds how late the next test sees a step of the transfer.
-constexpr auto kPollWithTransfer = 2ms;
-constexpr auto kPollHttpOnly = 200ms;
-// Sleeps of a rank with no requests of its own in flight, waiting for a transfer or the root's
-// reader: short at first, backing off so ranks oversubscribing cores leave them to the others.
-constexpr auto kFirstPause = 20us;
-constexpr auto kLongestPause = 1ms;
 
 /// Root: one window, read and packed for the scatter, plus what is needed to put the gathered
 /// answers back in read order.
@@ -41,7 +33,7 @@ struct Outgoing {
   std::vector<std::uint64_t> indices;            // input index of each prompt, in read order
   std::vector<std::vector<std::size_t>> origin;  // per rank: read position of each bucket item
   std::vector<char> bytes;                       // every rank's bucket, end to end
-  std::vector<int> counts;                       // bytes per rank
+  std::vector<std::size_t> sizes;                // bytes per rank
 };
 
 /// Root: what a scattered window needs until its answers are gathered.
@@ -61,30 +53,31 @@ Outgoing prepare(const Swarm& swarm, int ranks, std::vector<Work> work) {
   out.origin.resize(buckets.size());
   out.indices.reserve(work.size());
   for (std::size_t k = 0; k < work.size(); ++k) {
-    const auto r = static_cast<std::size_t>(swarm.owner_of(work[k].index % n));
+    const auto r = static_cast<std::size_t>(swarm.owner_of(agent_for(work[k].index, n)));
     out.indices.push_back(work[k].index);
     buckets[r].push_back(std::move(work[k]));
     out.origin[r].push_back(k);
   }
   work = {};
-  out.bytes = detail::pack_buckets(buckets, out.counts);
+  out.bytes = detail::pack_buckets(buckets, out.sizes);
   return out;
 }
 
 /// Root: rank r's gathered bytes answer its bucket; each Response lands at its read position.
-std::vector<Response> unpack_answers(const std::vector<char>& bytes, const std::vector<int>& counts,
+std::vector<Response> unpack_answers(const std::vector<char>& bytes,
+                                     const std::vector<std::int64_t>& sizes,
                                      const Pending& window) {
   std::vector<Response> results(window.indices.size());
   std::size_t offset = 0;
-  for (std::size_t r = 0; r < counts.size(); ++r) {
-    const auto size = static_cast<std::size_t>(counts[r]);
+  for (std::size_t r = 0; r < sizes.size(); ++r) {
+    const auto size = static_cast<std::size_t>(sizes[r]);
     detail::ByteReader in(bytes.data() + offset, size);
     offset += size;
     while (!in.done()) {
       const auto pos = in.get<std::uint64_t>();
       if (pos >= window.origin[r].size())
         throw std::logic_error("scatter_gather: bad gathered position");
-      results[window.origin[r][pos]] = detail::get_response(in);
+      detail::get(in, results[window.origin[r][pos]]);
     }
   }
   return results;
@@ -107,7 +100,7 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
   const Communicator comm = swarm.communicator();
   const bool root = comm.is_root();
   const int ranks = comm.size();
-  MpiStats& stats = swarm.mpi_stats();
+  detail::Progress progress(swarm);
   const detail::PrivateComm scatter_comm(comm.mpi_communicator());
   const detail::PrivateComm gather_comm(comm.mpi_communicator());
 
@@ -132,22 +125,20 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
     reading = read(std::max<std::size_t>(1, window / kFirstWindowDivisor));
   }
 
-  auto pause = kFirstPause;
   for (;;) {
     bool moved = false;  // something happened this round: do not sleep
 
     // Scatter: the next window, once this rank is down to one window of work.
     if (!scatter && !ended && runner.batches() <= 1) {
       if (!root) {
-        scatter.emplace(scatter_comm.get(), stats);
+        scatter.emplace(scatter_comm.get(), progress);
       } else if (detail::ready(reading)) {
         Outgoing out = reading.get();
         if (!out.end) {
           scattered.push_back(Pending{std::move(out.indices), std::move(out.origin)});
           reading = read(window);
         }
-        scatter.emplace(scatter_comm.get(), stats, std::move(out.bytes), std::move(out.counts),
-                        out.end);
+        scatter.emplace(scatter_comm.get(), progress, std::move(out.bytes), out.sizes, out.end);
       }
     }
     if (scatter && scatter->test()) {
@@ -155,10 +146,11 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
         ended = true;
       } else {
         auto& packed = answers.emplace_back();
-        runner.add(detail::unpack_work(scatter->received()),
+        const auto& got = scatter->received();
+        runner.add(detail::decode_all<Work>(got.data(), got.size()),
                    [&packed](std::size_t pos, Response&& r) {
                      packed.put<std::uint64_t>(pos);
-                     detail::put_response(packed, r);
+                     detail::put(packed, r);
                    });
       }
       scatter.reset();
@@ -172,18 +164,18 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
       answers.pop_front();
     }
     if (!gather && !unsent.empty()) {
-      gather.emplace(gather_comm.get(), stats, std::move(unsent.front()));
+      gather.emplace(gather_comm.get(), progress, std::move(unsent.front()));
       unsent.pop_front();
     }
     if (gather && gather->test()) {
       if (root) {
-        sinks.push_back(io->submit([&done, window = std::move(scattered.front()),
-                                    bytes = std::move(gather->received()),
-                                    counts = std::move(gather->counts())]() mutable {
-          auto results = unpack_answers(bytes, counts, window);
-          bytes = {};
-          done(std::move(window.indices), std::move(results));
-        }));
+        sinks.push_back(
+            io->submit([&done, window = std::move(scattered.front()),
+                        bytes = std::move(gather->received()), sizes = gather->sizes()]() mutable {
+              auto results = unpack_answers(bytes, sizes, window);
+              bytes = {};
+              done(std::move(window.indices), std::move(results));
+            }));
         scattered.pop_front();
       }
       gather.reset();
@@ -198,19 +190,14 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
     if (ended && runner.batches() == 0 && unsent.empty() && !gather) break;
 
     if (runner.batches() > 0) {
-      runner.step(scatter || gather || reading.valid() ? kPollWithTransfer : kPollHttpOnly);
+      runner.step(scatter || gather || reading.valid() ? detail::kPollWithMpi
+                                                       : detail::kPollHttpOnly);
     } else if (!moved) {
       // Nothing of this rank's own in flight: wait for a transfer (or, on the root, the reader).
-      const auto start = std::chrono::steady_clock::now();
-      std::this_thread::sleep_for(pause);
-      pause = std::min<std::chrono::microseconds>(pause * 2, kLongestPause);
-      if (scatter || gather) {
-        stats.seconds +=
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      }
+      progress.idle(scatter || gather);
       continue;
     }
-    pause = kFirstPause;
+    progress.moved();
   }
   for (auto& sink : sinks) sink.get();
 }

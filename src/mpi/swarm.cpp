@@ -3,139 +3,235 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "progress.hpp"
 #include "swarm/hostfile.hpp"
-#include "swarm/mpi/error.hpp"
-#include "swarm/mpi/strings.hpp"
+#include "transport.hpp"
+#include "wire.hpp"
 
 namespace swarm::mpi {
 namespace {
 
-// Rank 0's outcome of reading the hostfile, as one string: "" + endpoints, or an error.
-// The text form of the endpoints (format_hostfile) is what travels: it round-trips exactly.
-std::shared_ptr<const std::vector<Endpoint>> share_endpoints(Communicator comm, std::string text,
-                                                             std::string error,
-                                                             std::uint64_t error_line,
-                                                             std::string error_path) {
-  broadcast(error, comm);
-  if (!error.empty()) {
-    check(MPI_Bcast(&error_line, 1, MPI_UINT64_T, Communicator::kRoot, comm.mpi_communicator()),
-          "MPI_Bcast");
-    broadcast(error_path, comm);
-    throw HostfileError(error_path, error_line, error);
+// Rank 0's outcome of reading the hostfile, encoded: u8 ok, then the endpoints, or the error's
+// path, line and reason (every rank rebuilds the identical "path:line: reason").
+std::vector<Endpoint> share_endpoints(Communicator comm, std::vector<char> message,
+                                      MpiStats& stats) {
+  detail::Progress progress(stats);
+  detail::broadcast_bytes(message, Communicator::kRoot, comm.mpi_communicator(), progress);
+  detail::ByteReader in(message);
+  if (in.get<std::uint8_t>() == 0) {
+    std::string path = in.get_string();
+    const auto line = in.get<std::uint64_t>();
+    throw HostfileError(std::move(path), line, in.get_string());
   }
-  broadcast(text, comm);
-  std::istringstream in(text);
-  auto all = std::make_shared<std::vector<Endpoint>>(
-      text.empty() ? std::vector<Endpoint>{} : parse_hostfile(in, "<broadcast>", [](auto&) {}));
-  return all;
+  return detail::read<std::vector<Endpoint>>(in);
+}
+
+std::vector<char> ok_message(const std::vector<Endpoint>& endpoints) {
+  detail::ByteWriter w;
+  w.put<std::uint8_t>(1);
+  detail::put(w, endpoints);
+  return std::move(w.bytes());
 }
 
 }  // namespace
 
-Swarm::Swarm(Communicator comm, std::shared_ptr<const std::vector<Endpoint>> all,
-             std::vector<std::uint32_t> members, std::shared_ptr<const PoolOptions> options,
-             std::shared_ptr<MpiStats> stats)
-    : comm_(comm),
-      all_(std::move(all)),
+Swarm::Shared::Shared(Communicator c, std::vector<Endpoint> endpoints, PoolOptions o)
+    : comm(c),
+      all(std::move(endpoints)),
+      options(std::move(o)),
+      block(block_of(static_cast<std::int64_t>(all.size()), c.size(), c.rank())) {}
+
+Swarm::Swarm(std::shared_ptr<Shared> shared, std::vector<std::uint32_t> members)
+    : shared_(std::move(shared)),
+      comm_(shared_->comm),
+      options_(&shared_->options),
       members_(std::move(members)),
-      options_(std::move(options)),
-      stats_(std::move(stats)),
-      block_(block_of(static_cast<std::int64_t>(members_.size()), comm_.size(), comm_.rank())) {}
+      per_rank_(static_cast<std::size_t>(comm_.size()), 0) {
+  const auto n = static_cast<std::int64_t>(shared_->all.size());
+  const int me = comm_.rank();
+  for (std::size_t a = 0; a < members_.size(); ++a) {
+    const int owner = block_owner(n, comm_.size(), members_[a]);
+    ++per_rank_[static_cast<std::size_t>(owner)];
+    if (owner == me) local_.push_back(a);
+  }
+}
+
+Swarm Swarm::whole(Communicator comm, std::vector<Endpoint> endpoints, PoolOptions options) {
+  auto shared = std::make_shared<Shared>(comm, std::move(endpoints), std::move(options));
+  std::vector<std::uint32_t> members(shared->all.size());
+  std::iota(members.begin(), members.end(), 0U);
+  return Swarm(std::move(shared), std::move(members));
+}
 
 Swarm Swarm::from_hostfile(Communicator comm, const std::filesystem::path& hostfile,
                            PoolOptions options) {
-  std::string text;
-  std::string error;
-  std::uint64_t line = 0;
-  std::string path;
+  std::vector<char> message;
   if (comm.is_root()) {
     try {
-      text = format_hostfile(parse_hostfile(hostfile));
+      message = ok_message(parse_hostfile(hostfile));
     } catch (const HostfileError& e) {
-      // Send the parts; every rank rebuilds the identical "path:line: reason".
-      error = e.reason();
-      line = e.line();
-      path = e.path();
+      detail::ByteWriter w;
+      w.put<std::uint8_t>(0);
+      w.put_string(e.path());
+      w.put<std::uint64_t>(e.line());
+      w.put_string(e.reason());
+      message = std::move(w.bytes());
     }
   }
-  auto all = share_endpoints(comm, std::move(text), std::move(error), line, std::move(path));
-  std::vector<std::uint32_t> members(all->size());
-  std::iota(members.begin(), members.end(), 0U);
-  return Swarm(comm, std::move(all), std::move(members),
-               std::make_shared<const PoolOptions>(std::move(options)),
-               std::make_shared<MpiStats>());
+  MpiStats setup;  // the patterns' MPI share starts after construction
+  return whole(comm, share_endpoints(comm, std::move(message), setup), std::move(options));
 }
 
 Swarm Swarm::from_endpoints(Communicator comm, const std::vector<Endpoint>& endpoints,
                             PoolOptions options) {
+  MpiStats setup;
   auto all =
-      share_endpoints(comm, comm.is_root() ? format_hostfile(endpoints) : std::string{}, {}, 0, {});
-  std::vector<std::uint32_t> members(all->size());
-  std::iota(members.begin(), members.end(), 0U);
-  return Swarm(comm, std::move(all), std::move(members),
-               std::make_shared<const PoolOptions>(std::move(options)),
-               std::make_shared<MpiStats>());
+      share_endpoints(comm, comm.is_root() ? ok_message(endpoints) : std::vector<char>{}, setup);
+  return whole(comm, std::move(all), std::move(options));
 }
 
-int Swarm::owner_of(std::size_t agent) const {
+void Swarm::check_agent(std::size_t agent) const {
   if (agent >= members_.size()) {
     throw std::out_of_range(fmt::format("agent {} out of range (swarm has {})", agent, size()));
   }
-  // Inverse of block_of: the first N % R ranks hold base + 1 agents.
-  const auto n = static_cast<std::int64_t>(members_.size());
-  const std::int64_t ranks = comm_.size();
-  const std::int64_t base = n / ranks;
-  const std::int64_t extra = n % ranks;
-  const auto a = static_cast<std::int64_t>(agent);
-  if (a < extra * (base + 1)) return static_cast<int>(a / (base + 1));
-  return static_cast<int>(extra + (a - extra * (base + 1)) / base);
+}
+
+std::size_t Swarm::count_on(int rank) const {
+  return per_rank_.at(static_cast<std::size_t>(rank));
+}
+
+Placement Swarm::placement(std::size_t agent) const {
+  check_agent(agent);
+  const auto n = static_cast<std::int64_t>(shared_->all.size());
+  const std::int64_t h = members_[agent];
+  const int rank = block_owner(n, comm_.size(), h);
+  return Placement{rank, static_cast<std::size_t>(h - block_of(n, comm_.size(), rank).begin)};
+}
+
+Placement Swarm::mine(std::size_t agent) const {
+  const Placement p = placement(agent);
+  if (p.rank != comm_.rank()) {
+    throw std::logic_error(
+        fmt::format("agent {} is driven by rank {}, not rank {}", agent, p.rank, comm_.rank()));
+  }
+  return p;
+}
+
+bool Swarm::is_mine(std::size_t agent) const {
+  return placement(agent).rank == comm_.rank();
+}
+
+std::size_t Swarm::local_index(std::size_t agent) const {
+  const auto it = std::lower_bound(local_.begin(), local_.end(), agent);
+  if (it == local_.end() || *it != agent) {
+    throw std::logic_error(fmt::format("agent {} is not driven by rank {}", agent, comm_.rank()));
+  }
+  return static_cast<std::size_t>(it - local_.begin());
 }
 
 const Endpoint& Swarm::endpoint(std::size_t agent) const {
-  if (agent >= members_.size()) {
-    throw std::out_of_range(fmt::format("agent {} out of range (swarm has {})", agent, size()));
-  }
-  return (*all_)[members_[agent]];
+  check_agent(agent);
+  return shared_->all[members_[agent]];
 }
 
 std::size_t Swarm::hostfile_index(std::size_t agent) const {
-  if (agent >= members_.size()) {
-    throw std::out_of_range(fmt::format("agent {} out of range (swarm has {})", agent, size()));
-  }
+  check_agent(agent);
   return members_[agent];
 }
 
-AgentPool& Swarm::local_pool() {
-  if (block_.count == 0) {
+std::vector<std::size_t> Swarm::agents_with_tag(std::string_view key,
+                                                std::string_view value) const {
+  std::vector<std::size_t> out;
+  for (std::size_t a = 0; a < members_.size(); ++a) {
+    const auto& tags = shared_->all[members_[a]].tags;
+    const auto it = tags.find(key);
+    if (it != tags.end() && it->second == value) out.push_back(a);
+  }
+  return out;
+}
+
+AgentPool& Swarm::rank_pool() {
+  Shared& s = *shared_;
+  if (s.block.count == 0) {
     throw std::logic_error(fmt::format("rank {} drives no agents of this swarm", comm_.rank()));
   }
-  if (!pool_) {
-    std::vector<Endpoint> mine;
-    mine.reserve(static_cast<std::size_t>(block_.count));
-    for (std::int64_t k = 0; k < block_.count; ++k) {
-      mine.push_back((*all_)[members_[static_cast<std::size_t>(block_.begin + k)]]);
-    }
-    pool_ = std::make_shared<AgentPool>(std::move(mine), *options_);
+  if (!s.pool) {
+    std::vector<Endpoint> mine(s.all.begin() + s.block.begin,
+                               s.all.begin() + s.block.begin + s.block.count);
+    s.pool = std::make_unique<AgentPool>(std::move(mine), s.options);
   }
-  return *pool_;
+  return *s.pool;
+}
+
+AgentPool* Swarm::existing_rank_pool() const noexcept {
+  return shared_->pool.get();
+}
+
+AgentPool& Swarm::local_pool() {
+  if (local_.empty()) {
+    throw std::logic_error(fmt::format("rank {} drives no agents of this swarm", comm_.rank()));
+  }
+  if (!local_pool_) {
+    std::vector<std::size_t> slots;
+    slots.reserve(local_.size());
+    for (const auto a : local_) slots.push_back(placement(a).slot);
+    local_pool_ = std::make_shared<AgentPool>(rank_pool().select(slots));
+  }
+  return *local_pool_;
+}
+
+void Swarm::submit(std::size_t agent, std::string_view prompt, AgentPool::ResponseFn done,
+                   CallOptions call) {
+  const Placement p = mine(agent);
+  rank_pool().submit(
+      p.slot, prompt,
+      [agent, done = std::move(done)](Response&& r) {
+        r.agent_index = static_cast<std::int64_t>(agent);
+        done(std::move(r));
+      },
+      call);
+}
+
+void Swarm::submit_batch(std::size_t agent, std::vector<std::string> prompts,
+                         AgentPool::BatchFn done, CallOptions call) {
+  const Placement p = mine(agent);
+  rank_pool().submit_batch(
+      p.slot, std::move(prompts),
+      [agent, done = std::move(done)](std::vector<Response>&& rs) {
+        for (auto& r : rs) r.agent_index = static_cast<std::int64_t>(agent);
+        done(std::move(rs));
+      },
+      call);
+}
+
+std::vector<Response> Swarm::ask(std::span<const std::size_t> agents, std::string_view prompt,
+                                 CallOptions call) {
+  std::vector<Response> out(agents.size());
+  std::size_t remaining = agents.size();
+  for (std::size_t k = 0; k < agents.size(); ++k) {
+    submit(
+        agents[k], prompt,
+        [&out, &remaining, k](Response&& r) {
+          out[k] = std::move(r);
+          --remaining;
+        },
+        call);
+  }
+  while (remaining > 0) rank_pool().poll(std::chrono::milliseconds(200));
+  return out;
 }
 
 Swarm Swarm::view(std::vector<std::uint32_t> members) const {
-  return Swarm(comm_, all_, std::move(members), options_, stats_);
+  return Swarm(shared_, std::move(members));
 }
 
 Swarm Swarm::by_tag(std::string_view key, std::string_view value) const {
   std::vector<std::uint32_t> members;
-  for (const auto m : members_) {
-    const auto& tags = (*all_)[m].tags;
-    const auto it = tags.find(key);
-    if (it != tags.end() && it->second == value) members.push_back(m);
-  }
+  for (const auto a : agents_with_tag(key, value)) members.push_back(members_[a]);
   return view(std::move(members));
 }
 
@@ -150,9 +246,7 @@ Swarm Swarm::select(std::span<const std::size_t> agents) const {
   std::vector<std::uint32_t> members;
   members.reserve(agents.size());
   for (const auto a : agents) {
-    if (a >= members_.size()) {
-      throw std::out_of_range(fmt::format("agent {} out of range (swarm has {})", a, size()));
-    }
+    check_agent(a);
     members.push_back(members_[a]);
   }
   return view(std::move(members));

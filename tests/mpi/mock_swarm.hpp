@@ -34,7 +34,7 @@ class MockSwarm {
       mock_ = std::make_unique<MockProcess>(args);
       path = mock_->hostfile().string();
     }
-    swarm::mpi::broadcast(path, world_);
+    swarm::mpi::broadcast_string(path, world_);
     hostfile_ = path;
   }
   Swarm swarm(swarm::Protocol protocol = swarm::Protocol::chat) const {

@@ -90,11 +90,11 @@ TEST(MpiError, ErrorStringOfKnownCodes) {
 TEST(MpiStrings, BroadcastReachesEveryRank) {
   const swarm::mpi::Communicator world;
   std::string text = world.is_root() ? std::string("prompt with\0nul and ünïcode", 27) : "stale";
-  swarm::mpi::broadcast(text, world);
+  swarm::mpi::broadcast_string(text, world);
   EXPECT_EQ(text, std::string("prompt with\0nul and ünïcode", 27));
 
   std::string empty = world.is_root() ? "" : "stale";
-  swarm::mpi::broadcast(empty, world);
+  swarm::mpi::broadcast_string(empty, world);
   EXPECT_TRUE(empty.empty());
 }
 

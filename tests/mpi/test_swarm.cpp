@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +38,10 @@ TEST(MpiSwarm, EveryRankKnowsAllEndpointsAndItsBlock) {
   Swarm s = mock.swarm();
   const Communicator world;
   ASSERT_EQ(s.size(), 10u);
-  EXPECT_EQ(s.shard(), swarm::mpi::block_of(10, world.size(), world.rank()));
+  const auto block = swarm::mpi::block_of(10, world.size(), world.rank());
+  std::vector<std::size_t> expected(static_cast<std::size_t>(block.count));
+  std::iota(expected.begin(), expected.end(), static_cast<std::size_t>(block.begin));
+  EXPECT_EQ(s.local_agents(), expected);
   for (std::size_t a = 0; a < 10; ++a) {
     const auto owner = s.owner_of(a);
     const auto b = swarm::mpi::block_of(10, world.size(), owner);
@@ -49,7 +53,7 @@ TEST(MpiSwarm, EveryRankKnowsAllEndpointsAndItsBlock) {
   for (std::size_t a = 0; a < s.size(); ++a) mine.push_back(s.endpoint(a));
   const std::string text = swarm::format_hostfile(mine);
   std::string root_text = text;
-  swarm::mpi::broadcast(root_text, world);
+  swarm::mpi::broadcast_string(root_text, world);
   EXPECT_EQ(text, root_text);
 }
 
@@ -61,7 +65,7 @@ TEST(MpiSwarm, BadHostfileGivesTheSameErrorOnEveryRank) {
     path = (dir.path() / "bad.hostfile").string();
     swarm::mock::test::write_file(path, "a:1\nb:99999\n");
   }
-  swarm::mpi::broadcast(path, world);
+  swarm::mpi::broadcast_string(path, world);
   try {
     (void)Swarm::from_hostfile(world, path);
     FAIL() << "no error";
@@ -249,12 +253,18 @@ TEST(MpiScatterGather, AFailingAgentIsAFailedResponseNotAnError) {
   }
 }
 
-TEST(MpiSelections, ViewsAreReShardedAndMapToTheirOwnAgents) {
+TEST(MpiSelections, ViewsKeepTheirAgentsRanksAndMapToTheirOwnAgents) {
   MockSwarm mock({"--count", "6", "--roles", "a,b"});
   Swarm s = mock.swarm();
   Swarm b = s.by_tag("role", "b");  // hostfile agents 1, 3, 5
   ASSERT_EQ(b.size(), 3u);
-  EXPECT_EQ(b.shard(), swarm::mpi::block_of(3, Communicator().size(), Communicator().rank()));
+  // A view renumbers its agents but each stays with the rank that drives its hostfile position.
+  std::vector<std::size_t> mine;
+  for (std::size_t k = 0; k < b.size(); ++k) {
+    EXPECT_EQ(b.owner_of(k), s.owner_of(b.hostfile_index(k))) << k;
+    if (b.is_mine(k)) mine.push_back(k);
+  }
+  EXPECT_EQ(b.local_agents(), mine);
   std::vector<std::string> prompts = {"p0", "p1", "p2", "p3"};
   auto results = swarm::mpi::scatter_gather(b, prompts);
   if (Communicator().is_root()) {
@@ -284,7 +294,7 @@ TEST(MpiSelections, ViewsAreReShardedAndMapToTheirOwnAgents) {
   for (std::size_t k = 0; k < sampled.size(); ++k)
     ports += std::to_string(sampled.endpoint(k).port) + ",";
   std::string root_ports = ports;
-  swarm::mpi::broadcast(root_ports, Communicator());
+  swarm::mpi::broadcast_string(root_ports, Communicator());
   EXPECT_EQ(ports, root_ports);
 }
 

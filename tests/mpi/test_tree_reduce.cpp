@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "swarm/mpi/pipeline.hpp"
 #include "tree_reduce_reference.hpp"
 
 namespace {
@@ -176,13 +177,12 @@ TEST(MpiTreeReduce, PlaceholdersInAnswersAreNotFilledAgain) {
 }
 
 TEST(MpiTreeReduce, SweepOverSizesAndFanins) {
-  // One mock, views of its first n agents: every small shape against the references.
+  // One mock, swarms of its first n agents: every small shape against the references.
   constexpr std::size_t kAgents = 6;
   MockSwarm mock(kAgents, {});
-  auto all = mock.swarm();
   std::vector<std::uint64_t> calls(kAgents);
   for (std::size_t n = 1; n <= kAgents; ++n) {
-    auto s = all.slice(0, n);
+    auto s = mock.swarm(n);
     for (std::size_t fanin = 2; fanin <= 4; ++fanin) {
       for (const Items& items : {Items{}, numbered_items(7)}) {
         SCOPED_TRACE(testing::Message() << "n=" << n << " fanin=" << fanin << " items=" << !!items);

@@ -38,7 +38,7 @@ TEST(MpiTreeReduce64, ManyRanksAgreeOnTheAnswer) {
   EXPECT_EQ(got.levels, want.levels);
   // The same bytes on every rank: compare with the root's copy.
   std::string root_text = got.response.text;
-  swarm::mpi::broadcast(root_text, world);
+  swarm::mpi::broadcast_string(root_text, world);
   EXPECT_TRUE(got.response.text == root_text);
   if (world.size() == 64) {
     EXPECT_EQ(got.rank_levels, 2);  // 64 ranks = 8 x 8

@@ -20,6 +20,7 @@
 
 #include "http_client.hpp"
 #include "mock_process.hpp"
+#include "swarm/hostfile.hpp"
 #include "swarm/mpi/shard.hpp"
 #include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
@@ -58,20 +59,28 @@ class MockSwarm {
       mock_ = std::make_unique<swarm::mock::test::MockProcess>(args);
       path = mock_->hostfile().string();
     }
-    swarm::mpi::broadcast(path, world_);
+    swarm::mpi::broadcast_string(path, world_);
     hostfile_ = path;
   }
   ~MockSwarm() { MPI_Barrier(MPI_COMM_WORLD); }  // nobody stops the mock while others use it
   MockSwarm(const MockSwarm&) = delete;
   MockSwarm& operator=(const MockSwarm&) = delete;
 
-  [[nodiscard]] swarm::mpi::Swarm swarm() const {
+  /// A swarm of exactly the first `n` endpoints (default: the `agents` under test).
+  [[nodiscard]] swarm::mpi::Swarm swarm(std::size_t n = 0) const {
     swarm::PoolOptions o;
     o.model = "mock-model";
     o.model_max_context = 32768;
     o.retries = 0;        // dead agents fail at once
     o.max_tokens = 8192;  // the mock cuts answers at max_tokens; deep trees echo long texts
-    return swarm::mpi::Swarm::from_hostfile(world_, hostfile_, o).slice(0, agents_);
+    // The swarm is exactly the first `agents` endpoints (not a slice of the whole hostfile:
+    // an agent keeps its hostfile rank in a view, and the references deal `agents` to ranks).
+    std::vector<swarm::Endpoint> endpoints;
+    if (world_.is_root()) {
+      endpoints = swarm::parse_hostfile(hostfile_);
+      endpoints.resize(n == 0 ? agents_ : n);
+    }
+    return swarm::mpi::Swarm::from_endpoints(world_, endpoints, o);
   }
 
   /// Root only: chat completions each agent received so far (the mock's /metrics).

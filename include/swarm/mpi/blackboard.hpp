@@ -10,10 +10,10 @@
 /// (MPI_Win_allocate). Any rank reads the whole board with passive-target RMA (MPI_Win_lock_all,
 /// MPI_Get, flush): no rank serves reads by hand. Before each step rank 0 reads the board, builds
 /// the prompt and broadcasts it (one reader per step, not one per rank). Steps are separated by
-/// collectives, so a read
-/// never sees a half-written step. When a rank's entries would outgrow the window, all ranks
-/// grow it together between steps (no silent size limit). The board order is deterministic:
-/// (round, section order, hostfile agent index), whatever the ranks or the timing.
+/// collectives, so a read never sees a half-written step. When a rank's entries would outgrow the
+/// window, all ranks grow it together between steps (no silent size limit). The board order is
+/// deterministic: (round, section order, agent index in the board's swarm), whatever the ranks or
+/// the timing.
 
 #include <cstdint>
 #include <functional>
@@ -24,20 +24,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "swarm/mpi/board_entry.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/mpi/window.hpp"
 #include "swarm/response.hpp"
 
 namespace swarm::mpi {
-
-/// One answer on the board.
-struct BoardEntry {
-  std::string text;
-  std::uint32_t section = 0;  ///< Index into the board's sections.
-  std::uint32_t round = 0;    ///< 1-based; 0 for initial entries.
-  std::int64_t agent = -1;    ///< Hostfile index of the author; -1 for initial entries.
-  std::uint32_t seq = 0;      ///< Order among one author's entries of one step (initial entries).
-};
 
 /// The board as read at one moment: every entry, in board order.
 class BoardState {
@@ -78,7 +70,7 @@ struct BoardStep {
   std::string section;
   std::string prompt;
   std::vector<Response>
-      responses;  ///< One per agent of the section (agent_index = hostfile index).
+      responses;  ///< One per agent of the section, by agent_index (the board swarm's index).
 };
 /// Observes each step on rank 0 (e.g. to write a log). Gathering the responses costs an
 /// MPI_Gatherv per step, so it only happens when an observer is given.
@@ -126,7 +118,8 @@ class Blackboard {
   Swarm& swarm_;
   std::vector<std::string> sections_;
   PromptFn prompt_fn_;
-  std::vector<Swarm> views_;  ///< One role view per section.
+  std::vector<std::vector<std::size_t>> section_agents_;  ///< Per section: its agents.
+  std::vector<std::vector<std::size_t>> local_agents_;    ///< Per section: this rank's.
   Window window_;
   int round_ = 0;
   StopReason stop_reason_ = StopReason::max_rounds;

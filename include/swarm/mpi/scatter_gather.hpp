@@ -20,20 +20,13 @@
 #include <string_view>
 #include <vector>
 
+#include "swarm/mpi/work.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/response.hpp"
 
 namespace swarm::mpi {
 
 class Swarm;
-
-/// One prompt; it goes to agent `index mod N`, so a resumed run sends a redone prompt to the
-/// agent that had it originally.
-struct Work {
-  std::uint64_t index = 0;
-  std::string prompt;
-  std::optional<std::int64_t> max_tokens;  ///< Per-prompt override (e.g. from batch input).
-};
 
 /// Prompts per scatter/gather round.
 inline constexpr std::size_t kDefaultWindow = 65536;

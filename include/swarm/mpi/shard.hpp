@@ -1,7 +1,7 @@
 #pragma once
 /// @file mpi/shard.hpp
 /// How endpoints are dealt to ranks: contiguous blocks in hostfile order, the first N % R ranks
-/// taking one extra, so that MPI_Gatherv with block displacements lands results in global order.
+/// taking one extra. Local, not collective; testable without MPI.
 
 #include <cstdint>
 
@@ -15,12 +15,20 @@ struct Block {
 };
 
 /// The block of `n` items owned by `rank` of `size` ranks: count = n/size + (rank < n%size).
-/// Ranks beyond `n` get empty blocks (legal: 64 ranks, 10 agents). Local, not collective.
+/// Ranks beyond `n` get empty blocks (legal: 64 ranks, 10 agents).
 constexpr Block block_of(std::int64_t n, int size, int rank) noexcept {
   const std::int64_t base = n / size;
   const std::int64_t extra = n % size;
   const std::int64_t r = rank;
   return Block{r * base + (r < extra ? r : extra), base + (r < extra ? 1 : 0)};
+}
+
+/// The rank whose block_of(n, size, rank) holds item `i` (0 <= i < n): the inverse of block_of.
+constexpr int block_owner(std::int64_t n, int size, std::int64_t i) noexcept {
+  const std::int64_t base = n / size;
+  const std::int64_t extra = n % size;
+  if (i < extra * (base + 1)) return static_cast<int>(i / (base + 1));
+  return static_cast<int>(extra + (i - extra * (base + 1)) / base);
 }
 
 }  // namespace swarm::mpi

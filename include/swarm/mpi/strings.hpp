@@ -9,8 +9,8 @@
 namespace swarm::mpi {
 
 /// Collective: after the call every rank's `text` equals the root's. Non-root contents are
-/// replaced. Payloads up to INT_MAX bytes (larger ones throw std::length_error on the root,
-/// before any rank blocks on data — the length is broadcast first).
-void broadcast(std::string& text, Communicator comm, int root = Communicator::kRoot);
+/// replaced. Any length: past INT_MAX bytes the MPI-4 large-count call is used. Waits by
+/// testing with short sleeps, so ranks oversubscribing cores do not spin.
+void broadcast_string(std::string& text, Communicator comm, int root = Communicator::kRoot);
 
 }  // namespace swarm::mpi

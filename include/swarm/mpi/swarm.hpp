@@ -4,33 +4,44 @@
 ///
 /// Rank 0 parses the hostfile and broadcasts the endpoint list, so every rank knows every
 /// endpoint and the global numbering (about 1 MB for 24,000 endpoints). Each rank drives the
-/// contiguous block `block_of(size(), ranks, rank)` of the view's agents with its own AgentPool
-/// (created on first use; ranks with no agents never open a connection). Selections (by_tag,
-/// slice, select, sample) compute the same member list on every rank without communicating
-/// and re-shard it in blocks over all ranks, like MPI_Comm_split gives a communicator its own
-/// numbering. They are collective in the sense that every rank must make the same calls.
+/// contiguous block `block_of(H, ranks, rank)` of the H hostfile endpoints through one AgentPool
+/// (one engine, one connection cache, one /v1/models lookup), created on first use; ranks with
+/// no agents never open a connection.
+///
+/// Selections (by_tag, slice, select, sample) compute the same member list on every rank
+/// without communicating and number their members 0..size()-1, but an agent keeps its rank in
+/// every view: it is always driven by the rank that owns its hostfile position. So every view
+/// shares the rank's one pool, per-agent concurrency caps hold across views, and exactly one
+/// rank ever talks to an endpoint. They are collective in the sense that every rank must make
+/// the same calls.
+///
+/// Addressing: a view's agent `a` (0 <= a < size()) lives at placement(a) = {rank, slot in that
+/// rank's pool}; patterns submit through submit()/submit_batch() on the owning rank, which stamp
+/// Response::agent_index = a, the agent's index in the view the pattern runs on. That is the one
+/// meaning of agent_index in swarm::mpi.
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "swarm/endpoint.hpp"
 #include "swarm/mpi/communicator.hpp"
 #include "swarm/mpi/shard.hpp"
+#include "swarm/mpi/stats.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/pool_options.hpp"
 
 namespace swarm::mpi {
 
-/// Time and bytes a Swarm spent in MPI (this rank), for benchmarks and summaries.
-struct MpiStats {
-  double seconds = 0.0;  ///< Wall time inside MPI calls, or idle waiting for a transfer.
-  std::uint64_t calls = 0;
-  std::uint64_t bytes_sent = 0;      ///< Payload this rank contributed (root: scattered).
-  std::uint64_t bytes_received = 0;  ///< Payload this rank received (root: gathered).
+/// Where an agent is driven: its rank, and its index in that rank's pool.
+struct Placement {
+  int rank = 0;
+  std::size_t slot = 0;
+  friend bool operator==(const Placement&, const Placement&) = default;
 };
 
 class Swarm {
@@ -46,20 +57,49 @@ class Swarm {
 
   /// Number of agents in this view (every rank).
   [[nodiscard]] std::size_t size() const noexcept { return members_.size(); }
-  /// This rank's agents: view indices [shard().begin, shard().begin + shard().count).
-  [[nodiscard]] Block shard() const noexcept { return block_; }
+  /// The view's agents this rank drives, ascending.
+  [[nodiscard]] const std::vector<std::size_t>& local_agents() const noexcept { return local_; }
+  /// How many of the view's agents rank `rank` drives (every rank knows every count).
+  [[nodiscard]] std::size_t count_on(int rank) const;
+  /// Where view agent `agent` is driven (std::out_of_range past size()).
+  [[nodiscard]] Placement placement(std::size_t agent) const;
   /// The rank that drives view agent `agent`.
-  [[nodiscard]] int owner_of(std::size_t agent) const;
+  [[nodiscard]] int owner_of(std::size_t agent) const { return placement(agent).rank; }
+  /// True when this rank drives view agent `agent`.
+  [[nodiscard]] bool is_mine(std::size_t agent) const;
+  /// Position of view agent `agent` in local_agents() (std::logic_error if not this rank's).
+  [[nodiscard]] std::size_t local_index(std::size_t agent) const;
   /// Endpoint of view agent `agent` (every rank knows all of them).
   [[nodiscard]] const Endpoint& endpoint(std::size_t agent) const;
   /// Position of view agent `agent` in the hostfile (the same in every view).
   [[nodiscard]] std::size_t hostfile_index(std::size_t agent) const;
+  /// View agents whose tag `key` equals `value`, ascending (every rank alike, no MPI).
+  [[nodiscard]] std::vector<std::size_t> agents_with_tag(std::string_view key,
+                                                         std::string_view value) const;
   [[nodiscard]] Communicator communicator() const noexcept { return comm_; }
   [[nodiscard]] const PoolOptions& options() const noexcept { return *options_; }
 
-  /// The AgentPool over this rank's shard (local index k = view agent shard().begin + k).
-  /// Created on first use. Throws std::logic_error on a rank with no agents.
+  /// This rank's one AgentPool: its block of the hostfile, shared by every view of the swarm.
+  /// Created on first use. Throws std::logic_error on a rank that drives no hostfile agent.
+  AgentPool& rank_pool();
+  /// The rank pool if it exists already, else nullptr (never creates it).
+  [[nodiscard]] AgentPool* existing_rank_pool() const noexcept;
+  /// This view's local agents as a sub-pool of rank_pool() (index k = local_agents()[k]).
+  /// Throws std::logic_error on a rank with no agents in this view.
   AgentPool& local_pool();
+
+  /// Local: queues `prompt` for view agent `agent`, which this rank must drive
+  /// (std::logic_error otherwise); `done` runs inside a later poll of the rank pool with
+  /// agent_index = `agent`.
+  void submit(std::size_t agent, std::string_view prompt, AgentPool::ResponseFn done,
+              CallOptions call = {});
+  /// Local: as submit(), one /v1/completions list request carrying `prompts`.
+  void submit_batch(std::size_t agent, std::vector<std::string> prompts, AgentPool::BatchFn done,
+                    CallOptions call = {});
+  /// Local, blocking, no MPI: each of `agents` (this rank's) answers `prompt`; results in the
+  /// order of `agents`.
+  std::vector<Response> ask(std::span<const std::size_t> agents, std::string_view prompt,
+                            CallOptions call = {});
 
   /// Collective selections; see the file comment.
   [[nodiscard]] Swarm by_tag(std::string_view key, std::string_view value) const;
@@ -67,22 +107,34 @@ class Swarm {
   [[nodiscard]] Swarm select(std::span<const std::size_t> agents) const;
   [[nodiscard]] Swarm sample(std::size_t n, std::uint64_t seed) const;
 
-  /// MPI time/bytes of this rank, accumulated by the patterns run on this view.
-  [[nodiscard]] MpiStats& mpi_stats() noexcept { return *stats_; }
+  /// MPI time/bytes of this rank, accumulated by the patterns run on every view of the swarm.
+  [[nodiscard]] MpiStats& mpi_stats() noexcept { return shared_->stats; }
 
  private:
-  Swarm(Communicator comm, std::shared_ptr<const std::vector<Endpoint>> all,
-        std::vector<std::uint32_t> members, std::shared_ptr<const PoolOptions> options,
-        std::shared_ptr<MpiStats> stats);
-  Swarm view(std::vector<std::uint32_t> members) const;
+  /// What every view of one swarm shares on this rank.
+  struct Shared {
+    Shared(Communicator comm, std::vector<Endpoint> endpoints, PoolOptions options);
+    Communicator comm;
+    std::vector<Endpoint> all;  ///< Hostfile order, identical on all ranks.
+    PoolOptions options;
+    Block block;  ///< The hostfile agents this rank drives.
+    MpiStats stats;
+    std::unique_ptr<AgentPool> pool;  ///< Lazily created over `block`.
+  };
 
+  Swarm(std::shared_ptr<Shared> shared, std::vector<std::uint32_t> members);
+  static Swarm whole(Communicator comm, std::vector<Endpoint> endpoints, PoolOptions options);
+  Swarm view(std::vector<std::uint32_t> members) const;
+  void check_agent(std::size_t agent) const;
+  Placement mine(std::size_t agent) const;  ///< placement(), which must be this rank's.
+
+  std::shared_ptr<Shared> shared_;
   Communicator comm_;
-  std::shared_ptr<const std::vector<Endpoint>> all_;  ///< Hostfile order, identical on all ranks.
-  std::vector<std::uint32_t> members_;                ///< View index -> index into *all_.
-  std::shared_ptr<const PoolOptions> options_;
-  std::shared_ptr<MpiStats> stats_;
-  Block block_;
-  std::shared_ptr<AgentPool> pool_;  ///< Lazily created; shared by copies of this view.
+  const PoolOptions* options_;
+  std::vector<std::uint32_t> members_;     ///< View index -> hostfile index.
+  std::vector<std::size_t> local_;         ///< View indices this rank drives, ascending.
+  std::vector<std::size_t> per_rank_;      ///< Agents of this view on each rank.
+  std::shared_ptr<AgentPool> local_pool_;  ///< Lazily created; shared by copies of this view.
 };
 
 }  // namespace swarm::mpi

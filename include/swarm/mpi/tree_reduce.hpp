@@ -74,12 +74,4 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
                              CallOptions leaf_call = {},
                              CallOptions reduce_call = {.aggregation = true});
 
-/// Collective. The seed's fan_out_fan_in: the first min(n_workers, N) agents (all when
-/// `n_workers` is empty) answer `prompt`; then agent 0 answers `collect_prompt` with
-/// {responses} = their successful answers (blank ones included, as in the seed) joined by
-/// "\n---\n", under the aggregation cap. `prompt` and `collect_prompt` are significant on the
-/// root. Returns agent 0's answer on every rank. Throws std::logic_error for an empty swarm.
-Response fan_out_fan_in(Swarm& swarm, std::string_view prompt, std::string_view collect_prompt,
-                        std::optional<std::size_t> n_workers = std::nullopt, CallOptions call = {});
-
 }  // namespace swarm::mpi

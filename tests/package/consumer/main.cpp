@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     summary = std::to_string(endpoints.size()) + " endpoints, first " + endpoints[0].url() +
               " role=" + std::string(endpoints[0].tag("role"));
   }
-  swarm::mpi::broadcast(summary, world);
+  swarm::mpi::broadcast_string(summary, world);
   if (world.rank() == world.size() - 1) {  // printed by the last rank: the broadcast arrived
     std::printf("consumer: %d ranks, %s (aswarm %s)\n", world.size(), summary.c_str(),
                 swarm::kVersion);

@@ -1,0 +1,18 @@
+#pragma once
+/// @file mpi/stats.hpp
+/// What a rank spent in MPI, for benchmarks and `--summary`'s per-rank MPI share.
+
+#include <cstdint>
+
+namespace swarm::mpi {
+
+/// Time and bytes a Swarm spent in MPI on this rank. Every wait of the patterns goes through one
+/// progress primitive that adds to it, so the share is complete for every pattern.
+struct MpiStats {
+  double seconds = 0.0;  ///< Wall time inside MPI calls, or idle waiting for a transfer.
+  std::uint64_t calls = 0;
+  std::uint64_t bytes_sent = 0;      ///< Payload this rank contributed (root: scattered).
+  std::uint64_t bytes_received = 0;  ///< Payload this rank received (root: gathered).
+};
+
+}  // namespace swarm::mpi

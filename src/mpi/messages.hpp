@@ -1,0 +1,43 @@
+#pragma once
+// Internal: the messages the patterns exchange besides Responses and Work, as plain values, so
+// that one codec (wire.hpp) defines all the bytes that cross MPI.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "swarm/response.hpp"
+
+namespace swarm::mpi::detail {
+
+/// How one pipeline stage (waves) or one item (streaming) ended; the root decides, every rank
+/// learns it.
+struct Outcome {
+  bool success = false;
+  std::string output;
+  std::string error;
+};
+
+/// One agent of a farm task: the swarm agent and the answer's position in the task.
+struct FarmTarget {
+  std::uint64_t agent = 0;
+  std::uint32_t pos = 0;
+};
+
+/// Root -> owner: one prompt for some of the owner's agents. `priority` orders the owner's
+/// queue (higher first).
+struct FarmTask {
+  std::uint64_t id = 0;
+  std::uint32_t priority = 0;
+  std::vector<FarmTarget> targets;
+  std::string prompt;
+};
+
+/// Owner -> root: the answer of one target of a task.
+struct FarmResult {
+  std::uint64_t id = 0;
+  std::uint32_t pos = 0;
+  Response response;
+};
+
+}  // namespace swarm::mpi::detail

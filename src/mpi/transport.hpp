@@ -1,0 +1,77 @@
+#pragma once
+// Internal: moving byte buffers with MPI, counts checked in one place. A payload whose byte
+// count fits the int-count calls uses them; a larger one (past 2 GiB) goes through the MPI-4
+// large-count calls (MPI_Ibcast_c, MPI_Isend_c, MPI_Mrecv_c, MPI_Iscatterv_c, MPI_Igatherv_c),
+// never a truncating cast. Every rank of a collective takes the same branch: the decision is
+// made from sizes every rank knows. Waiting goes through Progress (HTTP keeps moving, MPI time
+// is counted).
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "progress.hpp"
+
+namespace swarm::mpi::detail {
+
+/// Byte counts above this go through the large-count calls: INT_MAX, unless a test lowers it
+/// to exercise that path with small payloads (every rank must set the same value, outside any
+/// transfer).
+[[nodiscard]] std::size_t large_count_threshold() noexcept;
+void set_large_count_threshold(std::size_t bytes) noexcept;
+/// Whether a transfer whose largest count or displacement is `bytes` needs the large-count
+/// calls.
+[[nodiscard]] bool needs_large_count(std::size_t bytes) noexcept;
+/// `bytes` as an int count; a std::logic_error if it does not fit (callers check
+/// needs_large_count() first, so this is a bug).
+[[nodiscard]] int int_count(std::size_t bytes);
+
+/// Collective: every rank's `data` becomes `root`'s. The size travels first, so every rank
+/// knows it and takes the same call for the bytes.
+void broadcast_bytes(std::string& data, int root, MPI_Comm comm, Progress& progress);
+void broadcast_bytes(std::vector<char>& data, int root, MPI_Comm comm, Progress& progress);
+
+/// Non-blocking sends whose buffers live until MPI is done with them.
+class SendQueue {
+ public:
+  SendQueue(MPI_Comm comm, Progress& progress) : comm_(comm), progress_(progress) {}
+  SendQueue(const SendQueue&) = delete;
+  SendQueue& operator=(const SendQueue&) = delete;
+  /// Sends still in flight leave the job to be aborted (MPI may still read their buffers).
+  ~SendQueue() = default;
+
+  void send(std::vector<char> bytes, int dest, int tag);
+  /// Drops the sends that completed.
+  void progress();
+  /// Waits for every send.
+  void finish();
+  [[nodiscard]] bool empty() const noexcept { return queue_.empty(); }
+
+ private:
+  struct Entry {
+    std::vector<char> bytes;
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
+  MPI_Comm comm_;
+  Progress& progress_;
+  std::list<Entry> queue_;  // a list: MPI holds pointers into each entry's buffer
+};
+
+/// One received message. Matched and received as one (MPI_Improbe + MPI_Mrecv), so no other
+/// receive of the process can take it in between.
+struct Message {
+  int source = 0;
+  int tag = 0;
+  std::vector<char> bytes;
+};
+
+/// A message from `source` (or MPI_ANY_SOURCE) with `tag` (or MPI_ANY_TAG) if one has arrived.
+std::optional<Message> try_receive(MPI_Comm comm, int source, int tag, Progress& progress);
+/// Waits for such a message (Progress::idle between tries).
+Message receive(MPI_Comm comm, int source, int tag, Progress& progress);
+
+}  // namespace swarm::mpi::detail
