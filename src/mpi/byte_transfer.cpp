@@ -85,6 +85,7 @@ bool ByteScatter::post_bytes() {
                           static_cast<MPI_Count>(recv_.size()), MPI_CHAR, Communicator::kRoot,
                           comm_, &request_),
           "MPI_Iscatterv_c");
+    count_large_transfer();
   } else {
     check(MPI_Iscatterv(send_.data(), counts_.data(), displs_.data(), MPI_CHAR, recv_.data(),
                         int_count(recv_.size()), MPI_CHAR, Communicator::kRoot, comm_, &request_),
@@ -116,6 +117,7 @@ bool ByteGather::post_bytes() {
                          counts_c_.data(), displs_c_.data(), MPI_CHAR, Communicator::kRoot, comm_,
                          &request_),
           "MPI_Igatherv_c");
+    count_large_transfer();
   } else {
     check(
         MPI_Igatherv(send_.data(), int_count(send_.size()), MPI_CHAR, recv_.data(), counts_.data(),

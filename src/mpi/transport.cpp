@@ -13,6 +13,7 @@ namespace swarm::mpi::detail {
 namespace {
 
 std::atomic<std::size_t> threshold{static_cast<std::size_t>(INT_MAX)};
+std::atomic<std::uint64_t> large_transfers{0};
 
 template <typename Bytes>
 void broadcast_any(Bytes& data, int root, MPI_Comm comm, Progress& progress) {
@@ -29,6 +30,7 @@ void broadcast_any(Bytes& data, int root, MPI_Comm comm, Progress& progress) {
     if (needs_large_count(size)) {
       check(MPI_Ibcast_c(data.data(), static_cast<MPI_Count>(size), MPI_CHAR, root, comm, &request),
             "MPI_Ibcast_c");
+      count_large_transfer();
     } else {
       check(MPI_Ibcast(data.data(), int_count(size), MPI_CHAR, root, comm, &request), "MPI_Ibcast");
     }
@@ -49,6 +51,14 @@ std::size_t large_count_threshold() noexcept {
 
 void set_large_count_threshold(std::size_t bytes) noexcept {
   threshold.store(std::min<std::size_t>(bytes, INT_MAX), std::memory_order_relaxed);
+}
+
+std::uint64_t large_count_transfers() noexcept {
+  return large_transfers.load(std::memory_order_relaxed);
+}
+
+void count_large_transfer() noexcept {
+  large_transfers.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool needs_large_count(std::size_t bytes) noexcept {
@@ -79,6 +89,7 @@ void SendQueue::send(std::vector<char> bytes, int dest, int tag) {
       check(MPI_Isend_c(e.bytes.data(), static_cast<MPI_Count>(n), MPI_CHAR, dest, tag, comm_,
                         &e.request),
             "MPI_Isend_c");
+      count_large_transfer();
     } else {
       check(MPI_Isend(e.bytes.data(), int_count(n), MPI_CHAR, dest, tag, comm_, &e.request),
             "MPI_Isend");
@@ -115,6 +126,7 @@ std::optional<Message> try_receive(MPI_Comm comm, int source, int tag, Progress&
     if (needs_large_count(m.bytes.size())) {
       check(MPI_Mrecv_c(m.bytes.data(), count, MPI_CHAR, &handle, MPI_STATUS_IGNORE),
             "MPI_Mrecv_c");
+      count_large_transfer();
     } else {
       check(MPI_Mrecv(m.bytes.data(), int_count(m.bytes.size()), MPI_CHAR, &handle,
                       MPI_STATUS_IGNORE),

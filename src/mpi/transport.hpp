@@ -9,6 +9,7 @@
 #include <mpi.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <list>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ void set_large_count_threshold(std::size_t bytes) noexcept;
 /// Whether a transfer whose largest count or displacement is `bytes` needs the large-count
 /// calls.
 [[nodiscard]] bool needs_large_count(std::size_t bytes) noexcept;
+/// Transfers this process has made with a large-count call (for tests), and the counter's step.
+[[nodiscard]] std::uint64_t large_count_transfers() noexcept;
+void count_large_transfer() noexcept;
 /// `bytes` as an int count; a std::logic_error if it does not fit (callers check
 /// needs_large_count() first, so this is a bug).
 [[nodiscard]] int int_count(std::size_t bytes);
