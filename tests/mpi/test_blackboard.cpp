@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "http_client.hpp"
 #include "mock_swarm.hpp"
 #include "swarm/mpi/blackboard.hpp"
 
@@ -141,6 +142,33 @@ TEST(MpiBlackboard, InitialEntriesAndSectionsWithoutAgents) {
     EXPECT_EQ(steps[1].responses[1].agent_index, 3);
   } else {
     EXPECT_TRUE(steps.empty());
+  }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(MpiBlackboard, OneAgentPoolPerRankSharedByEverySection) {
+  MockSwarm mock(roles());
+  swarm::PoolOptions o;  // no model: each pool asks /v1/models once
+  o.retries = 0;
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), o);
+  Blackboard board(s, {"hypotheses", "critiques"}, prompt_for);
+  board.run(2);
+  EXPECT_EQ(board.answers_ok(), 8u);
+  // Ranks that drive agents: each made one pool (one engine, one lookup), not one per section.
+  std::uint64_t ranks_with_agents = 0;
+  for (int r = 0; r < Communicator().size(); ++r) ranks_with_agents += s.count_on(r) > 0 ? 1 : 0;
+  if (Communicator().is_root()) {
+    const auto m = swarm::mock::test::http_get(s.endpoint(0).url() + "/metrics").body;
+    double lookups = 0;
+    for (std::size_t a = 0; a < s.size(); ++a) {
+      lookups += swarm::mock::test::metric(m, "aswarm_mock_requests_total{port=\"" +
+                                                  std::to_string(s.endpoint(a).port) +
+                                                  "\",route=\"/v1/models\"}");
+    }
+    EXPECT_EQ(lookups, static_cast<double>(ranks_with_agents));
   }
 }
 
