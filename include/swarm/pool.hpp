@@ -7,7 +7,8 @@
 ///  - a step API for callers that interleave other work (MPI): submit(), then poll() drives the
 ///    transfers and invokes completion functions;
 ///  - blocking calls with the Python seed's semantics (post, send_all, broadcast_prompt,
-///    send_all_batched, embed_all), built on the step API.
+///    send_all_batched, embed_all), built on the step API;
+///  - raw GETs (get, get_all) for health probes and metadata, without protocol decoding.
 /// Every request ends as exactly one Response (a failure is a value, never an exception).
 /// Sub-pools (by_tag, select, slice, sample) share the engine, its caps and its connections;
 /// index k of a sub-pool always means the k-th endpoint of that sub-pool.
@@ -44,14 +45,15 @@ struct Embedding {
   std::vector<double> vector;
 };
 
-/// Engine counters (shared by a pool and its sub-pools).
+/// Engine counters (shared by a pool and its sub-pools; the engine counts into this struct).
 struct PoolStats {
   std::uint64_t submitted = 0;
   std::uint64_t completed = 0;
-  std::uint64_t attempts = 0;
-  std::uint64_t retries = 0;  ///< Attempts beyond the first, resends included.
-  std::uint64_t resends = 0;  ///< libcurl's re-sends after a reused connection died (counted).
-  std::uint64_t new_connections = 0;  ///< TCP/TLS connects made; reuse keeps this near #endpoints.
+  std::uint64_t attempts = 0;  ///< HTTP attempts started (retries included).
+  std::uint64_t retries = 0;   ///< Attempts beyond the first, resends included.
+  std::uint64_t resends = 0;   ///< libcurl's re-sends after a reused connection died (counted).
+  /// TCP/TLS connects made (CURLINFO_NUM_CONNECTS); reuse keeps this near #endpoints.
+  std::uint64_t new_connections = 0;
   std::size_t max_in_flight = 0;
 };
 
@@ -88,7 +90,8 @@ class AgentPool {
 
   /// Drives all transfers of the engine (this pool and every pool sharing it) for at most
   /// `max_wait`, invoking completion functions. Returns the number of requests completed; it
-  /// returns early after the first completions or when nothing is outstanding.
+  /// returns early after the first completions or when nothing is outstanding. Agent failures
+  /// never throw; std::logic_error means libcurl refused a call on the multi handle (a bug).
   std::size_t poll(std::chrono::milliseconds max_wait);
 
   /// Requests submitted to the shared engine and not yet completed.
@@ -104,6 +107,12 @@ class AgentPool {
   void stream(std::size_t count, const std::function<std::string(std::size_t)>& prompt_of,
               const std::function<void(std::size_t, Response&&)>& on_result, CallOptions call = {},
               std::size_t window = 0);
+
+  /// Queues GET `path` (e.g. "/health") for agent `agent`, bounded by `timeout` (connect
+  /// included; at least 1 ms) and retried like prompts (PoolOptions::retries). No protocol
+  /// decoding and no /v1/models read: `done` gets a Response that succeeds on a 2xx reply and
+  /// whose `text` is the reply body whatever the status (empty after a transport failure).
+  void get(std::size_t agent, std::string path, Seconds timeout, ResponseFn done);
 
   // ---- blocking calls (the seed's semantics) ----------------------------------------------
 
@@ -121,6 +130,9 @@ class AgentPool {
   /// `batch_size` inputs per agent). Results in input order.
   std::vector<Embedding> embed_all(std::span<const std::string> texts,
                                    std::size_t batch_size = 1024);
+  /// GET `path` on every agent at once (up to the concurrency cap), as get(); result k is
+  /// agent k's. For health probes: `pool.select(pending).get_all("/health", 2s)`.
+  std::vector<Response> get_all(std::string_view path, Seconds timeout);
 
   // ---- model metadata ---------------------------------------------------------------------
 

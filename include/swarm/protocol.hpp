@@ -38,13 +38,14 @@ std::string embeddings_body(std::string_view model, std::span<const std::string>
 // ---- replies --------------------------------------------------------------------------------
 
 /// Decodes a 2xx prompt reply into `r` (text, usage, finish_reason); on a bad body sets
-/// `r.success = false` and `r.error`. Chat text is `message.content`, falling back to
-/// `message.reasoning`, then `message.reasoning_content` (reasoning models).
+/// `r.success = false`, `r.error` and `r.kind = FailureKind::decode`. Chat text is
+/// `message.content`, falling back to `message.reasoning`, then `message.reasoning_content`
+/// (reasoning models).
 void decode_prompt_reply(Protocol protocol, std::string_view body, Response& r);
 
 /// Decodes a 2xx batched completions reply into `out` (one Response per prompt, matched by each
 /// choice's `index`). The batch's single `usage` goes to out[0] so that sums stay right.
-/// A bad body, or a missing choice, fails the affected Responses.
+/// A bad body, or a missing choice, fails the affected Responses (kind decode).
 void decode_batch_reply(std::string_view body, std::span<Response> out);
 
 /// The error text of a non-2xx reply: vLLM's `{"error":{"message"}}` or older

@@ -1,13 +1,33 @@
 #pragma once
 /// @file response.hpp
 /// The result of one agent call. Transport and server failures are values
-/// (`success == false`, `error` says why), never exceptions.
+/// (`success == false`, `error` says why for people, `kind` for programs), never exceptions.
 
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace swarm {
+
+/// Why a call failed, for grouping and policy without matching `error` strings. `none` exactly
+/// when the call succeeded; `connect` to `transport` mean no complete HTTP reply was read.
+enum class FailureKind : std::uint8_t {
+  none,         ///< Not a failure.
+  connect,      ///< No connection: refused, unreachable, or the host name did not resolve.
+  timeout,      ///< The request's timeout (connect or total) expired.
+  reset,        ///< The connection broke mid-exchange: send/receive error, nothing or part sent.
+  tls,          ///< The TLS handshake or the certificate check failed.
+  transport,    ///< Any other failure below HTTP (libcurl's error text is in `error`).
+  http_status,  ///< A complete HTTP reply whose status is not 2xx (`http_status` holds it).
+  oversize,     ///< The reply body exceeded PoolOptions::max_response_bytes.
+  decode,       ///< A 2xx reply whose body is not the expected JSON shape.
+  other,        ///< Failed above the transport, e.g. an aggregator had no answer to work on.
+};
+
+/// Stable snake_case name of `kind` ("none", "connect", "http_status", ...), for logs and
+/// summaries.
+std::string_view to_string(FailureKind kind) noexcept;
 
 /// Token accounting as reported by the server's `usage` object (zeros when absent).
 struct Usage {
@@ -27,8 +47,9 @@ struct Usage {
 /// One agent call's outcome.
 struct Response {
   bool success = false;
-  std::string text;   ///< The answer (empty on failure).
+  std::string text;   ///< The answer (empty on failure; AgentPool::get: the body, any status).
   std::string error;  ///< Why it failed (empty on success).
+  FailureKind kind = FailureKind::none;  ///< Why it failed, as a value (none on success).
   std::int64_t agent_index =
       -1;               ///< Index of the agent in the pool/swarm that answered, -1 if none.
   int http_status = 0;  ///< Last HTTP status seen, 0 if no HTTP exchange completed.
@@ -46,10 +67,12 @@ struct Response {
     return r;
   }
   /// A failed response with a reason.
-  static Response failure(std::string error, std::int64_t agent_index = -1) {
+  static Response failure(std::string error, std::int64_t agent_index = -1,
+                          FailureKind kind = FailureKind::other) {
     Response r;
     r.success = false;
     r.error = std::move(error);
+    r.kind = kind;
     r.agent_index = agent_index;
     return r;
   }

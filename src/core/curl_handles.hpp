@@ -1,12 +1,34 @@
 #pragma once
-// RAII owners for libcurl handles (one class per handle type; copy deleted, move transfers).
+// RAII owners for libcurl handles (one class per handle type; copy deleted, move transfers),
+// and the checkers their return codes go through.
 
 #include <curl/curl.h>
 
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <utility>
 
 namespace swarm::detail {
+
+/// Throws when a curl_multi_* call failed. Agent failures arrive per transfer (CURLMsg), so a
+/// failing multi call means the engine misused its handles: a bug, not an agent failure.
+inline void check_multi(CURLMcode code, const char* call) {
+  if (code == CURLM_OK) return;
+  if (code == CURLM_OUT_OF_MEMORY) throw std::bad_alloc();
+  throw std::logic_error(std::string(call) + " failed: " + curl_multi_strerror(code));
+}
+
+/// Throws when curl_easy_setopt refused `option`: an option this libcurl lacks
+/// (CURLE_NOT_BUILT_IN, CURLE_UNKNOWN_OPTION) must not be silently skipped.
+inline void check_easy(CURLcode code, CURLoption option) {
+  if (code == CURLE_OK) return;
+  if (code == CURLE_OUT_OF_MEMORY) throw std::bad_alloc();
+  const curl_easyoption* known = curl_easy_option_by_id(option);
+  const std::string name =
+      known != nullptr ? std::string("CURLOPT_") + known->name : std::to_string(option);
+  throw std::runtime_error("curl_easy_setopt(" + name + ") failed: " + curl_easy_strerror(code));
+}
 
 /// Calls curl_global_init once per process, before the first handle is created. libcurl's
 /// global state is never cleaned up: other libraries in the process may use it too.

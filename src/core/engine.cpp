@@ -31,6 +31,13 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
   return n;
 }
 
+// curl_easy_setopt through check_easy. Every value below is passed with the exact type libcurl
+// reads for its option (long, curl_off_t, a pointer), as the variadic call requires.
+template <typename T>
+void set_option(CURL* h, CURLoption option, T value) {
+  check_easy(curl_easy_setopt(h, option, value), option);
+}
+
 bool transient_curl_error(CURLcode code) {
   switch (code) {
     case CURLE_COULDNT_CONNECT:
@@ -49,6 +56,39 @@ bool transient_status(long status) {
 }
 
 }  // namespace
+
+FailureKind classify(CURLcode code, bool too_large) noexcept {
+  if (too_large) return FailureKind::oversize;  // on_body's abort surfaces as CURLE_WRITE_ERROR
+  switch (code) {
+    case CURLE_OK:
+      return FailureKind::none;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return FailureKind::connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return FailureKind::timeout;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      return FailureKind::reset;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return FailureKind::tls;
+    default:
+      return FailureKind::transport;
+  }
+}
 
 void ensure_curl_global_init() {
   static std::once_flag once;
@@ -92,7 +132,8 @@ Engine::Engine(std::vector<Endpoint> endpoints, PoolOptions options)
   // One idle connection per endpoint must survive between rounds of round-robin work, and a
   // single endpoint may hold `concurrency` connections at once.
   const auto cache = static_cast<long>(std::max(endpoints_.size(), options_.concurrency));
-  curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, cache);
+  check_multi(curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS, cache),
+              "curl_multi_setopt(CURLMOPT_MAXCONNECTS)");
 
   headers_.append("Content-Type: application/json");
   headers_.append("Accept: application/json");
@@ -111,6 +152,7 @@ Engine::~Engine() {
     char* priv = nullptr;
     curl_easy_getinfo(h.get(), CURLINFO_PRIVATE, &priv);
     if (priv != nullptr) {
+      // Unchecked: a destructor must not throw, and the multi handle is cleaned up next anyway.
       curl_multi_remove_handle(multi_.get(), h.get());
       delete reinterpret_cast<Transfer*>(priv);  // NOLINT(cppcoreguidelines-owning-memory)
     }
@@ -152,28 +194,28 @@ void Engine::check_fd_limit() const {
 }
 
 void Engine::configure_handle(CURL* h) const {
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not use SIGALRM (threads, MPI)
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers_.get());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
+  set_option(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not use SIGALRM (threads, MPI)
+  set_option(h, CURLOPT_HTTPHEADER, headers_.get());
+  set_option(h, CURLOPT_WRITEFUNCTION, &on_body);
   // libcurl silently re-sends a request whose reused connection died before any reply byte
   // (vLLM would then run the generation twice). The pre-request callback runs before every
   // send, so a second call within one attempt is such a re-send, and is counted as an attempt.
-  curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, &Engine::on_prereq);
-  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  set_option(h, CURLOPT_PREREQFUNCTION, &Engine::on_prereq);
+  set_option(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  set_option(h, CURLOPT_TCP_KEEPALIVE, 1L);
   // Keep DNS results for the pool's lifetime. libcurl keys its DNS cache by host:port (one entry
   // per endpoint) and, with expiring entries, scans the whole cache on every transfer: measured
   // 99 us of client CPU per request at 4,000 endpoints vs 21 us at 1,000. Agent addresses do not
   // move during a job.
-  curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::ceil(options_.connect_timeout.count() * 1e3)));
+  set_option(h, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
+  set_option(h, CURLOPT_CONNECTTIMEOUT_MS,
+             static_cast<long>(std::ceil(options_.connect_timeout.count() * 1e3)));
   if (!options_.use_proxy) {
     // On Aurora compute nodes http_proxy is set for the outside world; libcurl would silently
     // route node-to-node agent calls through it. An empty proxy disables the variables.
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    set_option(h, CURLOPT_PROXY, "");
   }
-  if (!options_.ca_bundle.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  if (!options_.ca_bundle.empty()) set_option(h, CURLOPT_CAINFO, options_.ca_bundle.c_str());
 }
 
 CURL* Engine::acquire_handle() {
@@ -217,6 +259,8 @@ void Engine::dispatch() {
 
 void Engine::start(Transfer* t) {
   CURL* h = acquire_handle();
+  // First, so that the destructor finds and frees `t` through the handle if a later call throws.
+  set_option(h, CURLOPT_PRIVATE, t);
   t->response.clear();
   t->too_large = false;
   t->error_buffer[0] = '\0';
@@ -224,20 +268,19 @@ void Engine::start(Transfer* t) {
   ++stats_.attempts;
 
   const std::string url = state_[t->endpoint].base_url + t->path;
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());  // libcurl copies the string
+  set_option(h, CURLOPT_URL, url.c_str());  // libcurl copies the string
   if (t->body.empty()) {
-    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    set_option(h, CURLOPT_HTTPGET, 1L);
   } else {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, t->body.data());  // not copied: lives in `t`
+    set_option(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
+    set_option(h, CURLOPT_POSTFIELDS, t->body.data());  // not copied: lives in `t`
   }
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::ceil(t->timeout.count() * 1e3)));
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->error_buffer);
-  curl_easy_setopt(h, CURLOPT_PRIVATE, t);
-  curl_easy_setopt(h, CURLOPT_PREREQDATA, t);
+  set_option(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::ceil(t->timeout.count() * 1e3)));
+  set_option(h, CURLOPT_WRITEDATA, t);
+  set_option(h, CURLOPT_ERRORBUFFER, t->error_buffer);
+  set_option(h, CURLOPT_PREREQDATA, t);
   t->sends = 0;
-  curl_multi_add_handle(multi_.get(), h);
+  check_multi(curl_multi_add_handle(multi_.get(), h), "curl_multi_add_handle");
 
   ++in_flight_;
   ++state_[t->endpoint].in_flight;
@@ -271,59 +314,72 @@ Seconds Engine::backoff(const Transfer& t, curl_off_t retry_after) {
 }
 
 bool Engine::finish(CURLMsg* msg) {
-  CURL* h = msg->easy_handle;
-  const CURLcode code = msg->data.result;
+  const Outcome out = release(msg->easy_handle, msg->data.result);
+  if (retry(out)) return false;
+  reply(out);
+  return true;
+}
+
+// Reads what the finished handle knows, returns it to the idle list and fills the freed slot.
+Engine::Outcome Engine::release(CURL* h, CURLcode code) {
+  Outcome out;
+  out.code = code;
   char* priv = nullptr;
   curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
-  auto* t = reinterpret_cast<Transfer*>(priv);
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  out.t = reinterpret_cast<Transfer*>(priv);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
   long connects = 0;
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
   stats_.new_connections += static_cast<std::uint64_t>(connects);
-  curl_off_t retry_after = 0;
-  curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after);
+  curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &out.retry_after);
 
-  curl_multi_remove_handle(multi_.get(), h);
-  curl_easy_setopt(h, CURLOPT_PRIVATE, nullptr);
+  check_multi(curl_multi_remove_handle(multi_.get(), h), "curl_multi_remove_handle");
+  set_option(h, CURLOPT_PRIVATE, nullptr);
   idle_handles_.push_back(h);
   --in_flight_;
-  auto& s = state_[t->endpoint];
+  auto& s = state_[out.t->endpoint];
   --s.in_flight;
   // A parked request of this endpoint is older than anything still in the global queue, and
   // this completion freed both the endpoint slot and a global one.
   if (!s.parked.empty() && in_flight_ < options_.concurrency) start(s.parked.pop());
+  return out;
+}
 
-  const bool transient =
-      code != CURLE_OK ? (transient_curl_error(code) && !t->too_large) : transient_status(status);
-  if (transient && t->attempts <= options_.retries) {
-    ++stats_.retries;
-    backoff_.push(Due{
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(backoff(*t, retry_after)), t});
-    return false;
-  }
+// Schedules another attempt of a transient failure while retries remain; true if it did.
+bool Engine::retry(const Outcome& out) {
+  Transfer* t = out.t;
+  const bool transient = out.code != CURLE_OK ? (transient_curl_error(out.code) && !t->too_large)
+                                              : transient_status(out.status);
+  if (!transient || t->attempts > options_.retries) return false;
+  ++stats_.retries;
+  const auto delay = std::chrono::duration_cast<Clock::duration>(backoff(*t, out.retry_after));
+  backoff_.push(Due{Clock::now() + delay, t});
+  return true;
+}
 
-  Reply reply;
-  reply.curl_code = code;
-  reply.http_status = status;
-  reply.attempts = t->attempts;
-  reply.latency = Clock::now() - t->first_start;
+// Completes `t` (and frees it) with its last attempt's outcome.
+void Engine::reply(const Outcome& out) {
+  std::unique_ptr<Transfer> owned(out.t);
+  Transfer* t = owned.get();
+  Reply r;
+  r.curl_code = out.code;
+  r.kind = classify(out.code, t->too_large);
+  r.http_status = out.status;
+  r.attempts = t->attempts;
+  r.latency = Clock::now() - t->first_start;
   if (t->too_large) {
-    reply.transport_error = fmt::format("response body exceeds max_response_bytes ({} bytes)",
-                                        options_.max_response_bytes);
-  } else if (code != CURLE_OK) {
-    reply.transport_error = t->error_buffer[0] != '\0'
-                                ? fmt::format("{}: {}", curl_easy_strerror(code), t->error_buffer)
-                                : std::string(curl_easy_strerror(code));
-    reply.transport_error = redact(std::move(reply.transport_error));
+    r.transport_error = fmt::format("response body exceeds max_response_bytes ({} bytes)",
+                                    options_.max_response_bytes);
+  } else if (out.code != CURLE_OK) {
+    r.transport_error = t->error_buffer[0] != '\0'
+                            ? fmt::format("{}: {}", curl_easy_strerror(out.code), t->error_buffer)
+                            : std::string(curl_easy_strerror(out.code));
+    r.transport_error = redact(std::move(r.transport_error));
   }
-  reply.body = std::move(t->response);
-  std::unique_ptr<Transfer> owned(t);
+  r.body = std::move(t->response);
   --outstanding_;
   ++stats_.completed;
-
-  owned->on_done(std::move(reply));
-  return true;
+  owned->on_done(std::move(r));
 }
 
 std::size_t Engine::drain() {
@@ -349,7 +405,7 @@ std::size_t Engine::poll(std::chrono::milliseconds max_wait) {
     promote_due_retries(Clock::now());
     dispatch();
     int running = 0;
-    curl_multi_perform(multi_.get(), &running);
+    check_multi(curl_multi_perform(multi_.get(), &running), "curl_multi_perform");
     delivered += drain();
     if (delivered > 0 || outstanding_ == 0) break;
     const auto now = Clock::now();
@@ -358,8 +414,9 @@ std::size_t Engine::poll(std::chrono::milliseconds max_wait) {
     if (!backoff_.empty()) wait = std::min<Clock::duration>(wait, backoff_.top().when - now);
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
     // Sleeps in poll(2) on the transfers' sockets (and curl's own timers); no busy wait.
-    curl_multi_poll(multi_.get(), nullptr, 0, static_cast<int>(std::max<long long>(ms, 0)),
-                    nullptr);
+    check_multi(curl_multi_poll(multi_.get(), nullptr, 0,
+                                static_cast<int>(std::max<long long>(ms, 0)), nullptr),
+                "curl_multi_poll");
   }
   dispatch();  // start what completion callbacks submitted, before the caller goes elsewhere
   return delivered;

@@ -25,7 +25,9 @@
 
 #include "curl_handles.hpp"
 #include "swarm/endpoint.hpp"
+#include "swarm/pool.hpp"
 #include "swarm/pool_options.hpp"
+#include "swarm/response.hpp"
 
 namespace swarm::detail {
 
@@ -36,7 +38,8 @@ class Engine;
 /// What the engine hands back for one request after its last attempt.
 struct Reply {
   CURLcode curl_code = CURLE_OK;
-  std::string transport_error;  ///< Set when the exchange failed below HTTP.
+  std::string transport_error;           ///< Set when the exchange failed below HTTP.
+  FailureKind kind = FailureKind::none;  ///< Of the transport failure; none when HTTP completed.
   long http_status = 0;
   std::string body;
   int attempts = 0;
@@ -63,16 +66,8 @@ struct Transfer {
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
 
-/// Counters for benchmarks and tests.
-struct EngineStats {
-  std::uint64_t submitted = 0;
-  std::uint64_t completed = 0;
-  std::uint64_t attempts = 0;  ///< HTTP attempts started (retries included).
-  std::uint64_t retries = 0;
-  std::uint64_t resends = 0;  ///< Of those retries, libcurl's re-sends on a dead reused connection.
-  std::uint64_t new_connections = 0;  ///< TCP/TLS connects libcurl made (CURLINFO_NUM_CONNECTS).
-  std::size_t max_in_flight = 0;
-};
+/// The transport failure kind of a finished transfer (`too_large`: aborted by the body cap).
+FailureKind classify(CURLcode code, bool too_large) noexcept;
 
 class Engine {
  public:
@@ -88,12 +83,14 @@ class Engine {
 
   /// Drives transfers for at most `max_wait` and invokes completion functions. Returns after
   /// the first pass that completed something, when nothing is outstanding, or at the deadline.
+  /// Throws (check_multi, check_easy) when libcurl refuses a call: a bug, after which the
+  /// engine is only fit to be destroyed.
   std::size_t poll(std::chrono::milliseconds max_wait);
 
   [[nodiscard]] std::size_t outstanding() const noexcept { return outstanding_; }
   [[nodiscard]] const std::vector<Endpoint>& endpoints() const noexcept { return endpoints_; }
   [[nodiscard]] const PoolOptions& options() const noexcept { return options_; }
-  [[nodiscard]] const EngineStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const PoolStats& stats() const noexcept { return stats_; }
 
   /// Replaces every occurrence of the API key with "***" (errors must never carry it).
   [[nodiscard]] std::string redact(std::string text) const;
@@ -123,7 +120,17 @@ class Engine {
   void dispatch();
   void start(Transfer* t);
   std::size_t drain();
+  /// One finished attempt, as finish() hands it from release() to retry() or reply().
+  struct Outcome {
+    Transfer* t = nullptr;
+    CURLcode code = CURLE_OK;
+    long status = 0;
+    curl_off_t retry_after = 0;
+  };
   bool finish(CURLMsg* msg);  // returns true if the request completed (not retried)
+  Outcome release(CURL* h, CURLcode code);
+  bool retry(const Outcome& out);
+  void reply(const Outcome& out);
   static int on_prereq(void* user, char* remote_ip, char* local_ip, int remote_port,
                        int local_port);
   Seconds backoff(const Transfer& t, curl_off_t retry_after);
@@ -141,7 +148,7 @@ class Engine {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> backoff_;
   std::size_t in_flight_ = 0;
   std::size_t outstanding_ = 0;
-  EngineStats stats_;
+  PoolStats stats_;
   std::mt19937_64 rng_;
 };
 

@@ -69,9 +69,7 @@ void AgentPool::wait_all() {
 }
 
 PoolStats AgentPool::stats() const {
-  const auto& s = shared_->engine.stats();
-  return {s.submitted, s.completed,       s.attempts,     s.retries,
-          s.resends,   s.new_connections, s.max_in_flight};
+  return shared_->engine.stats();
 }
 
 // ---- model metadata ---------------------------------------------------------------------------
@@ -86,24 +84,19 @@ void AgentPool::ensure_model() {
   const bool need_context = sh.context == 0 && o.dynamic_max_tokens;
   // The seed's /generate servers have no /v1/models; ask only OpenAI-style servers.
   if ((need_name || need_context) && o.protocol != Protocol::generate && !map_.empty()) {
-    auto t = std::make_unique<Transfer>();
-    t->endpoint = map_.front();
-    t->path = "/v1/models";
-    t->timeout = std::min(o.timeout, kModelsTimeout);
-    std::optional<Reply> reply;
-    t->on_done = [&reply](Reply&& r) { reply = std::move(r); };
-    sh.engine.submit(std::move(t));
+    std::optional<Response> reply;
+    get(0, "/v1/models", std::min(o.timeout, kModelsTimeout),
+        [&reply](Response&& r) { reply = std::move(r); });
     // Only reached before the first prompt is queued, so no other completion runs here.
     while (!reply) sh.engine.poll(std::chrono::milliseconds(100));
     const auto& url = endpoint(0).url();
-    const auto models = reply->transport_error.empty() && reply->http_status == 200
-                            ? protocol::decode_models(reply->body)
+    const auto models = reply->success && reply->http_status == 200
+                            ? protocol::decode_models(reply->text)
                             : std::nullopt;
     if (!models || models->empty()) {
+      const bool http = reply->success || reply->kind == FailureKind::http_status;
       detail::logger().warn("could not read /v1/models from {} ({}); using context {}", url,
-                            !reply->transport_error.empty()
-                                ? reply->transport_error
-                                : fmt::format("HTTP {}", reply->http_status),
+                            http ? fmt::format("HTTP {}", reply->http_status) : reply->error,
                             kFallbackContext);
     } else {
       auto it = std::find_if(models->begin(), models->end(),

@@ -86,6 +86,7 @@ std::vector<Embedding> AgentPool::embed_all(std::span<const std::string> texts,
             std::string error =
                 protocol::decode_embeddings(reply.body, indices.size(), vectors, common.usage);
             common.success = error.empty();
+            common.kind = error.empty() ? FailureKind::none : FailureKind::decode;
             common.error = engine.redact(std::move(error));
           }
           for (std::size_t k = 0; k < indices.size(); ++k) {

@@ -34,10 +34,12 @@ inline bool start_response(const Reply& reply, const Engine& engine, Response& r
   if (!reply.transport_error.empty()) {
     r.success = false;
     r.error = reply.transport_error;
+    r.kind = reply.kind;
     return false;
   }
   if (reply.http_status < 200 || reply.http_status >= 300) {
     r.success = false;
+    r.kind = FailureKind::http_status;
     r.error = engine.redact(
         fmt::format("HTTP {}: {}", reply.http_status, protocol::error_message(reply.body)));
     return false;

@@ -57,6 +57,7 @@ void fail(Response& r, std::string error) {
   r.success = false;
   r.text.clear();
   r.error = std::move(error);
+  r.kind = FailureKind::decode;
 }
 
 // The first choice of a chat/completions reply, or nullptr after failing `r`.
@@ -210,6 +211,7 @@ void decode_batch_reply(std::string_view body, std::span<Response> out) {
     out[idx].finish_reason = string_field(choice, "finish_reason");
     out[idx].success = true;
     out[idx].error.clear();
+    out[idx].kind = FailureKind::none;
   }
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (!seen[i]) {

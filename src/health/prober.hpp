@@ -1,18 +1,14 @@
 #pragma once
-// One round of health probes over many endpoints at once, through swarm::core's curl-multi
-// engine (one multi handle: every probe of a round is in flight together, up to the cap).
+// One round of health probes over many endpoints at once, through swarm::core's AgentPool::get
+// (one multi handle: every probe of a round is in flight together, up to the cap).
 
 #include <chrono>
 #include <cstddef>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "swarm/endpoint.hpp"
-
-namespace swarm::detail {
-class Engine;
-}
+#include "swarm/pool.hpp"
 
 namespace swarm::health {
 
@@ -39,7 +35,7 @@ class Prober {
 
  private:
   std::string path_;
-  std::unique_ptr<detail::Engine> engine_;
+  AgentPool pool_;
 };
 
 }  // namespace swarm::health

@@ -100,6 +100,35 @@ TEST(RunSummary, TotalsUsageAndThroughput) {
   EXPECT_EQ(j["failures_by_endpoint"], json::parse(R"j({"http://b:1": 1, "(none)": 1})j"));
 }
 
+TEST(RunSummary, FailuresGroupedByKindBesideReasons) {
+  RunSummary summary;
+  const auto kind_of = [](FailureKind kind, const std::string& error) {
+    auto r = failed_with(error);
+    r.kind = kind;
+    return r;
+  };
+  summary.add(kind_of(FailureKind::connect, "Couldn't connect to server: a"), "http://a:1");
+  summary.add(kind_of(FailureKind::connect, "Couldn't connect to server: b"), "http://b:1");
+  for (const char* e : {"HTTP 500: x", "HTTP 503: y", "HTTP 503: y"}) {
+    summary.add(kind_of(FailureKind::http_status, e), "http://a:1");
+  }
+  summary.add(kind_of(FailureKind::timeout, "Timeout was reached"), "http://b:1");
+  summary.add(failed_with("No responses to select from"), "");  // Response::failure: other
+  swarm::Response relayed;  // failed, but its kind was never set
+  relayed.error = "relayed";
+  summary.add(relayed, "");
+  summary.add(ok_after(0.1), "http://a:1");  // successes have no kind
+
+  const json j = summary.to_json();
+  EXPECT_EQ(j["failures_by_kind"], json::parse(R"({"connect": 2, "http_status": 3, "timeout": 1,
+                                                   "other": 1, "unknown": 1})"));
+  EXPECT_EQ(summary.failures_by_kind().at("http_status"), 3U);
+  // The message groups are still there, and still split what the kinds merge.
+  EXPECT_EQ(j["top_failure_reasons"][0], json::parse(R"({"error": "HTTP 503: y", "count": 2})"));
+  EXPECT_EQ(j["top_failure_reasons"].size(), 7U);
+  EXPECT_EQ(j["failed"], 8);
+}
+
 TEST(RunSummary, EmptyRunHasNullLatencies) {
   RunSummary summary;
   summary.set_wall_time(Seconds(0));
@@ -109,6 +138,7 @@ TEST(RunSummary, EmptyRunHasNullLatencies) {
   EXPECT_TRUE(j["latency_ms"]["p50"].is_null());
   EXPECT_TRUE(j["latency_ms"]["max"].is_null());
   EXPECT_EQ(j["failures_by_endpoint"], json::object());
+  EXPECT_EQ(j["failures_by_kind"], json::object());
   EXPECT_EQ(j["top_failure_reasons"], json::array());
 }
 

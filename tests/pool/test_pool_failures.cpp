@@ -1,5 +1,6 @@
-// Every failure class ends as exactly one failed Response with a precise error; transient ones
-// are retried (and only those), counted in `attempts`, and the mock's counters agree.
+// Every failure class ends as exactly one failed Response with a precise error and its
+// FailureKind; transient ones are retried (and only those), counted in `attempts`, and the mock's
+// counters agree.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -25,6 +26,7 @@ TEST(PoolFailures, ConnectionRefusedIsRetriedThenFails) {
   const auto r = pool.post(0, "x", {.max_tokens = 5});
   EXPECT_FALSE(r.success);
   EXPECT_TRUE(contains(r.error, "Couldn't connect to server")) << r.error;
+  EXPECT_EQ(r.kind, FailureKind::connect);
   EXPECT_EQ(r.attempts, 3);
   EXPECT_EQ(r.http_status, 0);
   EXPECT_EQ(pool.stats().retries, 2u);
@@ -39,6 +41,7 @@ TEST(PoolFailures, ConnectionResetIsRetriedAndCounted) {
   EXPECT_FALSE(r.success);
   EXPECT_TRUE(contains(r.error, "Server returned nothing") || contains(r.error, "Recv failure"))
       << r.error;
+  EXPECT_EQ(r.kind, FailureKind::reset);
   EXPECT_EQ(r.attempts, 3);
   EXPECT_EQ(requests(metrics_of(mock), mock, 0, "/v1/chat/completions"), 3);
 }
@@ -52,6 +55,7 @@ TEST(PoolFailures, TotalTimeoutOnAHangingServer) {
   const auto r = pool.post(0, "x");
   EXPECT_FALSE(r.success);
   EXPECT_TRUE(contains(r.error, "Timeout was reached")) << r.error;
+  EXPECT_EQ(r.kind, FailureKind::timeout);
   EXPECT_GE(r.latency.count(), 0.29);
   EXPECT_EQ(r.attempts, 1);
 }
@@ -63,6 +67,7 @@ TEST(PoolFailures, Http500CarriesVllmMessageAndIsNotRetried) {
   const auto r = pool.post(0, "x");
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.http_status, 500);
+  EXPECT_EQ(r.kind, FailureKind::http_status);
   EXPECT_EQ(r.attempts, 1);
   EXPECT_EQ(r.error.rfind("HTTP 500: ", 0), 0u) << r.error;
   EXPECT_GT(r.error.size(), std::string("HTTP 500: ").size());
@@ -77,6 +82,7 @@ TEST(PoolFailures, Http429HonoursRetryAfter) {
   const auto r = pool.post(0, "x");
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.http_status, 429);
+  EXPECT_EQ(r.kind, FailureKind::http_status);
   EXPECT_EQ(r.attempts, 2);
   EXPECT_GE(r.latency.count(), 0.95);  // waited the server's Retry-After, not 10 ms of backoff
 }
@@ -88,8 +94,10 @@ TEST(PoolFailures, Http503FromADeadServerIsRetriedToExhaustion) {
   AgentPool pool(mock.agents(), o);
   const auto results = pool.broadcast_prompt("x");
   EXPECT_TRUE(results[0].success);
+  EXPECT_EQ(results[0].kind, FailureKind::none);
   EXPECT_FALSE(results[1].success);
   EXPECT_EQ(results[1].http_status, 503);
+  EXPECT_EQ(results[1].kind, FailureKind::http_status);
   EXPECT_EQ(results[1].attempts, 4);
   EXPECT_EQ(requests(metrics_of(mock), mock, 1, "/v1/chat/completions"), 4);
 }
@@ -101,6 +109,7 @@ TEST(PoolFailures, MalformedTruncatedAndOversizeBodies) {
     const auto r = AgentPool(mock.agents(), o).post(0, "x");
     EXPECT_FALSE(r.success);
     EXPECT_EQ(r.error.rfind("malformed JSON in response", 0), 0u) << r.error;
+    EXPECT_EQ(r.kind, FailureKind::decode);
     EXPECT_EQ(r.attempts, 1);
   }
   {
@@ -108,6 +117,7 @@ TEST(PoolFailures, MalformedTruncatedAndOversizeBodies) {
     const auto r = AgentPool(mock.agents(), o).post(0, "x");
     EXPECT_FALSE(r.success);
     EXPECT_TRUE(contains(r.error, "Transferred a partial file")) << r.error;
+    EXPECT_EQ(r.kind, FailureKind::reset);
     EXPECT_EQ(r.attempts, 1);
     EXPECT_EQ(requests(metrics_of(mock), mock, 0, "/v1/chat/completions"), 1);
   }
@@ -117,6 +127,7 @@ TEST(PoolFailures, MalformedTruncatedAndOversizeBodies) {
     const auto r = AgentPool(mock.agents(), o).post(0, std::string(500, 'x'));
     EXPECT_FALSE(r.success);
     EXPECT_EQ(r.error, "response body exceeds max_response_bytes (64 bytes)");
+    EXPECT_EQ(r.kind, FailureKind::oversize);
     EXPECT_EQ(r.attempts, 1);
   }
 }
@@ -138,8 +149,13 @@ TEST(PoolFailures, MixedFailuresGiveExactlyOneResponseEachAndNoUncountedResends)
         if (r.success) {
           ++ok;
           EXPECT_EQ(r.text, "completion: m" + std::to_string(i));
+          EXPECT_EQ(r.kind, FailureKind::none);
         } else {
           EXPECT_FALSE(r.error.empty());
+          // Only what the mock injects: 500/429 statuses, resets, malformed bodies.
+          EXPECT_TRUE(r.kind == FailureKind::http_status || r.kind == FailureKind::reset ||
+                      r.kind == FailureKind::decode)
+              << to_string(r.kind) << ": " << r.error;
         }
       });
   for (int c : calls) ASSERT_EQ(c, 1);
@@ -176,6 +192,7 @@ TEST_F(ProxyEnv, ProxyVariablesAreIgnoredUnlessAskedFor) {
   const auto r = AgentPool(mock.agents(), o).post(0, "via proxy");
   EXPECT_FALSE(r.success);
   EXPECT_TRUE(contains(r.error, "connect")) << r.error;
+  EXPECT_EQ(r.kind, FailureKind::connect);
 }
 
 /// A one-shot raw TCP listener that records the request head and answers with `reply`.
@@ -241,6 +258,7 @@ TEST(PoolAuth, ApiKeyIsSentButNeverAppearsInErrors) {
     EXPECT_FALSE(r.success);
     EXPECT_EQ(r.http_status, 401);
     EXPECT_EQ(r.error, "HTTP 401: invalid key ***");
+    EXPECT_EQ(r.kind, FailureKind::http_status);
     request_head = server.request();
   }
   EXPECT_TRUE(contains(request_head, "Authorization: Bearer " + key)) << request_head;
@@ -254,6 +272,43 @@ TEST(PoolAuth, ApiKeyIsSentButNeverAppearsInErrors) {
       AgentPool({Endpoint{.host = "127.0.0.1", .port = free_port()}}, o).post(0, "x");
   EXPECT_FALSE(refused.success);
   EXPECT_FALSE(contains(refused.error, key));
+}
+
+TEST(PoolFailures, TlsToAPlainHttpServerIsATlsFailure) {
+  MockProcess mock({"--count", "1"});
+  auto agents = mock.agents();
+  agents[0].scheme = Scheme::https;  // the mock speaks plain HTTP: the handshake fails
+  auto o = test_options();
+  o.retries = 0;
+  const auto r = AgentPool(agents, o).post(0, "x");
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.kind, FailureKind::tls) << r.error;
+  EXPECT_EQ(r.http_status, 0);
+}
+
+TEST(PoolFailures, AReplyThatIsNotHttpIsATransportFailure) {
+  OneShotServer server("this is not HTTP\r\n\r\n");
+  auto o = test_options();
+  o.retries = 0;
+  const auto r = AgentPool({Endpoint{.host = "127.0.0.1", .port = server.port()}}, o).post(0, "x");
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.kind, FailureKind::transport) << r.error;
+  EXPECT_EQ(r.http_status, 0);
+}
+
+TEST(PoolFailures, BatchedAndEmbeddingDecodeFailures) {
+  MockProcess mock({"--count", "1", "--fail-malformed", "1"});
+  auto o = test_options();
+  AgentPool pool(mock.agents(), o);
+  const std::vector<std::string> prompts{"a", "b"};
+  for (const auto& r : pool.send_all_batched(prompts, 2)) {
+    EXPECT_FALSE(r.success);
+    EXPECT_EQ(r.kind, FailureKind::decode) << r.error;
+  }
+  for (const auto& e : pool.embed_all(prompts, 2)) {
+    EXPECT_FALSE(e.response.success);
+    EXPECT_EQ(e.response.kind, FailureKind::decode) << e.response.error;
+  }
 }
 
 }  // namespace

@@ -112,6 +112,7 @@ TEST(ProtocolReply, MalformedBodiesAreFailuresWithReasons) {
   auto r = decode(Protocol::chat, "{not json");
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error.rfind("malformed JSON in response", 0), 0u) << r.error;
+  EXPECT_EQ(r.kind, FailureKind::decode);
   r = decode(Protocol::chat, "");
   EXPECT_EQ(r.error, "empty response body");
   r = decode(Protocol::chat, R"({"id":"x","object":"chat.completion"})");
@@ -124,6 +125,7 @@ TEST(ProtocolReply, MalformedBodiesAreFailuresWithReasons) {
   EXPECT_EQ(r.error, "response has no choices (keys: array)");
   r = decode(Protocol::generate, R"({"answer":"x"})");
   EXPECT_EQ(r.error, "response has no 'response' or 'text' (keys: answer)");
+  EXPECT_EQ(r.kind, FailureKind::decode);
   EXPECT_TRUE(r.text.empty());
 }
 
@@ -146,11 +148,20 @@ TEST(ProtocolReply, BatchMissingChoiceFailsOnlyThatPrompt) {
   protocol::decode_batch_reply(R"({"choices":[{"index":0,"text":"a"},{"index":2,"text":"c"}]})",
                                out);
   EXPECT_TRUE(out[0].success);
+  EXPECT_EQ(out[0].kind, FailureKind::none);
   EXPECT_FALSE(out[1].success);
   EXPECT_EQ(out[1].error, "batch reply has no choice for prompt 1 of 3");
+  EXPECT_EQ(out[1].kind, FailureKind::decode);
   EXPECT_TRUE(out[2].success);
   protocol::decode_batch_reply("oops", out);
-  for (const auto& r : out) EXPECT_FALSE(r.success);
+  for (const auto& r : out) {
+    EXPECT_FALSE(r.success);
+    EXPECT_EQ(r.kind, FailureKind::decode);
+  }
+  // A choice found clears an earlier failure, kind included.
+  protocol::decode_batch_reply(R"({"choices":[{"index":0,"text":"a"}]})", std::span(out).first(1));
+  EXPECT_TRUE(out[0].success);
+  EXPECT_EQ(out[0].kind, FailureKind::none);
 }
 
 TEST(ProtocolError, BothVllmShapesFastApiDetailAndPlainText) {

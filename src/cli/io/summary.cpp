@@ -40,6 +40,12 @@ void RunSummary::add(const swarm::Response& response, std::string_view endpoint)
   if (it == failures_by_endpoint_.end()) it = failures_by_endpoint_.emplace(where, 0).first;
   ++it->second;
 
+  const std::string_view kind =
+      response.kind == FailureKind::none ? kUnknownKind : to_string(response.kind);
+  auto by_kind = failures_by_kind_.find(kind);
+  if (by_kind == failures_by_kind_.end()) by_kind = failures_by_kind_.emplace(kind, 0).first;
+  ++by_kind->second;
+
   std::string reason = truncate_utf8(response.error, kReasonLength);
   auto found = failure_reasons_.find(reason);
   if (found != failure_reasons_.end()) {
@@ -85,6 +91,8 @@ nlohmann::json RunSummary::to_json() const {
   out["latency_ms"] = std::move(latency);
   out["failures_by_endpoint"] = json::object();
   for (const auto& [url, count] : failures_by_endpoint_) out["failures_by_endpoint"][url] = count;
+  out["failures_by_kind"] = json::object();
+  for (const auto& [kind, count] : failures_by_kind_) out["failures_by_kind"][kind] = count;
 
   std::vector<std::pair<std::string_view, std::uint64_t>> reasons(failure_reasons_.begin(),
                                                                   failure_reasons_.end());

@@ -1,8 +1,9 @@
 #pragma once
 /// @file summary.hpp
 /// The end-of-run summary (--summary FILE): counts, tokens, throughput, latency percentiles and
-/// what failed where. Memory is bounded whatever the run size: a fixed histogram, one counter
-/// per failing endpoint, and at most kMaxDistinctReasons failure reasons.
+/// what failed where and why (by FailureKind and by message). Memory is bounded whatever the run
+/// size: a fixed histogram, one counter per failing endpoint, and at most kMaxDistinctReasons
+/// failure reasons.
 
 #include <chrono>
 #include <cstddef>
@@ -25,6 +26,8 @@ class RunSummary {
   static constexpr std::size_t kMaxDistinctReasons = 1000;  ///< Beyond: counted as "(other)".
   static constexpr std::size_t kTopReasons = 10;
   static constexpr std::string_view kNoEndpoint = "(none)";
+  /// Kind of a failure that carries none (e.g. relayed by a codec that does not carry `kind`).
+  static constexpr std::string_view kUnknownKind = "unknown";
 
   /// Wall time counts from construction unless set_wall_time() is called.
   RunSummary();
@@ -51,9 +54,16 @@ class RunSummary {
     return failures_by_endpoint_;
   }
 
+  /// Failures per FailureKind name ("connect", "http_status", ...; kUnknownKind if none set).
+  [[nodiscard]] const std::map<std::string, std::uint64_t, std::less<>>& failures_by_kind()
+      const noexcept {
+    return failures_by_kind_;
+  }
+
   /// {"requests", "ok", "failed", "attempts", "retries", "usage": {...}, "wall_time_s",
   ///  "throughput_rps", "latency_ms": {"count", "p50", "p90", "p99", "max"},
-  ///  "failures_by_endpoint": {url: n}, "top_failure_reasons": [{"error", "count"}], extras...}
+  ///  "failures_by_endpoint": {url: n}, "failures_by_kind": {kind: n},
+  ///  "top_failure_reasons": [{"error", "count"}], extras...}
   [[nodiscard]] nlohmann::json to_json() const;
   /// Writes to_json() (indented) atomically: temp file + fsync + rename.
   void write(const std::string& path) const;
@@ -68,6 +78,7 @@ class RunSummary {
   swarm::Usage usage_;
   LatencyHistogram latency_;
   std::map<std::string, std::uint64_t, std::less<>> failures_by_endpoint_;
+  std::map<std::string, std::uint64_t, std::less<>> failures_by_kind_;  ///< at most 10 keys
   std::map<std::string, std::uint64_t, std::less<>> failure_reasons_;
   nlohmann::json extra_ = nlohmann::json::object();
 };

@@ -1,0 +1,31 @@
+#include "swarm/response.hpp"
+
+namespace swarm {
+
+std::string_view to_string(FailureKind kind) noexcept {
+  switch (kind) {
+    case FailureKind::none:
+      return "none";
+    case FailureKind::connect:
+      return "connect";
+    case FailureKind::timeout:
+      return "timeout";
+    case FailureKind::reset:
+      return "reset";
+    case FailureKind::tls:
+      return "tls";
+    case FailureKind::transport:
+      return "transport";
+    case FailureKind::http_status:
+      return "http_status";
+    case FailureKind::oversize:
+      return "oversize";
+    case FailureKind::decode:
+      return "decode";
+    case FailureKind::other:
+      break;
+  }
+  return "other";
+}
+
+}  // namespace swarm
