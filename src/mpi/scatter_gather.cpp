@@ -5,7 +5,6 @@
 #include <future>
 #include <optional>
 #include <stdexcept>
-#include <thread>
 #include <utility>
 
 #include "byte_transfer.hpp"
@@ -19,8 +18,6 @@
 
 namespace swarm::mpi {
 namespace {
-
-using namespace std::chrono_literals;
 
 // The first window is this fraction of the window: the other ranks get work once the root has
 // read a few thousand lines, not a whole window, and the next window is read while it runs.
@@ -83,8 +80,6 @@ std::vector<Response> unpack_answers(const std::vector<char>& bytes,
   return results;
 }
 
-}  // namespace
-
 // Every rank runs the same loop; each window w goes through
 //   scatter (root -> ranks) -> this rank's requests -> gather (ranks -> root) -> done (root),
 // with the steps of different windows overlapping: a rank receives window w+1 while its
@@ -93,113 +88,142 @@ std::vector<Response> unpack_answers(const std::vector<char>& bytes,
 // when it has nothing left to send. Scatters and gathers each have a communicator of their own
 // and one transfer in flight, which keeps the non-blocking collectives in the same order on
 // every rank. Each rank holds at most two windows of work (the one draining and the next).
+class WindowLoop {
+ public:
+  WindowLoop(Swarm& swarm, const WindowSource& next, const WindowSink& done, std::size_t window,
+             CallOptions call, std::size_t batch_size)
+      : swarm_(swarm),
+        next_(next),
+        done_(done),
+        window_(window),
+        root_(swarm.communicator().is_root()),
+        progress_(swarm),
+        scatter_comm_(swarm.communicator().mpi_communicator()),
+        gather_comm_(swarm.communicator().mpi_communicator()),
+        runner_(swarm, call, batch_size) {
+    if (root_) {
+      io_.emplace();
+      reading_ = read(std::max<std::size_t>(1, window_ / kFirstWindowDivisor));
+    }
+  }
+
+  void run() {
+    for (;;) {
+      bool moved = scatter_step();  // something happened this round: do not sleep
+      moved = gather_step() || moved;
+      // The caller's I/O errors surface here, as soon as they happen.
+      while (!sinks_.empty() && detail::ready(sinks_.front())) {
+        sinks_.front().get();
+        sinks_.pop_front();
+      }
+      if (ended_ && runner_.batches() == 0 && unsent_.empty() && !gather_) break;
+      if (runner_.batches() > 0) {
+        runner_.step(scatter_ || gather_ || reading_.valid() ? detail::kPollWithMpi
+                                                             : detail::kPollHttpOnly);
+        progress_.moved();
+      } else if (moved) {
+        progress_.moved();
+      } else {
+        // Nothing of this rank's own in flight: wait for a transfer (or, on the root, the reader).
+        progress_.idle(scatter_ || gather_);
+      }
+    }
+    for (auto& sink : sinks_) sink.get();
+  }
+
+ private:
+  std::future<Outgoing> read(std::size_t max) {
+    return io_->submit(
+        [this, max] { return prepare(swarm_, swarm_.communicator().size(), next_(max)); });
+  }
+
+  /// The next window, once this rank is down to one window of work.
+  bool scatter_step() {
+    if (!scatter_ && !ended_ && runner_.batches() <= 1) {
+      if (!root_) {
+        scatter_.emplace(scatter_comm_.get(), progress_);
+      } else if (detail::ready(reading_)) {
+        Outgoing out = reading_.get();
+        if (!out.end) {
+          scattered_.push_back(Pending{std::move(out.indices), std::move(out.origin)});
+          reading_ = read(window_);
+        }
+        scatter_.emplace(scatter_comm_.get(), progress_, std::move(out.bytes), out.sizes, out.end);
+      }
+    }
+    if (!scatter_ || !scatter_->test()) return false;
+    if (scatter_->end()) {
+      ended_ = true;
+    } else {
+      auto& packed = answers_.emplace_back();
+      const auto& got = scatter_->received();
+      runner_.add(detail::decode_all<Work>(got.data(), got.size()),
+                  [&packed](std::size_t pos, Response&& r) {
+                    packed.put<std::uint64_t>(pos);
+                    detail::put(packed, r);
+                  });
+    }
+    scatter_.reset();
+    return true;
+  }
+
+  /// Finished windows go back to the root, oldest first; the root decodes and writes them on
+  /// its I/O thread.
+  bool gather_step() {
+    while (runner_.front_done()) {
+      runner_.pop_front();
+      unsent_.push_back(std::move(answers_.front().bytes()));
+      answers_.pop_front();
+    }
+    if (!gather_ && !unsent_.empty()) {
+      gather_.emplace(gather_comm_.get(), progress_, std::move(unsent_.front()));
+      unsent_.pop_front();
+    }
+    if (!gather_ || !gather_->test()) return false;
+    if (root_) {
+      sinks_.push_back(
+          io_->submit([this, window = std::move(scattered_.front()),
+                       bytes = std::move(gather_->received()), sizes = gather_->sizes()]() mutable {
+            auto results = unpack_answers(bytes, sizes, window);
+            bytes = {};
+            done_(std::move(window.indices), std::move(results));
+          }));
+      scattered_.pop_front();
+    }
+    gather_.reset();
+    return true;
+  }
+
+  Swarm& swarm_;
+  const WindowSource& next_;
+  const WindowSink& done_;
+  std::size_t window_;
+  bool root_;
+  detail::Progress progress_;
+  const detail::PrivateComm scatter_comm_;
+  const detail::PrivateComm gather_comm_;
+  detail::LocalRunner runner_;
+  std::deque<detail::ByteWriter> answers_;  // per runner batch: its Responses, packed as they come
+  std::deque<std::vector<char>> unsent_;    // finished batches waiting for the gather
+  std::optional<detail::ByteScatter> scatter_;
+  std::optional<detail::ByteGather> gather_;
+  bool ended_ = false;  // the end mark arrived: no window follows
+
+  // Root only. The reader, the bucketing and the decoding and writing of answers run on the
+  // helper thread, so no rank waits in MPI while the root does file I/O.
+  std::deque<Pending> scattered_;           // windows out, answers not yet gathered
+  std::deque<std::future<void>> sinks_;     // done() calls queued or running
+  std::future<Outgoing> reading_;           // the next window, being read
+  std::optional<detail::SerialWorker> io_;  // last: its tasks use the members above
+};
+
+}  // namespace
+
 void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const WindowSink& done,
                             std::size_t window, CallOptions call, std::size_t batch_size) {
   if (swarm.size() == 0) throw std::logic_error("scatter_gather over an empty swarm");
   if (window == 0) throw std::invalid_argument("scatter_gather: window must be positive");
-  const Communicator comm = swarm.communicator();
-  const bool root = comm.is_root();
-  const int ranks = comm.size();
-  detail::Progress progress(swarm);
-  const detail::PrivateComm scatter_comm(comm.mpi_communicator());
-  const detail::PrivateComm gather_comm(comm.mpi_communicator());
-
-  detail::LocalRunner runner(swarm, call, batch_size);
-  std::deque<detail::ByteWriter> answers;  // per runner batch: its Responses, packed as they come
-  std::deque<std::vector<char>> unsent;    // finished batches waiting for the gather
-  std::optional<detail::ByteScatter> scatter;
-  std::optional<detail::ByteGather> gather;
-  bool ended = false;  // the end mark arrived: no window follows
-
-  // Root only. The reader, the bucketing and the decoding and writing of answers run on the
-  // helper thread, so no rank waits in MPI while the root does file I/O.
-  std::deque<Pending> scattered;           // windows out, answers not yet gathered
-  std::deque<std::future<void>> sinks;     // done() calls queued or running
-  std::future<Outgoing> reading;           // the next window, being read
-  std::optional<detail::SerialWorker> io;  // last: its tasks use the variables above
-  const auto read = [&](std::size_t max) {
-    return io->submit([&swarm, &next, ranks, max] { return prepare(swarm, ranks, next(max)); });
-  };
-  if (root) {
-    io.emplace();
-    reading = read(std::max<std::size_t>(1, window / kFirstWindowDivisor));
-  }
-
-  for (;;) {
-    bool moved = false;  // something happened this round: do not sleep
-
-    // Scatter: the next window, once this rank is down to one window of work.
-    if (!scatter && !ended && runner.batches() <= 1) {
-      if (!root) {
-        scatter.emplace(scatter_comm.get(), progress);
-      } else if (detail::ready(reading)) {
-        Outgoing out = reading.get();
-        if (!out.end) {
-          scattered.push_back(Pending{std::move(out.indices), std::move(out.origin)});
-          reading = read(window);
-        }
-        scatter.emplace(scatter_comm.get(), progress, std::move(out.bytes), out.sizes, out.end);
-      }
-    }
-    if (scatter && scatter->test()) {
-      if (scatter->end()) {
-        ended = true;
-      } else {
-        auto& packed = answers.emplace_back();
-        const auto& got = scatter->received();
-        runner.add(detail::decode_all<Work>(got.data(), got.size()),
-                   [&packed](std::size_t pos, Response&& r) {
-                     packed.put<std::uint64_t>(pos);
-                     detail::put(packed, r);
-                   });
-      }
-      scatter.reset();
-      moved = true;
-    }
-
-    // Gather: finished windows, oldest first.
-    while (runner.front_done()) {
-      runner.pop_front();
-      unsent.push_back(std::move(answers.front().bytes()));
-      answers.pop_front();
-    }
-    if (!gather && !unsent.empty()) {
-      gather.emplace(gather_comm.get(), progress, std::move(unsent.front()));
-      unsent.pop_front();
-    }
-    if (gather && gather->test()) {
-      if (root) {
-        sinks.push_back(
-            io->submit([&done, window = std::move(scattered.front()),
-                        bytes = std::move(gather->received()), sizes = gather->sizes()]() mutable {
-              auto results = unpack_answers(bytes, sizes, window);
-              bytes = {};
-              done(std::move(window.indices), std::move(results));
-            }));
-        scattered.pop_front();
-      }
-      gather.reset();
-      moved = true;
-    }
-    // The caller's I/O errors surface here, as soon as they happen.
-    while (!sinks.empty() && detail::ready(sinks.front())) {
-      sinks.front().get();
-      sinks.pop_front();
-    }
-
-    if (ended && runner.batches() == 0 && unsent.empty() && !gather) break;
-
-    if (runner.batches() > 0) {
-      runner.step(scatter || gather || reading.valid() ? detail::kPollWithMpi
-                                                       : detail::kPollHttpOnly);
-    } else if (!moved) {
-      // Nothing of this rank's own in flight: wait for a transfer (or, on the root, the reader).
-      progress.idle(scatter || gather);
-      continue;
-    }
-    progress.moved();
-  }
-  for (auto& sink : sinks) sink.get();
+  WindowLoop(swarm, next, done, window, call, batch_size).run();
 }
 
 std::vector<Response> scatter_gather(Swarm& swarm, std::span<const std::string> prompts,

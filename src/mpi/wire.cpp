@@ -13,6 +13,7 @@ void put(ByteWriter& w, const Response& r) {
   w.put<std::int64_t>(r.usage.total_tokens);
   w.put_string(r.text);
   w.put_string(r.error);
+  w.put<std::uint8_t>(static_cast<std::uint8_t>(r.kind));
   w.put_string(r.finish_reason);
 }
 
@@ -27,6 +28,7 @@ void get(ByteReader& in, Response& r) {
   r.usage.total_tokens = in.get<std::int64_t>();
   r.text = in.get_string();
   r.error = in.get_string();
+  r.kind = static_cast<FailureKind>(in.get<std::uint8_t>());
   r.finish_reason = in.get_string();
 }
 

@@ -20,6 +20,7 @@ swarm::Response full_response() {
   r.success = true;
   r.text = std::string("answer with\0nul", 15);
   r.error = "none";
+  r.kind = swarm::FailureKind::timeout;
   r.agent_index = 123456789012LL;
   r.http_status = 201;
   r.latency = std::chrono::duration<double>(1.25);
@@ -33,6 +34,7 @@ void expect_same(const swarm::Response& a, const swarm::Response& b) {
   EXPECT_EQ(a.success, b.success);
   EXPECT_EQ(a.text, b.text);
   EXPECT_EQ(a.error, b.error);
+  EXPECT_EQ(a.kind, b.kind);
   EXPECT_EQ(a.agent_index, b.agent_index);
   EXPECT_EQ(a.http_status, b.http_status);
   EXPECT_EQ(a.latency, b.latency);
