@@ -99,4 +99,25 @@ nlohmann::json to_json(const MergeResult& merge);
 nlohmann::json to_json(const Statistics& stats);
 nlohmann::json to_json(const FailureReport& report);
 
+/// An aggregate a user can name (`aswarm-mpi --aggregate NAME`): the one table of those names.
+struct NamedAggregate {
+  std::string_view name;
+  /// The aggregate of `responses` as JSON (what `--aggregate` prints under "result").
+  nlohmann::json (*result)(std::span<const Response> responses) = nullptr;
+  /// true: reads the errors of all responses (failure-report); false: reads the texts of the
+  /// successful ones only.
+  bool reads_errors = false;
+
+  /// What result() reads of `r` (success, agent_index, and its error or its successful text):
+  /// all a caller collecting a million responses for the aggregate needs to keep.
+  [[nodiscard]] Response kept_fields(const Response& r) const;
+};
+
+/// Every named aggregate, in the order the CLI lists them.
+std::span<const NamedAggregate> named_aggregates() noexcept;
+/// The names of named_aggregates(), in the same order.
+std::span<const std::string_view> aggregate_names() noexcept;
+/// The aggregate called `name`; nullptr if there is none.
+const NamedAggregate* find_aggregate(std::string_view name) noexcept;
+
 }  // namespace swarm

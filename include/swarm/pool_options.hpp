@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,9 @@ enum class Protocol : std::uint8_t {
   generate,     ///< POST /generate {"prompt"} -> {"response"|"text"} (the seed's base protocol)
 };
 
+/// Every protocol's name, in enum order: what to_string() gives and protocol_from_string()
+/// accepts (the CLI's --protocol choices).
+std::span<const std::string_view> protocol_names() noexcept;
 std::string_view to_string(Protocol protocol) noexcept;
 /// "chat", "completions" or "generate"; throws std::invalid_argument otherwise.
 Protocol protocol_from_string(std::string_view name);

@@ -7,9 +7,11 @@
 
 #include "drivers.hpp"
 #include "io/file_handles.hpp"
+#include "io/summary.hpp"
 #include "swarm/aggregators.hpp"
 #include "swarm/mpi/error.hpp"
 #include "swarm/mpi/strings.hpp"
+#include "swarm/mpi/swarm.hpp"
 
 namespace swarm::cli {
 
@@ -27,6 +29,10 @@ void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void
   if (!error.empty()) throw UsageError(error);
 }
 
+namespace {
+
+/// Per rank: MPI seconds, their share of the wall time, and peak RSS; a JSON array on the root
+/// (null elsewhere).
 nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, double wall_seconds) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -47,6 +53,20 @@ nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, dou
   return out;
 }
 
+}  // namespace
+
+void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
+                const Options& options) {
+  const mpi::Communicator comm = swarm.communicator();
+  auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds, wall_seconds);
+  if (!comm.is_root()) return;
+  summary.set_extra("pattern", options.pattern);
+  summary.set_extra("ranks", comm.size());
+  summary.set_extra("agents", swarm.size());
+  summary.set_extra("per_rank", std::move(per_rank));
+  if (!options.summary.empty()) summary.write(options.summary);
+}
+
 nlohmann::json answer_json(const Response& r, const std::string& endpoint) {
   return {{"agent", r.agent_index},
           {"endpoint", endpoint},
@@ -65,35 +85,21 @@ void append_json_line(std::FILE* file, const nlohmann::json& line, const std::st
   }
 }
 
-void Aggregator::add(const Response& r) {
-  if (!enabled()) return;
-  Response slim;
-  slim.success = r.success;
-  slim.agent_index = r.agent_index;
-  // failure-report needs errors only; the others need texts of successes only.
-  if (kind_ == "failure-report") {
-    slim.error = r.error;
-  } else if (r.success) {
-    slim.text = r.text;
+Aggregator::Aggregator(const std::string& kind)
+    : aggregate_(kind.empty() ? nullptr : find_aggregate(kind)) {
+  if (!kind.empty() && aggregate_ == nullptr) {
+    throw std::invalid_argument("unknown aggregate '" + kind + "'");  // --aggregate checks first
   }
-  kept_.push_back(std::move(slim));
+}
+
+void Aggregator::add(const Response& r) {
+  if (enabled()) kept_.push_back(aggregate_->kept_fields(r));
 }
 
 void Aggregator::print() const {
   if (!enabled()) return;
-  nlohmann::json out;
-  if (kind_ == "majority") {
-    out = to_json(majority_vote(kept_));
-  } else if (kind_ == "concat") {
-    out = {{"text", concat(kept_)}};
-  } else if (kind_ == "statistics") {
-    out = to_json(statistics(kept_));
-  } else if (kind_ == "structured-merge") {
-    out = to_json(structured_merge(kept_));
-  } else {
-    out = to_json(failure_report(kept_));
-  }
-  out = {{"aggregate", kind_}, {"result", std::move(out)}};
+  const nlohmann::json out = {{"aggregate", aggregate_->name},
+                              {"result", aggregate_->result(kept_)}};
   const auto text = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);

@@ -10,11 +10,18 @@
 #include <nlohmann/json.hpp>
 
 #include "options.hpp"
+#include "swarm/aggregators.hpp"
 #include "swarm/mpi/communicator.hpp"
 #include "swarm/pool_options.hpp"
 #include "swarm/response.hpp"
 
+namespace swarm::mpi {
+class Swarm;
+}  // namespace swarm::mpi
+
 namespace swarm::cli {
+
+class RunSummary;
 
 /// A user error (input, output path, hostfile...) that every rank raises identically, so the
 /// job exits with the usage code without anyone waiting in a collective.
@@ -27,15 +34,23 @@ class UsageError : public std::runtime_error {
 /// with the root's message. Used for everything before the first pattern collective.
 void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void()>& root_work);
 
-/// Collective: per-rank MPI seconds, their share of the run's wall time, and peak RSS, as a
-/// JSON array on the root (null elsewhere). What the benchmarks read from --summary.
-nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, double wall_seconds);
+/// Collective, the last step of every driver: gathers each rank's MPI seconds, their share of
+/// `wall_seconds` and its peak RSS (what the benchmarks read from --summary). On the root it
+/// then sets "pattern", "ranks", "agents" and "per_rank" in `summary` and writes it to
+/// --summary FILE if one was given; other ranks leave `summary` alone.
+void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
+                const Options& options);
 
-/// Exit code for a finished run: kExitOk, or kExitSomeFailed when any request failed.
+/// The drivers and their flag rules, one pair per run_<pattern>.cpp; patterns.cpp puts them
+/// in the table main.cpp and options.cpp read (see PatternDriver for what each promises).
+void validate_broadcast(const Options& options);
 int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+void validate_scatter_gather(const Options& options);
 int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+void validate_blackboard(const Options& options);
 int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+void validate_pipeline(const Options& options);
 int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 
 /// One agent's answer in the logs of the multi-step patterns (blackboard, pipeline).
@@ -48,13 +63,14 @@ void append_json_line(std::FILE* file, const nlohmann::json& line, const std::st
 /// Collects what --aggregate needs and prints the aggregate as one JSON line on stdout.
 class Aggregator {
  public:
-  explicit Aggregator(std::string kind) : kind_(std::move(kind)) {}
-  [[nodiscard]] bool enabled() const noexcept { return !kind_.empty(); }
+  /// `kind`: a name of swarm::named_aggregates(), or "" for none.
+  explicit Aggregator(const std::string& kind);
+  [[nodiscard]] bool enabled() const noexcept { return aggregate_ != nullptr; }
   void add(const Response& r);
   void print() const;
 
  private:
-  std::string kind_;
+  const NamedAggregate* aggregate_;
   std::vector<Response> kept_;  ///< Only the fields the aggregate reads.
 };
 

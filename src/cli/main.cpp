@@ -18,6 +18,7 @@
 #include "io/exit_codes.hpp"
 #include "io/input_error.hpp"
 #include "options.hpp"
+#include "patterns.hpp"
 #include "swarm/hostfile.hpp"
 #include "swarm/log.hpp"
 #include "swarm/mpi/communicator.hpp"
@@ -34,12 +35,11 @@ int run(const Options& options, swarm::mpi::Communicator comm) {
     return kExitOk;
   }
   const auto pool = pool_options(options);
-  if (options.pattern == "broadcast") return run_broadcast(options, pool, comm);
-  if (options.pattern == "scatter-gather") return run_scatter_gather(options, pool, comm);
-  if (options.pattern == "blackboard") return run_blackboard(options, pool, comm);
-  if (options.pattern == "pipeline") return run_pipeline(options, pool, comm);
-  if (options.pattern == "tree-reduce") return run_tree_reduce(options, pool, comm);
-  throw UsageError("--pattern " + options.pattern + " is not available in this build");
+  const PatternDriver* driver = find_pattern(options.pattern);
+  if (driver == nullptr) {
+    throw UsageError("--pattern " + options.pattern + " is not available in this build");
+  }
+  return driver->run(options, pool, comm);
 }
 
 }  // namespace

@@ -1,19 +1,33 @@
 #include "options.hpp"
 
 #include <fstream>
+#include <span>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "io/input_error.hpp"
+#include "patterns.hpp"
+#include "swarm/aggregators.hpp"
 #include "swarm/version.hpp"
 
 namespace swarm::cli {
+namespace {
+
+/// CLI11's check that a value is one of `names` (its error message lists them in this order).
+CLI::IsMember one_of(std::span<const std::string_view> names) {
+  return CLI::IsMember(std::vector<std::string>(names.begin(), names.end()));
+}
+
+}  // namespace
 
 void add_options(CLI::App& app, Options& o) {
   app.set_version_flag("--version", fmt::format("aswarm-mpi {}", kVersion));
-  app.add_option("--pattern", o.pattern, "Communication pattern")
-      ->check(CLI::IsMember({"broadcast", "scatter-gather", "tree-reduce", "blackboard", "pipeline"}));
+  std::vector<std::string_view> patterns;
+  for (const auto& p : pattern_drivers()) patterns.push_back(p.name);
+  app.add_option("--pattern", o.pattern, "Communication pattern")->check(one_of(patterns));
   app.add_option("--hostfile", o.hostfile,
                  "Agent endpoints, one per line: host[:port] [key=value ...] "
                  "(also host<TAB>port, [ipv6]:port, http(s)://host:port)")
@@ -48,10 +62,9 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--max-rounds", o.max_rounds, "blackboard: rounds cap (default: the config's)")
       ->check(CLI::PositiveNumber);
   app.add_option("--aggregate", o.aggregate, "Print an aggregate of the answers as JSON")
-      ->check(CLI::IsMember(
-          {"majority", "concat", "statistics", "structured-merge", "failure-report"}));
+      ->check(one_of(aggregate_names()));
   app.add_option("--protocol", o.protocol, "Wire protocol")
-      ->check(CLI::IsMember({"chat", "completions", "generate"}))
+      ->check(one_of(protocol_names()))
       ->capture_default_str();
   app.add_option("--model", o.model, "Model name (default: the first one /v1/models lists)");
   app.add_option("--max-tokens", o.max_tokens,
@@ -117,39 +130,8 @@ void validate(const Options& o) {
   if (o.hostfile.empty()) throw CLI::RequiredError("--hostfile");
   if (o.dry_run) return;
   if (o.pattern.empty()) throw CLI::RequiredError("--pattern");
-  const bool has_prompt = !o.prompt.empty() || !o.prompt_file.empty();
-  if (o.pattern == "broadcast") {
-    if (!has_prompt)
-      throw CLI::ValidationError("--pattern broadcast needs --prompt or --prompt-file");
-    if (!o.input.empty()) throw CLI::ValidationError("--input applies to --pattern scatter-gather");
-    if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
-  }
-  if (o.pattern == "scatter-gather") {
-    if (o.input.empty())
-      throw CLI::ValidationError("--pattern scatter-gather needs --input FILE|-");
-    if (!o.reduce_prompt.empty()) {
-      throw CLI::ValidationError("--reduce-prompt applies to --pattern broadcast");
-    }
-  }
-  if (o.pattern == "blackboard") {
-    if (o.config.empty()) throw CLI::ValidationError("--pattern blackboard needs --config FILE");
-    if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
-  }
-  if (o.pattern == "pipeline") {
-    if (o.config.empty()) throw CLI::ValidationError("--pattern pipeline needs --config FILE");
-    if (!o.input.empty() && has_prompt) {
-      throw CLI::ValidationError(
-          "--pattern pipeline: --input gives one input per item; --prompt/--prompt-file give "
-          "the single input of a one-off run; pass one of them");
-    }
-    if (o.resume && o.input.empty()) {
-      throw CLI::ValidationError("--resume applies to --pattern pipeline with --input");
-    }
-    if (!o.aggregate.empty()) {
-      throw CLI::ValidationError(
-          "--aggregate does not apply to --pattern pipeline: each stage's \"transform\" in "
-          "--config aggregates its answers");
-    }
+  if (const PatternDriver* driver = find_pattern(o.pattern); driver && driver->validate) {
+    driver->validate(o);
   }
   if (o.resume && (o.output.empty() || o.output == "-")) {
     throw CLI::ValidationError("--resume needs --output FILE (the results of the earlier run)");

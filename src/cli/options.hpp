@@ -44,8 +44,9 @@ struct Options {
 /// Registers every flag on `app`.
 void add_options(CLI::App& app, Options& options);
 
-/// Checks combinations CLI11 cannot (e.g. --resume needs --output FILE); throws
-/// CLI::ValidationError with a message naming the flags.
+/// Checks combinations CLI11 cannot (e.g. --resume needs --output FILE), the pattern's own
+/// rules (PatternDriver::validate) among them; throws CLI::ValidationError with a message
+/// naming the flags.
 void validate(const Options& options);
 
 /// The pool settings: AURORA_SWARM_* and API-key variables first, then the flags.

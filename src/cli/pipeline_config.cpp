@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -37,23 +38,36 @@ mpi::StageFilter parse_filter(const json& f, const std::string& where, const std
       "'filter' must be \"success\", \"non-empty\", \"valid-json\" or {\"regex\": \"...\"}");
 }
 
+/// The transforms a stage may name: one table for the lookup and the error message. They are
+/// mpi::transforms (texts for the next stage), not the JSON of swarm::named_aggregates().
+struct NamedTransform {
+  std::string_view name;
+  mpi::StageTransform (*make)();
+};
+
+constexpr NamedTransform kTransforms[] = {
+    {"concat", [] { return mpi::transforms::concat(); }},
+    {"majority", mpi::transforms::majority},
+    {"structured-merge", mpi::transforms::structured_merge},
+    {"first", mpi::transforms::first},
+    {"statistics", mpi::transforms::statistics},
+};
+
 mpi::StageTransform parse_transform(const json& t, const std::string& where,
                                     const std::string& name) {
   if (t.is_string()) {
     const auto s = t.get<std::string>();
-    if (s == "concat") return mpi::transforms::concat();
-    if (s == "majority") return mpi::transforms::majority();
-    if (s == "structured-merge") return mpi::transforms::structured_merge();
-    if (s == "first") return mpi::transforms::first();
-    if (s == "statistics") return mpi::transforms::statistics();
+    for (const auto& named : kTransforms) {
+      if (named.name == s) return named.make();
+    }
   } else if (t.is_object() && t.size() == 1 && t.contains("concat") && t["concat"].is_string()) {
     return mpi::transforms::concat(t["concat"].get<std::string>());
   }
+  std::vector<std::string> choices;
+  for (const auto& named : kTransforms) choices.push_back(fmt::format("\"{}\"", named.name));
   throw InputError(name, 0,
-                   fmt::format("{}: 'transform' must be \"concat\", \"majority\", "
-                               "\"structured-merge\", \"first\", \"statistics\" or "
-                               "{{\"concat\": \"separator\"}}",
-                               where));
+                   fmt::format("{}: 'transform' must be {} or {{\"concat\": \"separator\"}}", where,
+                               fmt::join(choices, ", ")));
 }
 
 mpi::Stage parse_stage(const json& s, std::size_t i, const std::vector<mpi::Stage>& earlier,

@@ -39,6 +39,11 @@ void print_board(const mpi::BoardState& board, std::FILE* out) {
 
 }  // namespace
 
+void validate_blackboard(const Options& o) {
+  if (o.config.empty()) throw CLI::ValidationError("--pattern blackboard needs --config FILE");
+  if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
+}
+
 int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   // Every rank reads the (small) config itself: all need the prompts; an error is identical.
   std::optional<BoardConfig> config;
@@ -89,10 +94,12 @@ int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communi
         return why.has_value();
       },
       on_step);
-  const auto per_rank = gather_rank_stats(
-      comm, swarm.mpi_stats().seconds,
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (!comm.is_root()) return kExitOk;
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!comm.is_root()) {
+    finish_run(summary, swarm, wall, options);
+    return kExitOk;
+  }
 
   log.close();
   const bool converged = board.stop_reason() == mpi::StopReason::converged;
@@ -103,16 +110,12 @@ int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communi
   std::fflush(stdout);
 
   summary.set_wall_time(std::chrono::steady_clock::now() - started);
-  summary.set_extra("pattern", "blackboard");
   summary.set_extra("rounds", board.round());
   summary.set_extra("stop_reason", converged ? "converged" : "max_rounds");
   if (converged) summary.set_extra("stop_rule", reason);
   summary.set_extra("board", final_board.snapshot());
   summary.set_extra("window_bytes_per_rank", board.capacity());
-  summary.set_extra("ranks", comm.size());
-  summary.set_extra("agents", swarm.size());
-  summary.set_extra("per_rank", per_rank);
-  if (!options.summary.empty()) summary.write(options.summary);
+  finish_run(summary, swarm, wall, options);
   return board.answers_failed() == 0 ? kExitOk : kExitSomeFailed;
 }
 

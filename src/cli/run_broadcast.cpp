@@ -15,6 +15,14 @@
 
 namespace swarm::cli {
 
+void validate_broadcast(const Options& o) {
+  if (o.prompt.empty() && o.prompt_file.empty()) {
+    throw CLI::ValidationError("--pattern broadcast needs --prompt or --prompt-file");
+  }
+  if (!o.input.empty()) throw CLI::ValidationError("--input applies to --pattern scatter-gather");
+  if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
+}
+
 int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   std::string prompt;
   std::unique_ptr<OutputWriter> writer;
@@ -34,12 +42,14 @@ int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communic
     responses = std::move(out.responses);
     reduced = std::move(out.reduced);
   }
-  const auto per_rank = gather_rank_stats(
-      comm, swarm.mpi_stats().seconds,
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  if (!comm.is_root()) return kExitOk;
-
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   RunSummary summary;
+  if (!comm.is_root()) {
+    finish_run(summary, swarm, wall, options);
+    return kExitOk;
+  }
+
   Aggregator aggregate(options.aggregate);
   std::size_t failed = 0;
   for (std::size_t k = 0; k < responses.size(); ++k) {
@@ -56,16 +66,12 @@ int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communic
   }
   writer->close();
   summary.set_wall_time(std::chrono::steady_clock::now() - started);
-  summary.set_extra("pattern", "broadcast");
-  summary.set_extra("ranks", comm.size());
-  summary.set_extra("agents", swarm.size());
-  summary.set_extra("per_rank", per_rank);
   if (reduced) {
     summary.set_extra("reduce", {{"success", reduced->success},
                                  {"agent", reduced->agent_index},
                                  {"error", reduced->error}});
   }
-  if (!options.summary.empty()) summary.write(options.summary);
+  finish_run(summary, swarm, wall, options);
   aggregate.print();
   if (reduced) {
     if (reduced->success) {

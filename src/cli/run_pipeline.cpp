@@ -90,11 +90,13 @@ int run_once(const Options& options, const PipelineConfig& config, mpi::Swarm& s
   const auto result =
       mpi::run_pipeline(swarm, config.stages, initial, config.reuse_agents, CallOptions{});
   const auto wall = std::chrono::steady_clock::now() - started;
-  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
-                                          std::chrono::duration<double>(wall).count());
-  if (!comm.is_root()) return kExitOk;
-
+  const double wall_seconds = std::chrono::duration<double>(wall).count();
   RunSummary summary;
+  if (!comm.is_root()) {
+    finish_run(summary, swarm, wall_seconds, options);
+    return kExitOk;
+  }
+
   std::size_t failed_requests = 0;
   fmt::print("== pipeline: {} stage{} in {} wave{}, {} ({:.2f} s)\n", result.stages.size(),
              result.stages.size() == 1 ? "" : "s", result.waves, result.waves == 1 ? "" : "s",
@@ -114,15 +116,11 @@ int run_once(const Options& options, const PipelineConfig& config, mpi::Swarm& s
   std::fflush(stdout);
   log.close();
   summary.set_wall_time(wall);
-  summary.set_extra("pattern", "pipeline");
   summary.set_extra("success", result.success);
   if (!result.success) summary.set_extra("pipeline_error", result.error);
   summary.set_extra("stages", result.stages.size());
   summary.set_extra("waves", result.waves);
-  summary.set_extra("ranks", comm.size());
-  summary.set_extra("agents", swarm.size());
-  summary.set_extra("per_rank", per_rank);
-  if (!options.summary.empty()) summary.write(options.summary);
+  finish_run(summary, swarm, wall_seconds, options);
   return result.success && failed_requests == 0 ? kExitOk : kExitSomeFailed;
 }
 
@@ -188,27 +186,42 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
     io.writer->flush();  // a job killed at walltime keeps every finished window
   }
   const auto wall = std::chrono::steady_clock::now() - started;
-  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
-                                          std::chrono::duration<double>(wall).count());
-  if (!root) return kExitOk;
+  const double wall_seconds = std::chrono::duration<double>(wall).count();
+  if (!root) {
+    finish_run(summary, swarm, wall_seconds, options);
+    return kExitOk;
+  }
   progress->finish();
   io.writer->close();
   if (options.resume) compact(options.output, total);
   summary.set_wall_time(wall);
-  summary.set_extra("pattern", "pipeline");
   summary.set_extra("inputs", total);
   summary.set_extra("skipped_already_done", skipped);
   summary.set_extra("items_ok", items_ok);
   summary.set_extra("items_failed", items_failed);
   summary.set_extra("stages", config.stages.size());
-  summary.set_extra("ranks", comm.size());
-  summary.set_extra("agents", swarm.size());
-  summary.set_extra("per_rank", per_rank);
-  if (!options.summary.empty()) summary.write(options.summary);
+  finish_run(summary, swarm, wall_seconds, options);
   return items_failed == 0 && failed_requests == 0 ? kExitOk : kExitSomeFailed;
 }
 
 }  // namespace
+
+void validate_pipeline(const Options& o) {
+  if (o.config.empty()) throw CLI::ValidationError("--pattern pipeline needs --config FILE");
+  if (!o.input.empty() && (!o.prompt.empty() || !o.prompt_file.empty())) {
+    throw CLI::ValidationError(
+        "--pattern pipeline: --input gives one input per item; --prompt/--prompt-file give "
+        "the single input of a one-off run; pass one of them");
+  }
+  if (o.resume && o.input.empty()) {
+    throw CLI::ValidationError("--resume applies to --pattern pipeline with --input");
+  }
+  if (!o.aggregate.empty()) {
+    throw CLI::ValidationError(
+        "--aggregate does not apply to --pattern pipeline: each stage's \"transform\" in "
+        "--config aggregates its answers");
+  }
+}
 
 int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   const PipelineConfig config = load_config(options);

@@ -47,6 +47,13 @@ void pin_mmap_threshold() {
 
 }  // namespace
 
+void validate_scatter_gather(const Options& o) {
+  if (o.input.empty()) throw CLI::ValidationError("--pattern scatter-gather needs --input FILE|-");
+  if (!o.reduce_prompt.empty()) {
+    throw CLI::ValidationError("--reduce-prompt applies to --pattern broadcast");
+  }
+}
+
 int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   pin_mmap_threshold();
   // Root-only preparation; any problem stops every rank with the same message.
@@ -120,20 +127,18 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   mpi::scatter_gather_windows(swarm, next, sink, options.window, {}, options.batch_size);
   const auto wall = std::chrono::steady_clock::now() - started;
 
-  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
-                                          std::chrono::duration<double>(wall).count());
-  if (!root) return kExitOk;
+  const double wall_seconds = std::chrono::duration<double>(wall).count();
+  if (!root) {
+    finish_run(summary, swarm, wall_seconds, options);
+    return kExitOk;
+  }
   progress->finish();
   writer->close();
   if (options.resume) compact(options.output, total);
   summary.set_wall_time(wall);
-  summary.set_extra("pattern", "scatter-gather");
   summary.set_extra("inputs", total);
   summary.set_extra("skipped_already_done", skipped);
-  summary.set_extra("ranks", comm.size());
-  summary.set_extra("agents", swarm.size());
-  summary.set_extra("per_rank", per_rank);
-  if (!options.summary.empty()) summary.write(options.summary);
+  finish_run(summary, swarm, wall_seconds, options);
   aggregate.print();
   return failed == 0 ? kExitOk : kExitSomeFailed;
 }

@@ -91,9 +91,12 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   const auto result =
       mpi::tree_reduce(swarm, prompt, options.reduce_prompt, options.fanin, leaf_items);
   const auto wall = std::chrono::steady_clock::now() - started;
-  const auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds,
-                                          std::chrono::duration<double>(wall).count());
-  if (!comm.is_root()) return kExitOk;
+  const double wall_seconds = std::chrono::duration<double>(wall).count();
+  RunSummary summary;
+  if (!comm.is_root()) {
+    finish_run(summary, swarm, wall_seconds, options);
+    return kExitOk;
+  }
 
   const Response& final_answer = result.response;
   const auto agent = final_answer.agent_index;
@@ -130,16 +133,12 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
     std::fprintf(stderr, "aswarm-mpi: tree-reduce failed: %s\n", final_answer.error.c_str());
   }
 
-  RunSummary summary;
   summary.set_wall_time(wall);
-  summary.set_extra("pattern", "tree-reduce");
   summary.set_extra("requests", requests);
   summary.set_extra("ok", ok);
   summary.set_extra("failed", failed);
   summary.set_extra("fanin", options.fanin);
   summary.set_extra("items", items.size());
-  summary.set_extra("ranks", comm.size());
-  summary.set_extra("agents", swarm.size());
   summary.set_extra("local_levels", result.local_levels);
   summary.set_extra("rank_levels", result.rank_levels);
   summary.set_extra("levels", levels_json(result));
@@ -151,8 +150,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   summary.set_extra("root_mpi", {{"seconds", root_mpi.seconds},
                                  {"bytes_sent", root_mpi.bytes_sent},
                                  {"bytes_received", root_mpi.bytes_received}});
-  summary.set_extra("per_rank", per_rank);
-  if (!options.summary.empty()) summary.write(options.summary);
+  finish_run(summary, swarm, wall_seconds, options);
 
   Aggregator aggregate(options.aggregate);  // of the final answer: the root holds nothing else
   aggregate.add(final_answer);

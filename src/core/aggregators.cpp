@@ -1,6 +1,7 @@
 #include "swarm/aggregators.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
@@ -309,6 +310,66 @@ nlohmann::json to_json(const FailureReport& report) {
           {"success_count", report.success_count},
           {"failure_count", report.failure_count},
           {"failures", to_json(report.failures)}};
+}
+
+namespace {
+
+nlohmann::json majority_json(std::span<const Response> r) {
+  return to_json(majority_vote(r));
+}
+nlohmann::json concat_json(std::span<const Response> r) {
+  return {{"text", concat(r)}};
+}
+nlohmann::json statistics_json(std::span<const Response> r) {
+  return to_json(statistics(r));
+}
+nlohmann::json merge_json(std::span<const Response> r) {
+  return to_json(structured_merge(r));
+}
+nlohmann::json failures_json(std::span<const Response> r) {
+  return to_json(failure_report(r));
+}
+
+constexpr NamedAggregate kNamedAggregates[] = {
+    {.name = "majority", .result = majority_json},
+    {.name = "concat", .result = concat_json},
+    {.name = "statistics", .result = statistics_json},
+    {.name = "structured-merge", .result = merge_json},
+    {.name = "failure-report", .result = failures_json, .reads_errors = true},
+};
+
+}  // namespace
+
+Response NamedAggregate::kept_fields(const Response& r) const {
+  Response kept;
+  kept.success = r.success;
+  kept.agent_index = r.agent_index;
+  if (reads_errors) {
+    kept.error = r.error;
+  } else if (r.success) {
+    kept.text = r.text;
+  }
+  return kept;
+}
+
+std::span<const NamedAggregate> named_aggregates() noexcept {
+  return kNamedAggregates;
+}
+
+std::span<const std::string_view> aggregate_names() noexcept {
+  static const auto names = [] {
+    std::array<std::string_view, std::size(kNamedAggregates)> out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = kNamedAggregates[i].name;
+    return out;
+  }();
+  return names;
+}
+
+const NamedAggregate* find_aggregate(std::string_view name) noexcept {
+  for (const NamedAggregate& a : kNamedAggregates) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
 }
 
 }  // namespace swarm

@@ -78,6 +78,28 @@ TEST(PipelineConfig, TransformsAreTheBuiltIns) {
   EXPECT_DOUBLE_EQ(stats["mean"].get<double>(), 6.0);
 }
 
+TEST(PipelineConfig, ConcatAndStructuredMergeByName) {
+  const auto c = PipelineConfig::parse(R"({"stages": [
+      {"name": "a", "prompt": "x", "transform": "concat"},
+      {"name": "b", "prompt": "x", "transform": "structured-merge"}]})",
+                                       "p");
+  const std::vector<Response> rs = {ok("[1, 2]"), failed(), ok("3")};
+  EXPECT_EQ(c.stages[0].transform(rs), "[1, 2]\n3");
+  EXPECT_EQ(nlohmann::json::parse(c.stages[1].transform(rs)), nlohmann::json::parse("[1, 2, 3]"));
+}
+
+TEST(PipelineConfig, UnknownTransformListsTheNames) {
+  try {
+    (void)PipelineConfig::parse(
+        R"({"stages": [{"name": "a", "prompt": "x", "transform": "failure-report"}]})", "p.json");
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "p.json: stage 'a': 'transform' must be \"concat\", \"majority\", "
+                 "\"structured-merge\", \"first\", \"statistics\" or {\"concat\": \"separator\"}");
+  }
+}
+
 TEST(PipelineConfig, ErrorsNameTheFile) {
   try {
     (void)PipelineConfig::parse(R"({"stages": [{"name": "a", "prompt": "x", "tag": "role"}]})",

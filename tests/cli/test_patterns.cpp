@@ -1,0 +1,141 @@
+// aswarm-mpi's flags against its name tables: the pattern table (patterns.hpp), the aggregate
+// and protocol names of swarm::core, and each pattern's flag rules. No MPI run.
+#include "patterns.hpp"
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "options.hpp"
+#include "swarm/aggregators.hpp"
+#include "swarm/pool_options.hpp"
+
+namespace swarm::cli {
+namespace {
+
+/// Parses `args` as aswarm-mpi's command line (after the program name), then validate().
+Options parse(std::vector<std::string> args) {
+  CLI::App app;
+  Options options;
+  add_options(app, options);
+  args.insert(args.begin(), "aswarm-mpi");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  app.parse(static_cast<int>(argv.size()), argv.data());
+  validate(options);
+  return options;
+}
+
+/// The message aswarm-mpi prints after "aswarm-mpi: error: " for `args`, "" if they pass.
+std::string error_of(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const CLI::ParseError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::vector<std::string> with(std::vector<std::string> args) {
+  args.insert(args.begin(), {"--hostfile", "agents.txt"});
+  return args;
+}
+
+TEST(PatternTable, ListsThePatternsInTheirOrder) {
+  // The order is user-visible: --help and the "not in {...}" error list the names so.
+  std::vector<std::string_view> names;
+  for (const auto& p : pattern_drivers()) names.push_back(p.name);
+  const std::vector<std::string_view> expected = {"broadcast", "scatter-gather", "tree-reduce",
+                                                  "blackboard", "pipeline"};
+  EXPECT_EQ(names, expected);
+}
+
+TEST(PatternTable, EveryPatternIsFoundAndAcceptedByPattern) {
+  for (const auto& p : pattern_drivers()) {
+    const PatternDriver* found = find_pattern(p.name);
+    ASSERT_EQ(found, &p) << p.name;
+    EXPECT_NE(p.run, nullptr) << p.name;
+    // Past --pattern's own check, whatever the pattern's rules then say.
+    const auto error = error_of(with({"--pattern", std::string(p.name)}));
+    EXPECT_EQ(error.find("not in"), std::string::npos) << p.name << ": " << error;
+  }
+  EXPECT_EQ(find_pattern("gossip"), nullptr);
+  EXPECT_EQ(find_pattern(""), nullptr);
+}
+
+TEST(PatternTable, UnknownPatternKeepsItsMessage) {
+  EXPECT_EQ(error_of(with({"--pattern", "gossip"})),
+            "--pattern: gossip not in {broadcast,scatter-gather,tree-reduce,blackboard,pipeline}");
+}
+
+TEST(NameTables, EveryAggregateAndProtocolIsAccepted) {
+  for (const auto name : aggregate_names()) {
+    const auto options =
+        parse(with({"--pattern", "broadcast", "--prompt", "x", "--aggregate", std::string(name)}));
+    EXPECT_EQ(options.aggregate, name);
+  }
+  for (const auto name : protocol_names()) {
+    const auto options =
+        parse(with({"--pattern", "broadcast", "--prompt", "x", "--protocol", std::string(name)}));
+    EXPECT_EQ(pool_options(options).protocol, protocol_from_string(name));
+  }
+}
+
+TEST(NameTables, UnknownAggregateAndProtocolKeepTheirMessages) {
+  EXPECT_EQ(error_of(with({"--pattern", "broadcast", "--prompt", "x", "--aggregate", "median"})),
+            "--aggregate: median not in "
+            "{majority,concat,statistics,structured-merge,failure-report}");
+  EXPECT_EQ(error_of(with({"--pattern", "broadcast", "--prompt", "x", "--protocol", "grpc"})),
+            "--protocol: grpc not in {chat,completions,generate}");
+}
+
+struct RuleCase {
+  std::vector<std::string> args;
+  std::string message;  ///< "" = accepted.
+};
+
+TEST(PatternRules, EachPatternKeepsItsMessages) {
+  const std::vector<RuleCase> cases = {
+      {{"--pattern", "broadcast"}, "--pattern broadcast needs --prompt or --prompt-file"},
+      {{"--pattern", "broadcast", "--prompt", "x", "--input", "in.jsonl"},
+       "--input applies to --pattern scatter-gather"},
+      {{"--pattern", "broadcast", "--prompt-file", "p.txt", "--resume", "--output", "o"},
+       "--resume applies to --pattern scatter-gather"},
+      {{"--pattern", "broadcast", "--prompt", "x", "--reduce-prompt", "{responses}"}, ""},
+      {{"--pattern", "scatter-gather"}, "--pattern scatter-gather needs --input FILE|-"},
+      {{"--pattern", "scatter-gather", "--input", "-", "--reduce-prompt", "r"},
+       "--reduce-prompt applies to --pattern broadcast"},
+      {{"--pattern", "scatter-gather", "--input", "-", "--resume"},
+       "--resume needs --output FILE (the results of the earlier run)"},
+      {{"--pattern", "scatter-gather", "--input", "-", "--batch-size", "4"},
+       "--batch-size > 1 sends /v1/completions list requests: add --protocol completions"},
+      {{"--pattern", "scatter-gather", "--input", "-", "--resume", "--output", "o"}, ""},
+      {{"--pattern", "blackboard"}, "--pattern blackboard needs --config FILE"},
+      {{"--pattern", "blackboard", "--config", "b.json", "--resume", "--output", "o"},
+       "--resume applies to --pattern scatter-gather"},
+      {{"--pattern", "pipeline"}, "--pattern pipeline needs --config FILE"},
+      {{"--pattern", "pipeline", "--config", "p.json", "--input", "-", "--prompt", "x"},
+       "--pattern pipeline: --input gives one input per item; --prompt/--prompt-file give the "
+       "single input of a one-off run; pass one of them"},
+      {{"--pattern", "pipeline", "--config", "p.json", "--resume", "--output", "o"},
+       "--resume applies to --pattern pipeline with --input"},
+      {{"--pattern", "pipeline", "--config", "p.json", "--aggregate", "concat"},
+       "--aggregate does not apply to --pattern pipeline: each stage's \"transform\" in "
+       "--config aggregates its answers"},
+      {{"--pattern", "pipeline", "--config", "p.json", "--input", "-", "--resume", "--output", "o"},
+       ""},
+      // tree-reduce checks its own flags when it runs (UsageError, without the --help hint).
+      {{"--pattern", "tree-reduce"}, ""},
+      {{"--pattern", "tree-reduce", "--resume"},
+       "--resume needs --output FILE (the results of the earlier run)"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(error_of(with(c.args)), c.message) << ::testing::PrintToString(c.args);
+  }
+}
+
+}  // namespace
+}  // namespace swarm::cli
