@@ -11,7 +11,7 @@ namespace swarm {
 /// "off". Throws std::invalid_argument naming the accepted values for anything else.
 void set_log_level(std::string_view level);
 
-/// Prefixes every log line with `[rank R]` (the MPI layer calls this; core never knows ranks).
+/// Prefixes every log line with `[rank R]` (aswarm-mpi calls this on non-root ranks; core never knows ranks).
 void set_log_rank(int rank);
 
 }  // namespace swarm

@@ -63,7 +63,7 @@ struct PoolOptions {
   // --- transport ---
   std::string api_key;     ///< Sent as `Authorization: Bearer`; never logged or put in errors.
   std::string ca_bundle;   ///< PEM file for https endpoints; empty: the system store.
-  bool use_proxy = false;  ///< Honour http_proxy/https_proxy for agents (off: see DESIGN.md).
+  bool use_proxy = false;  ///< Honour http_proxy/https_proxy for agents (off: see docs/DESIGN.md).
   std::size_t max_response_bytes = std::size_t{16} << 20;
   std::uint64_t seed = 0;  ///< Backoff jitter seed; 0: from std::random_device.
 

@@ -19,6 +19,11 @@ using swarm::mock::test::TempDir;
 using swarm::mpi::Communicator;
 using swarm::mpi::Swarm;
 
+/// What the mock's script answers agent `agent` (hostfile index) for `prompt`.
+inline std::string who(std::size_t agent, const std::string& prompt) {
+  return "agent " + std::to_string(agent) + ": " + prompt;
+}
+
 /// Rank 0 runs the mock; every rank learns its hostfile path.
 class MockSwarm {
  public:

@@ -1,4 +1,4 @@
-// Swarm, selections, broadcast and scatter-gather under mpiexec at 1-4 ranks, against a real
+// Swarm and selections under mpiexec at 1-4 ranks, against a real
 // aswarm-mock-agent started by rank 0. The mock's script answers "agent <k>: <prompt>", so every
 // test sees which hostfile agent answered which prompt; results must not depend on the number
 // of ranks.
@@ -28,10 +28,7 @@ using swarm::mock::test::TempDir;
 using swarm::mpi::Communicator;
 using swarm::mpi::Swarm;
 using swarm::mpi_test::MockSwarm;
-
-std::string who(std::size_t agent, const std::string& prompt) {
-  return "agent " + std::to_string(agent) + ": " + prompt;
-}
+using swarm::mpi_test::who;
 
 TEST(MpiSwarm, EveryRankKnowsAllEndpointsAndItsBlock) {
   MockSwarm mock({"--count", "10"});
@@ -79,177 +76,6 @@ TEST(MpiSwarm, BadHostfileGivesTheSameErrorOnEveryRank) {
   } catch (const swarm::HostfileError& e) {
     EXPECT_EQ(std::string(e.what()),
               path + ".missing: cannot read hostfile: No such file or directory");
-  }
-}
-
-TEST(MpiBroadcast, OneResponsePerAgentInOrderOnTheRoot) {
-  MockSwarm mock({"--count", "7"});
-  Swarm s = mock.swarm();
-  const auto results = swarm::mpi::broadcast(s, Communicator().is_root() ? "hello" : "ignored");
-  if (!Communicator().is_root()) {
-    EXPECT_TRUE(results.empty());
-    return;
-  }
-  ASSERT_EQ(results.size(), 7u);
-  for (std::size_t k = 0; k < 7; ++k) {
-    EXPECT_TRUE(results[k].success) << results[k].error;
-    EXPECT_EQ(results[k].text, who(k, "hello"));
-    EXPECT_EQ(results[k].agent_index, static_cast<std::int64_t>(k));
-  }
-}
-
-TEST(MpiBroadcast, ReduceUsesTheChosenAgentAndEveryRankGetsTheAnswer) {
-  MockSwarm mock({"--count", "3", "--dead-agents", "1"});
-  Swarm s = mock.swarm();
-  const auto out = swarm::mpi::broadcast_and_reduce(s, "q", "sum: {responses}", 2);
-  // Agent 1 is dead: its failure is left out of {responses}.
-  EXPECT_TRUE(out.reduced.success) << out.reduced.error;
-  EXPECT_EQ(out.reduced.text, who(2, "sum: " + who(0, "q") + "\n---\n" + who(2, "q")));
-  EXPECT_EQ(out.reduced.agent_index, 2);
-  if (Communicator().is_root()) {
-    ASSERT_EQ(out.responses.size(), 3u);
-    EXPECT_FALSE(out.responses[1].success);
-    EXPECT_EQ(out.responses[1].http_status, 503);
-  }
-}
-
-TEST(MpiScatterGather, PromptIGoesToAgentIModNInInputOrder) {
-  MockSwarm mock({"--count", "7"});
-  Swarm s = mock.swarm();
-  std::vector<std::string> prompts;
-  for (int i = 0; i < 25; ++i) prompts.push_back("p" + std::to_string(i));
-  for (const std::size_t window : {std::size_t{4}, swarm::mpi::kDefaultWindow}) {
-    const auto results = swarm::mpi::scatter_gather(s, prompts, {}, window);
-    if (!Communicator().is_root()) continue;
-    ASSERT_EQ(results.size(), 25u);
-    for (std::size_t i = 0; i < 25; ++i) {
-      EXPECT_EQ(results[i].text, who(i % 7, prompts[i])) << "window " << window;
-      EXPECT_EQ(results[i].agent_index, static_cast<std::int64_t>(i % 7));
-    }
-  }
-}
-
-TEST(MpiScatterGather, BatchedListRequestsKeepTheMapping) {
-  MockSwarm mock({"--count", "3"});
-  Swarm s = mock.swarm(swarm::Protocol::completions);
-  std::vector<std::string> prompts;
-  for (int i = 0; i < 20; ++i) prompts.push_back("b" + std::to_string(i));
-  std::vector<Response> results;
-  std::vector<std::uint64_t> order;
-  swarm::mpi::scatter_gather_windows(
-      s,
-      [&, next = std::size_t{0}](std::size_t max) mutable {
-        std::vector<swarm::mpi::Work> w;
-        for (; next < prompts.size() && w.size() < max; ++next)
-          w.push_back({next, prompts[next], {}});
-        return w;
-      },
-      [&](std::vector<std::uint64_t>&& indices, std::vector<Response>&& rs) {
-        for (std::size_t k = 0; k < indices.size(); ++k) {
-          order.push_back(indices[k]);
-          results.push_back(std::move(rs[k]));
-        }
-      },
-      /*window=*/8, {.max_tokens = 64}, /*batch_size=*/2);
-  if (!Communicator().is_root()) return;
-  ASSERT_EQ(results.size(), 20u);
-  for (std::size_t i = 0; i < 20; ++i) {
-    EXPECT_EQ(order[i], i);
-    EXPECT_TRUE(results[i].success) << results[i].error;
-    EXPECT_EQ(results[i].text, who(i % 3, prompts[i]));
-    EXPECT_EQ(results[i].agent_index, static_cast<std::int64_t>(i % 3));
-  }
-}
-
-// Windows overlap: a rank receives window w+1 while window w's requests are in flight and
-// sends it at once. Agent 0 is slow, so window 0 stays open on the root while window 1 arrives;
-// the root then has more requests in flight at once than any single window gives it. Run one
-// window at a time, it never could.
-TEST(MpiScatterGather, NextWindowStartsWhileTheCurrentOneDrains) {
-  const auto n = 2 * static_cast<std::size_t>(Communicator().size());
-  std::string slow = "0";
-  for (std::size_t k = 2; k < n; k += 2) slow += "," + std::to_string(k);
-  MockSwarm mock({"--count", std::to_string(n), "--latency", "fixed:20", "--slow-agents", slow,
-                  "--slow-factor", "50"});
-  Swarm s = mock.swarm();
-  const std::size_t total = 3 * n;
-  std::vector<std::vector<std::uint64_t>> windows;  // root: each window's input indices
-  std::size_t next = 0;
-  std::size_t answered = 0;
-  swarm::mpi::scatter_gather_windows(
-      s,
-      [&](std::size_t max) {
-        std::vector<swarm::mpi::Work> w;
-        std::vector<std::uint64_t> indices;
-        for (; next < total && w.size() < max; ++next) {
-          w.push_back({next, "p" + std::to_string(next), {}});
-          indices.push_back(next);
-        }
-        if (!w.empty()) windows.push_back(indices);
-        return w;
-      },
-      [&](std::vector<std::uint64_t>&& indices, std::vector<Response>&& rs) {
-        for (std::size_t k = 0; k < rs.size(); ++k) {
-          EXPECT_EQ(rs[k].text, who(indices[k] % n, "p" + std::to_string(indices[k])));
-        }
-        answered += rs.size();
-      },
-      /*window=*/2 * n);
-  if (!Communicator().is_root()) return;
-  EXPECT_EQ(answered, total);
-  ASSERT_GE(windows.size(), 2u);
-  std::size_t biggest = 0;  // the most prompts one window gave the root
-  for (const auto& w : windows) {
-    const auto mine =
-        std::count_if(w.begin(), w.end(), [&](std::uint64_t i) { return s.owner_of(i % n) == 0; });
-    biggest = std::max(biggest, static_cast<std::size_t>(mine));
-  }
-  EXPECT_GT(s.local_pool().stats().max_in_flight, biggest);
-}
-
-TEST(MpiScatterGather, EmptyInputReturnsOnEveryRank) {
-  MockSwarm mock({"--count", "3"});
-  Swarm s = mock.swarm();
-  // The root reads nothing and marks the end at once: every rank returns, nobody waits.
-  EXPECT_TRUE(swarm::mpi::scatter_gather(s, std::vector<std::string>{}).empty());
-  EXPECT_EQ(s.mpi_stats().bytes_sent, 0u);
-}
-
-TEST(MpiScatterGather, MapGatherFillsItems) {
-  MockSwarm mock({"--count", "2"});
-  Swarm s = mock.swarm();
-  const std::vector<std::string> items = {"x", "y", "z"};
-  const auto results = swarm::mpi::map_gather(s, items, "do {item} now");
-  if (Communicator().is_root()) {
-    ASSERT_EQ(results.size(), 3u);
-    EXPECT_EQ(results[2].text, who(0, "do z now"));
-  }
-}
-
-TEST(MpiScatterGather, RanksWithoutAgentsTakePart) {
-  MockSwarm mock({"--count", "2"});
-  Swarm s = mock.swarm();
-  const std::vector<std::string> prompts = {"a", "b", "c", "d", "e"};
-  const auto results = swarm::mpi::scatter_gather(s, prompts);
-  const auto bcast = swarm::mpi::broadcast(s, "all");
-  if (Communicator().is_root()) {
-    ASSERT_EQ(results.size(), 5u);
-    for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(results[i].text, who(i % 2, prompts[i]));
-    ASSERT_EQ(bcast.size(), 2u);
-  }
-}
-
-TEST(MpiScatterGather, AFailingAgentIsAFailedResponseNotAnError) {
-  MockSwarm mock({"--count", "4", "--dead-agents", "2"});
-  Swarm s = mock.swarm();
-  std::vector<std::string> prompts(8, "x");
-  const auto results = swarm::mpi::scatter_gather(s, prompts);
-  if (!Communicator().is_root()) return;
-  for (std::size_t i = 0; i < 8; ++i) {
-    EXPECT_EQ(results[i].success, i % 4 != 2) << i;
-    if (i % 4 == 2) {
-      EXPECT_EQ(results[i].http_status, 503);
-    }
   }
 }
 

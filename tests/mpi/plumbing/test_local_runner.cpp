@@ -16,9 +16,7 @@ using swarm::mpi::Work;
 using swarm::mpi_test::MockSwarm;
 using swarm::mpi_test::Swarm;
 
-std::string who(std::size_t agent, const std::string& prompt) {
-  return "agent " + std::to_string(agent) + ": " + prompt;
-}
+using swarm::mpi_test::who;
 
 /// This rank's share of `count` prompts under the prompt i -> agent i mod N rule.
 std::vector<Work> my_work(const Swarm& s, std::size_t count, std::size_t first) {
