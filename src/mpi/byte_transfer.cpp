@@ -81,11 +81,8 @@ bool ByteScatter::post_bytes() {
     layout(sizes);
   }
   if (large_) {
-    check(MPI_Iscatterv_c(send_.data(), counts_c_.data(), displs_c_.data(), MPI_CHAR, recv_.data(),
-                          static_cast<MPI_Count>(recv_.size()), MPI_CHAR, Communicator::kRoot,
-                          comm_, &request_),
-          "MPI_Iscatterv_c");
-    count_large_transfer();
+    iscatterv_large(send_.data(), counts_c_.data(), displs_c_.data(), recv_.data(), recv_.size(),
+                    Communicator::kRoot, comm_, &request_);
   } else {
     check(MPI_Iscatterv(send_.data(), counts_.data(), displs_.data(), MPI_CHAR, recv_.data(),
                         int_count(recv_.size()), MPI_CHAR, Communicator::kRoot, comm_, &request_),
@@ -113,11 +110,8 @@ bool ByteGather::post_bytes() {
     recv_.resize(total);
   }
   if (large_) {
-    check(MPI_Igatherv_c(send_.data(), static_cast<MPI_Count>(send_.size()), MPI_CHAR, recv_.data(),
-                         counts_c_.data(), displs_c_.data(), MPI_CHAR, Communicator::kRoot, comm_,
-                         &request_),
-          "MPI_Igatherv_c");
-    count_large_transfer();
+    igatherv_large(send_.data(), send_.size(), recv_.data(), counts_c_.data(), displs_c_.data(),
+                   Communicator::kRoot, comm_, &request_);
   } else {
     check(
         MPI_Igatherv(send_.data(), int_count(send_.size()), MPI_CHAR, recv_.data(), counts_.data(),

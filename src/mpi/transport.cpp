@@ -72,6 +72,84 @@ int int_count(std::size_t bytes) {
   return static_cast<int>(bytes);
 }
 
+#if MPI_VERSION >= 4
+
+void ibcast_large(void* data, std::size_t n, int root, MPI_Comm comm, MPI_Request* request) {
+  check(MPI_Ibcast_c(data, static_cast<MPI_Count>(n), MPI_CHAR, root, comm, request),
+        "MPI_Ibcast_c");
+  count_large_transfer();
+}
+
+void isend_large(const void* data, std::size_t n, int dest, int tag, MPI_Comm comm,
+                 MPI_Request* request) {
+  check(MPI_Isend_c(data, static_cast<MPI_Count>(n), MPI_CHAR, dest, tag, comm, request),
+        "MPI_Isend_c");
+  count_large_transfer();
+}
+
+void mrecv_large(void* data, std::size_t n, MPI_Message* message) {
+  check(MPI_Mrecv_c(data, static_cast<MPI_Count>(n), MPI_CHAR, message, MPI_STATUS_IGNORE),
+        "MPI_Mrecv_c");
+  count_large_transfer();
+}
+
+void iscatterv_large(const void* send, const MPI_Count* counts, const MPI_Aint* displs, void* recv,
+                     std::size_t n, int root, MPI_Comm comm, MPI_Request* request) {
+  check(MPI_Iscatterv_c(send, counts, displs, MPI_CHAR, recv, static_cast<MPI_Count>(n), MPI_CHAR,
+                        root, comm, request),
+        "MPI_Iscatterv_c");
+  count_large_transfer();
+}
+
+void igatherv_large(const void* send, std::size_t n, void* recv, const MPI_Count* counts,
+                    const MPI_Aint* displs, int root, MPI_Comm comm, MPI_Request* request) {
+  check(MPI_Igatherv_c(send, static_cast<MPI_Count>(n), MPI_CHAR, recv, counts, displs, MPI_CHAR,
+                       root, comm, request),
+        "MPI_Igatherv_c");
+  count_large_transfer();
+}
+
+std::size_t message_bytes(const MPI_Status& status) {
+  MPI_Count count = 0;
+  check(MPI_Get_count_c(&status, MPI_CHAR, &count), "MPI_Get_count_c");
+  return static_cast<std::size_t>(count);
+}
+
+#else  // an MPI-3 library: no large-count calls
+
+namespace {
+[[noreturn]] void no_large_count() {
+  throw std::length_error(
+      "swarm::mpi: a payload past 2 GiB needs an MPI-4 library (large-count calls); use a "
+      "smaller window");
+}
+}  // namespace
+
+void ibcast_large(void*, std::size_t, int, MPI_Comm, MPI_Request*) {
+  no_large_count();
+}
+void isend_large(const void*, std::size_t, int, int, MPI_Comm, MPI_Request*) {
+  no_large_count();
+}
+void mrecv_large(void*, std::size_t, MPI_Message*) {
+  no_large_count();
+}
+void iscatterv_large(const void*, const MPI_Count*, const MPI_Aint*, void*, std::size_t, int,
+                     MPI_Comm, MPI_Request*) {
+  no_large_count();
+}
+void igatherv_large(const void*, std::size_t, void*, const MPI_Count*, const MPI_Aint*, int,
+                    MPI_Comm, MPI_Request*) {
+  no_large_count();
+}
+std::size_t message_bytes(const MPI_Status& status) {
+  int count = 0;
+  check(MPI_Get_count(&status, MPI_CHAR, &count), "MPI_Get_count");
+  return static_cast<std::size_t>(count);
+}
+
+#endif
+
 void broadcast_bytes(std::string& data, int root, MPI_Comm comm, Progress& progress) {
   broadcast_any(data, root, comm, progress);
 }
@@ -86,10 +164,7 @@ void SendQueue::send(std::vector<char> bytes, int dest, int tag) {
   const std::size_t n = e.bytes.size();
   progress_.mpi([&] {
     if (needs_large_count(n)) {
-      check(MPI_Isend_c(e.bytes.data(), static_cast<MPI_Count>(n), MPI_CHAR, dest, tag, comm_,
-                        &e.request),
-            "MPI_Isend_c");
-      count_large_transfer();
+      isend_large(e.bytes.data(), n, dest, tag, comm_, &e.request);
     } else {
       check(MPI_Isend(e.bytes.data(), int_count(n), MPI_CHAR, dest, tag, comm_, &e.request),
             "MPI_Isend");
@@ -120,13 +195,9 @@ std::optional<Message> try_receive(MPI_Comm comm, int source, int tag, Progress&
   m.source = status.MPI_SOURCE;
   m.tag = status.MPI_TAG;
   progress.mpi([&] {
-    MPI_Count count = 0;
-    check(MPI_Get_count_c(&status, MPI_CHAR, &count), "MPI_Get_count_c");
-    m.bytes.resize(static_cast<std::size_t>(count));
+    m.bytes.resize(message_bytes(status));
     if (needs_large_count(m.bytes.size())) {
-      check(MPI_Mrecv_c(m.bytes.data(), count, MPI_CHAR, &handle, MPI_STATUS_IGNORE),
-            "MPI_Mrecv_c");
-      count_large_transfer();
+      mrecv_large(m.bytes.data(), m.bytes.size(), &handle);
     } else {
       check(MPI_Mrecv(m.bytes.data(), int_count(m.bytes.size()), MPI_CHAR, &handle,
                       MPI_STATUS_IGNORE),

@@ -34,6 +34,19 @@ void count_large_transfer() noexcept;
 /// needs_large_count() first, so this is a bug).
 [[nodiscard]] int int_count(std::size_t bytes);
 
+// The MPI-4 large-count calls, or, with an MPI-3 library, a std::length_error saying that a
+// payload past 2 GiB needs MPI 4 (the int-count calls cover everything below the threshold).
+void ibcast_large(void* data, std::size_t n, int root, MPI_Comm comm, MPI_Request* request);
+void isend_large(const void* data, std::size_t n, int dest, int tag, MPI_Comm comm,
+                 MPI_Request* request);
+void mrecv_large(void* data, std::size_t n, MPI_Message* message);
+void iscatterv_large(const void* send, const MPI_Count* counts, const MPI_Aint* displs, void* recv,
+                     std::size_t n, int root, MPI_Comm comm, MPI_Request* request);
+void igatherv_large(const void* send, std::size_t n, void* recv, const MPI_Count* counts,
+                    const MPI_Aint* displs, int root, MPI_Comm comm, MPI_Request* request);
+/// Bytes in a matched message, whatever their count.
+std::size_t message_bytes(const MPI_Status& status);
+
 /// Collective: every rank's `data` becomes `root`'s. The size travels first, so every rank
 /// knows it and takes the same call for the bytes.
 void broadcast_bytes(std::string& data, int root, MPI_Comm comm, Progress& progress);
