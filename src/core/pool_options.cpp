@@ -25,22 +25,22 @@ std::optional<T> env_number(const char* name) {
 
 }  // namespace
 
+std::span<const std::string_view> protocol_names() noexcept {
+  // In enum order: to_string and protocol_from_string read this one table.
+  static constexpr std::string_view kNames[] = {"chat", "completions", "generate"};
+  return kNames;
+}
+
 std::string_view to_string(Protocol protocol) noexcept {
-  switch (protocol) {
-    case Protocol::completions:
-      return "completions";
-    case Protocol::generate:
-      return "generate";
-    case Protocol::chat:
-      break;
-  }
-  return "chat";
+  const auto k = static_cast<std::size_t>(protocol);
+  return k < protocol_names().size() ? protocol_names()[k] : protocol_names()[0];
 }
 
 Protocol protocol_from_string(std::string_view name) {
-  if (name == "chat") return Protocol::chat;
-  if (name == "completions") return Protocol::completions;
-  if (name == "generate") return Protocol::generate;
+  const auto names = protocol_names();
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (names[k] == name) return static_cast<Protocol>(k);
+  }
   throw std::invalid_argument(
       fmt::format("unknown protocol '{}' (expected chat, completions or generate)", name));
 }
