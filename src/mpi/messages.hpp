@@ -40,4 +40,10 @@ struct FarmResult {
   Response response;
 };
 
+/// Worker -> root in dynamic scatter-gather: the answer to the prompt the root numbered `seq`.
+struct Answer {
+  std::uint64_t seq = 0;
+  Response response;
+};
+
 }  // namespace swarm::mpi::detail

@@ -227,35 +227,37 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
 }
 
 std::vector<Response> scatter_gather(Swarm& swarm, std::span<const std::string> prompts,
-                                     CallOptions call, std::size_t window) {
+                                     CallOptions call, std::size_t window, Schedule schedule) {
   std::vector<Response> out;
   std::size_t next_index = 0;
-  scatter_gather_windows(
-      swarm,
-      [&](std::size_t max) {
-        std::vector<Work> w;
-        for (; next_index < prompts.size() && w.size() < max; ++next_index) {
-          w.push_back(Work{next_index, prompts[next_index], std::nullopt});
-        }
-        return w;
-      },
-      [&](std::vector<std::uint64_t>&&, std::vector<Response>&& results) {
-        for (auto& r : results) out.push_back(std::move(r));
-      },
-      window, call);
+  const WindowSource next = [&](std::size_t max) {
+    std::vector<Work> w;
+    for (; next_index < prompts.size() && w.size() < max; ++next_index) {
+      w.push_back(Work{next_index, prompts[next_index], std::nullopt});
+    }
+    return w;
+  };
+  const WindowSink done = [&](std::vector<std::uint64_t>&&, std::vector<Response>&& results) {
+    for (auto& r : results) out.push_back(std::move(r));
+  };
+  if (schedule == Schedule::dynamic) {
+    scatter_gather_dynamic(swarm, next, done, window, call);
+  } else {
+    scatter_gather_windows(swarm, next, done, window, call);
+  }
   return out;
 }
 
 std::vector<Response> map_gather(Swarm& swarm, std::span<const std::string> items,
                                  std::string_view prompt_template, CallOptions call,
-                                 std::size_t window) {
+                                 std::size_t window, Schedule schedule) {
   std::vector<std::string> prompts;
   if (swarm.communicator().is_root()) {
     prompts.reserve(items.size());
     for (const auto& item : items)
       prompts.push_back(fill_template(prompt_template, {{"item", item}}));
   }
-  return scatter_gather(swarm, prompts, call, window);
+  return scatter_gather(swarm, prompts, call, window, schedule);
 }
 
 }  // namespace swarm::mpi

@@ -130,6 +130,16 @@ void get(ByteReader& in, FarmResult& r) {
   get(in, r.response);
 }
 
+void put(ByteWriter& w, const Answer& a) {
+  w.put<std::uint64_t>(a.seq);
+  put(w, a.response);
+}
+
+void get(ByteReader& in, Answer& a) {
+  a.seq = in.get<std::uint64_t>();
+  get(in, a.response);
+}
+
 std::vector<char> pack_buckets(const std::vector<std::vector<Work>>& buckets,
                                std::vector<std::size_t>& counts) {
   ByteWriter w;

@@ -90,6 +90,8 @@ void put(ByteWriter& w, const FarmTask& t);
 void get(ByteReader& in, FarmTask& t);
 void put(ByteWriter& w, const FarmResult& r);
 void get(ByteReader& in, FarmResult& r);
+void put(ByteWriter& w, const Answer& a);
+void get(ByteReader& in, Answer& a);
 
 template <typename T>
 void put(ByteWriter& w, const std::optional<T>& value) {

@@ -166,4 +166,47 @@ TEST(MpiScatterGather, AFailingAgentIsAFailedResponseNotAnError) {
   }
 }
 
+TEST(MpiScatterGatherDynamic, EveryInputOnceInOrderAnsweredByWhoeverHadRoom) {
+  MockSwarm mock({"--count", "5"});
+  Swarm s = mock.swarm();
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 50; ++i) prompts.push_back("q" + std::to_string(i));
+  const auto results =
+      swarm::mpi::scatter_gather(s, prompts, {}, /*window=*/7, swarm::mpi::Schedule::dynamic);
+  if (!Communicator().is_root()) {
+    EXPECT_TRUE(results.empty());
+    return;
+  }
+  ASSERT_EQ(results.size(), prompts.size());
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_TRUE(results[i].success) << results[i].error;
+    ASSERT_GE(results[i].agent_index, 0);
+    EXPECT_EQ(results[i].text, who(static_cast<std::size_t>(results[i].agent_index), prompts[i]));
+  }
+}
+
+TEST(MpiScatterGatherDynamic, SlowAgentsReceiveFewerPrompts) {
+  // Agent 1 answers in 150 ms, the others in 5 ms; two slots per agent, as vLLM's max_num_seqs.
+  MockSwarm mock(
+      {"--count", "4", "--latency", "fixed:5", "--slow-agents", "1", "--slow-factor", "30"});
+  swarm::PoolOptions o;
+  o.model = "mock-model";
+  o.model_max_context = 32768;
+  o.retries = 0;
+  o.per_agent_concurrency = 2;
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), o);
+  const std::vector<std::string> prompts(120, "p");
+  const auto results = swarm::mpi::scatter_gather(s, prompts, {}, swarm::mpi::kDefaultWindow,
+                                                  swarm::mpi::Schedule::dynamic);
+  if (!Communicator().is_root()) return;
+  ASSERT_EQ(results.size(), prompts.size());
+  std::vector<std::size_t> per_agent(4, 0);
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.success) << r.error;
+    ++per_agent.at(static_cast<std::size_t>(r.agent_index));
+  }
+  // The static rule would give it 30.
+  EXPECT_LT(per_agent[1], 15u) << per_agent[0] << " " << per_agent[1] << " " << per_agent[2];
+}
+
 }  // namespace

@@ -51,15 +51,32 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
                             std::size_t window = kDefaultWindow, CallOptions call = {},
                             std::size_t batch_size = 1);
 
+/// Collective. Demand-driven scatter-gather: the same contract as scatter_gather_windows (the
+/// callbacks, input-order results, memory bounded by the window), but a prompt goes to whichever
+/// agent has room: the root hands numbered prompts out in chunks to the ranks with free
+/// capacity (an answer returned is a rank's credit for the next prompt; chunks shrink from a
+/// share of the queue to one prompt near the end), and each rank gives each prompt to its agent
+/// with the fewest requests in flight, within the pool's and per-agent caps. So slow agents and
+/// slow ranks receive fewer prompts. Response::agent_index is the agent that answered. No
+/// list requests (batch_size) in this mode; per-prompt max_tokens are kept.
+void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
+                            std::size_t window = kDefaultWindow, CallOptions call = {});
+
+/// How scatter_gather assigns prompts: `fixed` is the seed's prompt i -> agent i mod N (the CLI's
+/// `--schedule static`), `dynamic` is scatter_gather_dynamic's.
+enum class Schedule : std::uint8_t { fixed, dynamic };
+
 /// Collective. `prompts` is significant on the root; results in input order on the root (empty
 /// elsewhere).
 std::vector<Response> scatter_gather(Swarm& swarm, std::span<const std::string> prompts,
-                                     CallOptions call = {}, std::size_t window = kDefaultWindow);
+                                     CallOptions call = {}, std::size_t window = kDefaultWindow,
+                                     Schedule schedule = Schedule::fixed);
 
 /// Collective. The root's `items` are put into `prompt_template` at `{item}`; then as
 /// scatter_gather.
 std::vector<Response> map_gather(Swarm& swarm, std::span<const std::string> items,
                                  std::string_view prompt_template, CallOptions call = {},
-                                 std::size_t window = kDefaultWindow);
+                                 std::size_t window = kDefaultWindow,
+                                 Schedule schedule = Schedule::fixed);
 
 }  // namespace swarm::mpi

@@ -1,0 +1,253 @@
+// scatter_gather_dynamic: demand-driven scatter-gather. The root numbers the prompts of each
+// window and hands them out in chunks to the ranks with free capacity; every rank gives each
+// prompt to its least-loaded agent (least_loaded.hpp) and sends answers back as they finish.
+// An answer is a rank's credit for the next prompt, so a rank whose agents are slow keeps its
+// prompts longer and receives fewer. Chunks are large while the queue is long and shrink to
+// one prompt near the end, so no rank sits on a backlog while others idle.
+//
+// Point-to-point on a private duplicate of the swarm's communicator. The root reads and writes
+// on its I/O thread (as in static mode) and holds at most two windows; results leave in input
+// order.
+
+#include <algorithm>
+#include <deque>
+#include <future>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "least_loaded.hpp"
+#include "private_comm.hpp"
+#include "progress.hpp"
+#include "serial_worker.hpp"
+#include "swarm/mpi/scatter_gather.hpp"
+#include "swarm/mpi/swarm.hpp"
+#include "transport.hpp"
+#include "wire.hpp"
+
+namespace swarm::mpi {
+namespace {
+
+constexpr int kChunkTag = 1;    // root -> rank: std::vector<Work>, Work::index = sequence number
+constexpr int kAnswersTag = 2;  // rank -> root: std::vector<Answer>
+constexpr int kCloseTag = 3;    // root -> rank: no more prompts
+
+/// Root: one window between reading and writing.
+struct Window {
+  std::uint64_t base = 0;              // sequence number of its first prompt
+  std::vector<std::uint64_t> indices;  // input index of each prompt
+  std::vector<Response> results;
+  std::size_t remaining = 0;
+};
+
+class Root {
+ public:
+  Root(Swarm& swarm, const WindowSource& next, const WindowSink& done, std::size_t window,
+       CallOptions call, MPI_Comm comm)
+      : swarm_(swarm),
+        next_(next),
+        done_(done),
+        window_(window),
+        comm_(comm),
+        progress_(swarm),
+        sends_(comm, progress_),
+        ranks_(swarm.communicator().size()),
+        outstanding_(static_cast<std::size_t>(ranks_), 0),
+        target_(static_cast<std::size_t>(ranks_), 0) {
+    for (int r = 0; r < ranks_; ++r) {
+      // Twice what a rank can run at once: it never waits for the next chunk.
+      target_[static_cast<std::size_t>(r)] = 2 * detail::rank_capacity(swarm, r);
+    }
+    if (!swarm.local_agents().empty()) {
+      local_.emplace(swarm, call,
+                     [this](std::uint64_t seq, Response&& r) { place(seq, std::move(r)); });
+    }
+    io_.emplace();
+    reading_ = read();
+  }
+
+  void run() {
+    while (!finished()) {
+      bool moved = take_window();
+      hand_out();
+      moved = receive() || moved;
+      moved = write_finished() || moved;
+      if (local_) local_->pump();
+      sends_.progress();
+      if (progress_.drive(detail::kPollWithMpi) > 0 || moved) {
+        progress_.moved();
+      } else if (progress_.http_outstanding() == 0) {
+        progress_.idle(true);
+      }
+    }
+    for (int r = 1; r < ranks_; ++r) sends_.send({}, r, kCloseTag);
+    sends_.finish();
+    for (auto& sink : sinks_) sink.get();
+  }
+
+ private:
+  std::future<std::vector<Work>> read() {
+    return io_->submit([this] { return next_(window_); });
+  }
+
+  [[nodiscard]] bool finished() const { return input_done_ && windows_.empty(); }
+
+  /// The next window, numbered, once fewer than two are in flight.
+  bool take_window() {
+    if (input_done_ || windows_.size() >= 2 || !detail::ready(reading_)) return false;
+    std::vector<Work> work = reading_.get();
+    if (work.empty()) {
+      input_done_ = true;
+      return true;
+    }
+    Window& w = windows_.emplace_back();
+    w.base = next_seq_;
+    w.results.resize(work.size());
+    w.remaining = work.size();
+    for (auto& item : work) {
+      w.indices.push_back(item.index);
+      item.index = next_seq_++;
+      queue_.push_back(std::move(item));
+    }
+    reading_ = read();
+    return true;
+  }
+
+  /// Chunks to the ranks below their target, each a share of what is queued.
+  void hand_out() {
+    std::size_t active = 0;
+    for (const auto t : target_) active += t > 0 ? 1 : 0;
+    for (int step = 0; step < ranks_ && !queue_.empty(); ++step) {
+      const auto r = static_cast<std::size_t>((first_ + step) % ranks_);
+      const std::size_t load = r == 0 ? (local_ ? local_->load() : 0) : outstanding_[r];
+      if (load >= target_[r]) continue;
+      const std::size_t share = std::max<std::size_t>(1, queue_.size() / (2 * active));
+      const std::size_t n = std::min({target_[r] - load, share, queue_.size()});
+      std::vector<Work> chunk(std::make_move_iterator(queue_.begin()),
+                              std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      if (r == 0) {
+        local_->add(std::move(chunk));
+      } else {
+        outstanding_[r] += n;
+        sends_.send(detail::encode(chunk), static_cast<int>(r), kChunkTag);
+      }
+    }
+    first_ = (first_ + 1) % ranks_;  // no rank is always served first
+  }
+
+  bool receive() {
+    bool any = false;
+    while (auto m = detail::try_receive(comm_, MPI_ANY_SOURCE, kAnswersTag, progress_)) {
+      auto answers = detail::decode<std::vector<detail::Answer>>(m->bytes);
+      outstanding_[static_cast<std::size_t>(m->source)] -= answers.size();
+      for (auto& a : answers) place(a.seq, std::move(a.response));
+      any = true;
+    }
+    return any;
+  }
+
+  void place(std::uint64_t seq, Response&& r) {
+    for (auto& w : windows_) {
+      if (seq >= w.base && seq < w.base + w.results.size()) {
+        w.results[seq - w.base] = std::move(r);
+        --w.remaining;
+        return;
+      }
+    }
+    throw std::logic_error("scatter_gather_dynamic: an answer for no window");
+  }
+
+  /// Complete windows go to the caller's sink, in order, on the I/O thread.
+  bool write_finished() {
+    bool any = false;
+    while (!windows_.empty() && windows_.front().remaining == 0) {
+      sinks_.push_back(io_->submit([this, w = std::move(windows_.front())]() mutable {
+        done_(std::move(w.indices), std::move(w.results));
+      }));
+      windows_.pop_front();
+      any = true;
+    }
+    while (!sinks_.empty() && detail::ready(sinks_.front())) {  // the caller's errors, early
+      sinks_.front().get();
+      sinks_.pop_front();
+    }
+    return any;
+  }
+
+  Swarm& swarm_;
+  const WindowSource& next_;
+  const WindowSink& done_;
+  std::size_t window_;
+  MPI_Comm comm_;
+  detail::Progress progress_;
+  detail::SendQueue sends_;
+  int ranks_;
+  std::vector<std::size_t> outstanding_;  // per rank: prompts sent, answers not yet back
+  std::vector<std::size_t> target_;
+  std::optional<detail::LeastLoaded> local_;
+  std::deque<Work> queue_;  // numbered prompts not yet handed out
+  std::deque<Window> windows_;
+  std::uint64_t next_seq_ = 0;
+  int first_ = 0;
+  bool input_done_ = false;
+  std::deque<std::future<void>> sinks_;
+  std::future<std::vector<Work>> reading_;
+  std::optional<detail::SerialWorker> io_;  // last: its tasks use the members above
+};
+
+/// Non-root ranks: serve chunks until the root closes.
+void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
+  detail::Progress progress(swarm);
+  detail::SendQueue sends(comm, progress);
+  std::vector<detail::Answer> ready;
+  std::optional<detail::LeastLoaded> local;
+  if (!swarm.local_agents().empty()) {
+    local.emplace(swarm, call, [&ready](std::uint64_t seq, Response&& r) {
+      ready.push_back({seq, std::move(r)});
+    });
+  }
+  for (bool open = true; open || !ready.empty();) {
+    bool moved = false;
+    while (auto m = detail::try_receive(comm, Communicator::kRoot, MPI_ANY_TAG, progress)) {
+      moved = true;
+      if (m->tag == kCloseTag) {
+        open = false;
+        break;
+      }
+      if (!local)
+        throw std::logic_error("scatter_gather_dynamic: prompts for a rank without agents");
+      local->add(detail::decode<std::vector<Work>>(m->bytes));
+    }
+    if (local) local->pump();
+    if (progress.drive(detail::kPollWithMpi) > 0) moved = true;
+    if (!ready.empty()) {  // what one poll finished travels together
+      sends.send(detail::encode(ready), Communicator::kRoot, kAnswersTag);
+      ready.clear();
+      moved = true;
+    }
+    sends.progress();
+    if (moved) {
+      progress.moved();
+    } else if (progress.http_outstanding() == 0) {
+      progress.idle(true);
+    }
+  }
+  sends.finish();
+}
+
+}  // namespace
+
+void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
+                            std::size_t window, CallOptions call) {
+  if (swarm.size() == 0) throw std::logic_error("scatter_gather over an empty swarm");
+  if (window == 0) throw std::invalid_argument("scatter_gather: window must be positive");
+  const detail::PrivateComm comm(swarm.communicator().mpi_communicator());
+  if (swarm.communicator().is_root()) {
+    Root(swarm, next, done, window, call, comm.get()).run();
+  } else {
+    serve(swarm, call, comm.get());
+  }
+}
+
+}  // namespace swarm::mpi
