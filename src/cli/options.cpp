@@ -96,6 +96,11 @@ void add_options(CLI::App& app, Options& o) {
                  "streamed and written per round")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--schedule", o.schedule,
+                 "Scatter-gather: static (prompt i -> agent i mod N, the seed's rule) or dynamic "
+                 "(each prompt to the agent with room: slow agents and ranks get fewer)")
+      ->check(CLI::IsMember({"static", "dynamic"}))
+      ->capture_default_str();
   app.add_flag("--resume", o.resume,
                "Skip prompts (items) that already succeeded in --output; redo failed or missing "
                "ones");

@@ -34,6 +34,7 @@ struct Options {
   int retries = 3;
   std::size_t batch_size = 1;
   std::size_t window = 65536;
+  std::string schedule = "static";  ///< scatter-gather: "static" (i mod N) or "dynamic".
   bool resume = false;
   std::string progress = "auto";
   std::string summary;

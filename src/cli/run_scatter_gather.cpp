@@ -52,6 +52,11 @@ void validate_scatter_gather(const Options& o) {
   if (!o.reduce_prompt.empty()) {
     throw CLI::ValidationError("--reduce-prompt applies to --pattern broadcast");
   }
+  if (o.schedule == "dynamic" && o.batch_size > 1) {
+    throw CLI::ValidationError(
+        "--schedule dynamic sends one prompt per request: drop --batch-size or use --schedule "
+        "static");
+  }
 }
 
 int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
@@ -124,7 +129,11 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
     progress->update(done, ok, failed);
   };
   const auto started = std::chrono::steady_clock::now();
-  mpi::scatter_gather_windows(swarm, next, sink, options.window, {}, options.batch_size);
+  if (options.schedule == "dynamic") {
+    mpi::scatter_gather_dynamic(swarm, next, sink, options.window);
+  } else {
+    mpi::scatter_gather_windows(swarm, next, sink, options.window, {}, options.batch_size);
+  }
   const auto wall = std::chrono::steady_clock::now() - started;
 
   const double wall_seconds = std::chrono::duration<double>(wall).count();
