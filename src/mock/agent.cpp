@@ -102,6 +102,7 @@ Agent::Agent(const SharedState& shared, AgentStats& stats, event_base* base,
       answer_rng_(shared.options.seed, stats.index, RngStream::answers),
       latency_rng_(shared.options.seed, stats.index, RngStream::latency),
       failure_rng_(shared.options.seed, stats.index, RngStream::failures),
+      length_rng_(shared.options.seed, stats.index, RngStream::lengths),
       http_(checked<Evhttp>(evhttp_new(base), "evhttp_new")) {
   // Let every method reach on_request, so a wrong one gets a JSON 405 rather than libevent's
   // HTML page.
@@ -111,13 +112,37 @@ Agent::Agent(const SharedState& shared, AgentStats& stats, event_base* base,
   // Bounded so a runaway client cannot make the mock buffer without limit.
   evhttp_set_max_body_size(http_.get(), 64L << 20);
   evhttp_set_gencb(http_.get(), &Agent::on_request, this);
-  if (evhttp_accept_socket_with_handle(http_.get(), listener.get()) == nullptr) {
+  if (shared.options.late[stats.index]) {
+    late_listener_ = std::move(listener);
+    return;
+  }
+  if (!accept_on(listener.release())) {
     throw std::runtime_error(fmt::format("cannot serve port {}", stats.port));
   }
-  listener.release();  // evhttp closes it when freed
 }
 
 Agent::~Agent() = default;
+
+void Agent::refuse(evhttp_request* req) {
+  if (!died_) {
+    send(req, error_reply(503, "this agent is down (--dead-agents)"));
+  } else if (shared_.options.die_mode == DieMode::close) {
+    drop(req);
+  } else {
+    send(req, error_reply(503, "this agent has died (--dying-agents)"));
+  }
+}
+
+void Agent::drop(evhttp_request* req) {
+  // Freeing the connection inside libevent's request callback would pull it from under
+  // evhttp's feet, so the reset happens on the next loop iteration.
+  Pending& p = hold(req);
+  p.action = Pending::Action::reset;
+  p.state = Pending::State::hanging;
+  p.timer = checked<Event>(evtimer_new(base_, &Agent::on_timer, &p), "evtimer_new");
+  const timeval now{0, 0};
+  evtimer_add(p.timer.get(), &now);
+}
 
 void Agent::on_request(evhttp_request* req, void* self) {
   static_cast<Agent*>(self)->handle(req);
@@ -147,8 +172,8 @@ void Agent::handle(evhttp_request* req) {
   const Route route = route_of(path);
   stats_.counters.count(route);
 
-  if (stats_.dead) {
-    send(req, error_reply(503, "this agent is down (--dead-agents)"));
+  if (stats_.dead || died_) {
+    refuse(req);
     return;
   }
   if (route == Route::other) {
@@ -184,8 +209,15 @@ void Agent::handle(evhttp_request* req) {
     case Route::models:
       send(req, models_reply(shared_.options, std::time(nullptr)));
       return;
-    default:
+    default: {
       handle_generation(req, path);
+      const Options& o = shared_.options;
+      // The Nth request is answered as usual; the agent is dead from the next one on.
+      if (o.dying[stats_.index] && o.die_after_requests &&
+          ++generation_requests_ >= *o.die_after_requests) {
+        die();
+      }
+    }
   }
 }
 
@@ -267,17 +299,9 @@ void Agent::inject(evhttp_request* req, FailureKind kind, HttpReply reply) {
       send(req, reply);
       return;
     }
-    case FailureKind::reset: {
-      // Freeing the connection inside libevent's request callback would pull it from under
-      // evhttp's feet, so the reset happens on the next loop iteration.
-      Pending& p = hold(req);
-      p.action = Pending::Action::reset;
-      p.state = Pending::State::hanging;
-      p.timer = checked<Event>(evtimer_new(base_, &Agent::on_timer, &p), "evtimer_new");
-      const timeval now{0, 0};
-      evtimer_add(p.timer.get(), &now);
+    case FailureKind::reset:
+      drop(req);
       return;
-    }
     case FailureKind::hang: {
       Pending& p = hold(req);
       p.action = Pending::Action::hang;
@@ -310,16 +334,34 @@ std::chrono::microseconds Agent::sample_latency(std::size_t completion_tokens) {
 
 std::string Agent::answer(std::string_view prompt) {
   const Options& o = shared_.options;
+  std::string text;
   switch (o.mode) {
     case Mode::echo:
-      return fmt::format("completion: {}", prompt);
+      text = fmt::format("completion: {}", prompt);
+      break;
     case Mode::fixed:
-      return expand_placeholders(o.text, prompt, stats_.index, stats_.role);
+      text = expand_placeholders(o.text, prompt, stats_.index, stats_.role);
+      break;
     case Mode::script:
       return expand_placeholders(shared_.script->pick(prompt, stats_.role, answer_rng_), prompt,
                                  stats_.index, stats_.role);
   }
-  return {};
+  if (o.output_tokens) fit_tokens(text, draw_length());
+  return text;
+}
+
+std::size_t Agent::draw_length() {
+  const LengthSpec& spec = *shared_.options.output_tokens;
+  double tokens = spec.a;
+  if (spec.kind == LengthSpec::Kind::uniform) {
+    const auto span = static_cast<std::uint64_t>(spec.b - spec.a) + 1;  // both bounds included
+    tokens = spec.a + static_cast<double>(length_rng_.below(span));
+  } else if (spec.kind == LengthSpec::Kind::lognormal) {
+    tokens = std::round(spec.a * std::exp(spec.b * length_rng_.normal()));
+  }
+  // A long lognormal tail is cut at the context length, where vLLM would stop too.
+  const auto cap = static_cast<double>(shared_.options.max_model_len);
+  return static_cast<std::size_t>(std::min(tokens, cap));
 }
 
 Agent::Pending& Agent::hold(evhttp_request* req) {

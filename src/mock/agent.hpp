@@ -1,7 +1,8 @@
 #pragma once
 /// @file agent.hpp
-/// One mock agent: an evhttp server on one listening socket, with its own answer/latency/failure
-/// random streams, its --max-concurrent FIFO and the requests it is holding.
+/// One mock agent: an evhttp server on one listening socket, with its own answer/latency/failure/
+/// length random streams, its --max-concurrent FIFO, the requests it is holding, and its life
+/// cycle (--late-agents come up late, --dying-agents die).
 
 #include <chrono>
 #include <cstddef>
@@ -33,9 +34,14 @@ struct SharedState {
 
 class Agent {
  public:
-  /// Serves `listener` (already bound and listening) on `base`. Throws std::runtime_error.
+  /// Serves `listener` on `base`: at once when it is listening already, or, for a late agent
+  /// (bound only), from --late-after-seconds on. Throws std::runtime_error.
   Agent(const SharedState& shared, AgentStats& stats, event_base* base, FileDescriptor listener);
   ~Agent();
+
+  /// Starts the --late-after-seconds and --die-after-seconds clocks; called once, just before
+  /// the event loops run, so that both count from the ready line like --health-delay.
+  void arm_timers();
 
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
@@ -48,6 +54,17 @@ class Agent {
   static void on_request(evhttp_request* req, void* self);
   static void on_timer(evutil_socket_t, short, void* pending);
   static void on_client_readable(evutil_socket_t fd, short, void* pending);
+  static void on_come_up(evutil_socket_t, short, void* self);
+  static void on_die(evutil_socket_t, short, void* self);
+
+  /// Hands a listening socket to evhttp; closes it and returns false when evhttp refuses.
+  bool accept_on(int listener);
+  void arm_die_timer();
+  void die();
+  /// The answer of a dead agent: a 503, or a reset with --die-mode close.
+  void refuse(evhttp_request* req);
+  /// Resets the client connection on the next loop iteration, without an answer.
+  void drop(evhttp_request* req);
 
   void handle(evhttp_request* req);
   void handle_generation(evhttp_request* req, std::string_view path);
@@ -55,6 +72,7 @@ class Agent {
   std::optional<FailureKind> draw_failure();
   std::chrono::microseconds sample_latency(std::size_t completion_tokens);
   std::string answer(std::string_view prompt);
+  std::size_t draw_length();
 
   /// Takes ownership of an unanswered request until its reply is sent or its client leaves.
   Pending& hold(evhttp_request* req);
@@ -70,8 +88,15 @@ class Agent {
   Rng answer_rng_;
   Rng latency_rng_;
   Rng failure_rng_;
+  Rng length_rng_;
   std::uint64_t sequence_ = 0;
   std::size_t running_ = 0;
+  std::uint64_t generation_requests_ = 0;  ///< what --die-after-requests counts
+  bool died_ = false;
+  FileDescriptor late_listener_;          ///< bound, not listening, until on_come_up
+  evhttp_bound_socket* bound_ = nullptr;  ///< owned by http_; null while not listening
+  Event come_up_timer_;
+  Event die_timer_;
   // Declared before the pending requests: those (and their events) must go first, while the
   // connections they watch still exist.
   Evhttp http_;

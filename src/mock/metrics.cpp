@@ -92,6 +92,14 @@ std::string render_metrics(std::span<const AgentStats> agents, const FailureCoun
                    failure_label(static_cast<FailureKind>(k)), load(failures.by_kind.at(k)));
   }
 
+  header(out, "aswarm_mock_agent_up", "gauge",
+         "1 while the agent accepts and serves requests; 0 when dead, dead after dying, or late "
+         "and not listening yet.");
+  for (const AgentStats& agent : agents) {
+    fmt::format_to(it, "aswarm_mock_agent_up{{port=\"{}\"}} {}\n", agent.port,
+                   agent.up.load(std::memory_order_relaxed) ? 1 : 0);
+  }
+
   header(out, "aswarm_mock_agent_info", "gauge", "One series per agent: index, role, knobs.");
   for (const AgentStats& agent : agents) {
     fmt::format_to(it,

@@ -69,6 +69,9 @@ struct AgentStats {
   std::string role;
   bool slow = false;
   bool dead = false;
+  /// Accepting and serving: false for --dead-agents, a late agent before it listens and a dying
+  /// agent after it died. Written by the agent's thread, read by whoever renders /metrics.
+  std::atomic<bool> up{true};
   AgentCounters counters;
 };
 
@@ -82,7 +85,8 @@ struct FailureCounters {
 
 /// Prometheus text format (version 0.0.4) for all agents of the process. Per-port series are
 /// listed only for agents that received at least one request, and request counters only for
-/// routes with a non-zero count, so 4,000 idle agents do not make every scrape huge.
+/// routes with a non-zero count, so 4,000 idle agents do not make every scrape huge; the
+/// up/down gauge and the info series list every agent, since an idle agent can be down.
 std::string render_metrics(std::span<const AgentStats> agents, const FailureCounters& failures);
 
 }  // namespace swarm::mock

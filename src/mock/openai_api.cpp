@@ -277,6 +277,23 @@ bool truncate_tokens(std::string& text, std::size_t max_tokens) {
   return false;
 }
 
+void fit_tokens(std::string& text, std::size_t tokens) {
+  if (truncate_tokens(text, tokens)) return;
+  std::vector<std::string> words;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || is_space(text[i])) {
+      if (i > start) words.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (words.empty()) words.emplace_back("token");
+  for (std::size_t n = count_tokens(text), k = 0; n < tokens; ++n, ++k) {
+    if (!text.empty() && !is_space(text.back())) text += ' ';
+    text += words[k % words.size()];
+  }
+}
+
 ApiResult handle_generation(std::string_view path, std::string_view body, const ApiContext& ctx,
                             const AnswerFn& answer) {
   json req;

@@ -32,6 +32,9 @@ HttpReply error_reply(int status, std::string_view message);
 std::size_t count_tokens(std::string_view text) noexcept;
 /// Cuts `text` after its first `max_tokens` words; returns whether anything was cut.
 bool truncate_tokens(std::string& text, std::size_t max_tokens);
+/// Makes `text` exactly `tokens` words long (--output-tokens): cuts it, or pads it by repeating
+/// its own words in order ("token" when it has none).
+void fit_tokens(std::string& text, std::size_t tokens);
 
 /// Produces the (untruncated) answer text for a prompt; supplied by the agent's mode.
 using AnswerFn = std::function<std::string(std::string_view prompt)>;

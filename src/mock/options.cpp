@@ -85,6 +85,86 @@ void set_failure_rates(Options& options, const std::array<double, kFailureKinds>
   options.failure_rates = rates;
 }
 
+/// The parser --latency and --output-tokens share; `flag` names the flag in errors, `unit` the
+/// unit in the forms shown, and `tokens` allows --latency's token-latency model.
+LatencySpec parse_distribution(std::string_view text, std::string_view flag, std::string_view unit,
+                               bool tokens) {
+  const auto parts = split(text, ':');
+  const auto number = [&](std::size_t i) {
+    const double v = parse_number<double>(parts.at(i), flag);
+    if (!std::isfinite(v) || v < 0) {
+      throw OptionsError(fmt::format("{}: '{}' must be a non-negative number", flag, parts[i]));
+    }
+    return v;
+  };
+  const auto expect_fields = [&](std::size_t n, std::string_view form) {
+    if (parts.size() != n) {
+      throw OptionsError(fmt::format("{}: '{}' does not match {}", flag, text, form));
+    }
+  };
+  LatencySpec spec;
+  const std::string_view kind = parts.front();
+  if (kind == "fixed") {
+    expect_fields(2, fmt::format("fixed:{}", unit));
+    spec = {LatencySpec::Kind::fixed, number(1), 0.0};
+  } else if (kind == "uniform") {
+    expect_fields(3, fmt::format("uniform:LO_{0}:HI_{0}", unit));
+    spec = {LatencySpec::Kind::uniform, number(1), number(2)};
+    if (spec.a > spec.b) {
+      throw OptionsError(fmt::format("{0}: uniform needs LO_{1} <= HI_{1}", flag, unit));
+    }
+  } else if (kind == "lognormal") {
+    expect_fields(3, fmt::format("lognormal:MEDIAN_{}:SIGMA", unit));
+    spec = {LatencySpec::Kind::lognormal, number(1), number(2)};
+  } else if (kind == "tokens" && tokens) {
+    expect_fields(3, "tokens:TTFT_MS:PER_TOKEN_MS");
+    spec = {LatencySpec::Kind::tokens, number(1), number(2)};
+  } else {
+    throw OptionsError(fmt::format("{}: unknown distribution '{}' (fixed, uniform, lognormal{})",
+                                   flag, kind, tokens ? ", tokens" : ""));
+  }
+  return spec;
+}
+
+/// The agents of `indices` must not be --dead-agents too: dead from the start, they could not
+/// die or come up.
+std::vector<bool> live_agent_set(const std::vector<std::size_t>& indices, const Options& o,
+                                 std::string_view flag) {
+  std::vector<bool> set = agent_set(indices, o.agent_count(), flag);
+  for (std::size_t k = 0; k < set.size(); ++k) {
+    if (set[k] && o.dead[k]) {
+      throw OptionsError(fmt::format("{}: agent {} is also in --dead-agents", flag, k));
+    }
+  }
+  return set;
+}
+
+void set_dying(Options& o, const std::vector<std::size_t>& dying_agents,
+               const std::string& die_mode_text, bool die_mode_given) {
+  const bool has_limit = o.die_after_requests || o.die_after_seconds;
+  if (dying_agents.empty()) {
+    if (o.die_after_requests) throw OptionsError("--die-after-requests: needs --dying-agents");
+    if (o.die_after_seconds) throw OptionsError("--die-after-seconds: needs --dying-agents");
+    if (die_mode_given) throw OptionsError("--die-mode: needs --dying-agents");
+  } else if (!has_limit) {
+    throw OptionsError("--dying-agents: needs --die-after-requests or --die-after-seconds");
+  }
+  o.dying = live_agent_set(dying_agents, o, "--dying-agents");
+  o.die_mode = die_mode_text == "close" ? DieMode::close : DieMode::http503;
+}
+
+void set_late(Options& o, const std::vector<std::size_t>& late_agents,
+              std::optional<double> late_after) {
+  if (late_agents.empty() && late_after) {
+    throw OptionsError("--late-after-seconds: needs --late-agents");
+  }
+  if (!late_agents.empty() && !late_after) {
+    throw OptionsError("--late-agents: needs --late-after-seconds");
+  }
+  o.late = live_agent_set(late_agents, o, "--late-agents");
+  o.late_after_s = late_after.value_or(0.0);
+}
+
 }  // namespace
 
 std::string_view failure_label(FailureKind kind) noexcept {
@@ -106,37 +186,19 @@ std::string_view failure_label(FailureKind kind) noexcept {
 }
 
 LatencySpec parse_latency(std::string_view text) {
-  const auto parts = split(text, ':');
-  const auto number = [&](std::size_t i) {
-    const double v = parse_number<double>(parts.at(i), "--latency");
-    if (!std::isfinite(v) || v < 0) {
-      throw OptionsError(fmt::format("--latency: '{}' must be a non-negative number", parts[i]));
-    }
-    return v;
-  };
-  const auto expect_fields = [&](std::size_t n, std::string_view form) {
-    if (parts.size() != n) {
-      throw OptionsError(fmt::format("--latency: '{}' does not match {}", text, form));
-    }
-  };
-  LatencySpec spec;
-  const std::string_view kind = parts.front();
-  if (kind == "fixed") {
-    expect_fields(2, "fixed:MS");
-    spec = {LatencySpec::Kind::fixed, number(1), 0.0};
-  } else if (kind == "uniform") {
-    expect_fields(3, "uniform:LO_MS:HI_MS");
-    spec = {LatencySpec::Kind::uniform, number(1), number(2)};
-    if (spec.a > spec.b) throw OptionsError("--latency: uniform needs LO_MS <= HI_MS");
-  } else if (kind == "lognormal") {
-    expect_fields(3, "lognormal:MEDIAN_MS:SIGMA");
-    spec = {LatencySpec::Kind::lognormal, number(1), number(2)};
-  } else if (kind == "tokens") {
-    expect_fields(3, "tokens:TTFT_MS:PER_TOKEN_MS");
-    spec = {LatencySpec::Kind::tokens, number(1), number(2)};
-  } else {
-    throw OptionsError(fmt::format(
-        "--latency: unknown distribution '{}' (fixed, uniform, lognormal, tokens)", kind));
+  return parse_distribution(text, "--latency", "MS", true);
+}
+
+LengthSpec parse_output_tokens(std::string_view text) {
+  LengthSpec spec = parse_distribution(text, "--output-tokens", "TOKENS", false);
+  // Lengths are drawn as whole words; a fractional bound would be silently rounded.
+  const bool whole_bounds = spec.kind == LengthSpec::Kind::lognormal ||
+                            (spec.a == std::floor(spec.a) && spec.b == std::floor(spec.b));
+  if (!whole_bounds) {
+    throw OptionsError(fmt::format("--output-tokens: '{}' needs whole token counts", text));
+  }
+  if (spec.kind == LengthSpec::Kind::lognormal && spec.a == 0.0) {
+    throw OptionsError("--output-tokens: lognormal needs MEDIAN_TOKENS > 0");
   }
   return spec;
 }
@@ -220,6 +282,11 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   double slow_fraction = 0.0;
   std::vector<std::size_t> slow_agents;
   std::vector<std::size_t> dead_agents;
+  std::vector<std::size_t> dying_agents;
+  std::string die_mode_text = "503";
+  std::vector<std::size_t> late_agents;
+  std::optional<double> late_after;
+  std::optional<std::string> output_tokens_text;
   std::array<double, kFailureKinds> rates{};
   std::optional<std::size_t> expected_connections;
   std::optional<std::string> hostfile_out;
@@ -285,6 +352,28 @@ ParseOutcome parse_command_line(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--dead-agents", dead_agents, "Agents answering 503 to everything, e.g. 0,5")
       ->delimiter(',');
+  app.add_option("--dying-agents", dying_agents, "Agents that die (see --die-after-*), e.g. 3,7")
+      ->delimiter(',');
+  app.add_option("--die-after-requests", o.die_after_requests,
+                 "Dying agents die after N generation requests (/health etc. do not count)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--die-after-seconds", o.die_after_seconds,
+                 "Dying agents die S s after they start accepting (first limit wins)")
+      ->check(CLI::NonNegativeNumber);
+  auto* die_mode_opt =
+      app.add_option(
+             "--die-mode", die_mode_text,
+             "After death: 503 to everything, or close (refuse connections, reset old ones)")
+          ->check(CLI::IsMember({"503", "close"}))
+          ->capture_default_str();
+  app.add_option("--late-agents", late_agents,
+                 "Agents refusing connections until --late-after-seconds, e.g. 2,5")
+      ->delimiter(',');
+  app.add_option("--late-after-seconds", late_after, "When the --late-agents start listening")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--output-tokens", output_tokens_text,
+                 "Echo/fixed answer length, padded or cut: fixed:N | uniform:LO:HI | "
+                 "lognormal:MEDIAN:SIGMA");
   app.add_option("--expected-connections", expected_connections,
                  "Client connections to budget file descriptors for (default: one per agent)");
 
@@ -334,6 +423,14 @@ ParseOutcome parse_command_line(int argc, char** argv) {
     o.slow = agent_set(slow_agents, agents, "--slow-agents");
     mark_slow_fraction(o.slow, slow_fraction, o.seed);
     o.dead = agent_set(dead_agents, agents, "--dead-agents");
+    set_dying(o, dying_agents, die_mode_text, die_mode_opt->count() > 0);
+    set_late(o, late_agents, late_after);
+    if (output_tokens_text) {
+      if (o.mode == Mode::script) {
+        throw OptionsError("--output-tokens: works with --mode echo or fixed, not script");
+      }
+      o.output_tokens = parse_output_tokens(*output_tokens_text);
+    }
     set_failure_rates(o, rates);
     o.expected_connections = expected_connections.value_or(agents);
   } catch (const CLI::Success& e) {

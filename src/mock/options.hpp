@@ -24,16 +24,24 @@ class OptionsError : public std::runtime_error {
 
 enum class Mode : std::uint8_t { echo, fixed, script };
 
-/// Per-request latency distribution, all in milliseconds.
+/// A per-request distribution: latency in milliseconds (--latency) or answer length in tokens
+/// (--output-tokens, which has no `tokens` kind).
 struct LatencySpec {
   enum class Kind : std::uint8_t { fixed, uniform, lognormal, tokens };
   Kind kind = Kind::fixed;
-  double a = 0.0;  ///< fixed: ms; uniform: low; lognormal: median; tokens: time to first token
+  double a = 0.0;  ///< fixed: value; uniform: low; lognormal: median; tokens: time to first token
   double b = 0.0;  ///< uniform: high; lognormal: sigma; tokens: ms per completion token
 };
+using LengthSpec = LatencySpec;
 
 /// Parses `fixed:MS`, `uniform:LO:HI`, `lognormal:MEDIAN:SIGMA`, `tokens:TTFT:PER_TOKEN`.
 LatencySpec parse_latency(std::string_view text);
+/// Parses `fixed:N`, `uniform:LO:HI` (whole tokens) or `lognormal:MEDIAN:SIGMA`.
+LengthSpec parse_output_tokens(std::string_view text);
+
+/// What a dying agent does once it dies: answer 503 like --dead-agents, or close its listening
+/// socket (connection refused) and reset any request on a connection opened before.
+enum class DieMode : std::uint8_t { http503, close };
 
 /// Injected failure kinds, in the order their probabilities are stacked on one uniform draw.
 enum class FailureKind : std::uint8_t { http500, http429, reset, hang, malformed, truncated };
@@ -69,7 +77,16 @@ struct Options {
   std::array<double, kFailureKinds> failure_rates{};
   int retry_after_s = 1;
   double health_delay_s = 0.0;
-  std::vector<bool> dead;  ///< per agent, from --dead-agents
+  std::vector<bool> dead;   ///< per agent, from --dead-agents
+  std::vector<bool> dying;  ///< per agent, from --dying-agents
+  /// A dying agent dies on whichever comes first: its Nth generation request has been received
+  /// (that one is still answered), or S seconds have passed since it started accepting.
+  std::optional<std::uint64_t> die_after_requests;
+  std::optional<double> die_after_seconds;
+  DieMode die_mode = DieMode::http503;
+  std::vector<bool> late;  ///< per agent, from --late-agents: not listening until late_after_s
+  double late_after_s = 0.0;
+  std::optional<LengthSpec> output_tokens;  ///< --output-tokens: answer length per request
   /// Client connections the process must be able to hold at once, on top of one listening
   /// socket per agent (checked against RLIMIT_NOFILE).
   std::size_t expected_connections = 0;

@@ -32,7 +32,13 @@ constexpr std::uint64_t hash_text(std::string_view text) noexcept {
 
 /// Independent streams per agent, so that what one agent draws never depends on how many
 /// requests another agent (maybe on another thread) has served.
-enum class RngStream : std::uint64_t { answers = 1, latency = 2, failures = 3, selection = 4 };
+enum class RngStream : std::uint64_t {
+  answers = 1,
+  latency = 2,
+  failures = 3,
+  selection = 4,
+  lengths = 5,  ///< --output-tokens; below 8, the stride of the agent in the seed
+};
 
 class Rng {
  public:

@@ -47,10 +47,11 @@ std::uint16_t get_port(const sockaddr_storage& address) {
                    : reinterpret_cast<const sockaddr_in&>(address).sin_port);
 }
 
-/// A non-blocking listening socket on `address` with `port` (0: the OS picks); returns the
-/// socket and stores the port actually bound.
+/// A non-blocking socket bound to `address` with `port` (0: the OS picks), listening unless
+/// `listen_now` is false (a late agent: its port is fixed, but connecting is refused until it
+/// listens); returns the socket and stores the port actually bound.
 FileDescriptor listen_on(sockaddr_storage address, socklen_t length, std::uint16_t port,
-                         const std::string& host, std::uint16_t& bound_port) {
+                         const std::string& host, bool listen_now, std::uint16_t& bound_port) {
   const auto fail = [&](const char* step) {
     return std::runtime_error(
         fmt::format("cannot listen on {} port {}: {}: {}", host, port, step, std::strerror(errno)));
@@ -65,7 +66,7 @@ FileDescriptor listen_on(sockaddr_storage address, socklen_t length, std::uint16
   if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), length) != 0) {
     throw fail("bind");
   }
-  if (listen(fd.get(), SOMAXCONN) != 0) throw fail("listen");
+  if (listen_now && listen(fd.get(), SOMAXCONN) != 0) throw fail("listen");
   sockaddr_storage actual{};
   socklen_t actual_length = sizeof actual;
   if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&actual), &actual_length) != 0) {
@@ -103,13 +104,15 @@ MockServer::MockServer(const Options& options, const Script* script)
   ports_.reserve(options.agent_count());
   for (std::size_t k = 0; k < options.agent_count(); ++k) {
     std::uint16_t bound = 0;
-    FileDescriptor fd = listen_on(address, length, options.ports[k], options.host, bound);
+    FileDescriptor fd =
+        listen_on(address, length, options.ports[k], options.host, !options.late[k], bound);
     AgentStats& stats = stats_[k];
     stats.index = k;
     stats.port = bound;
     stats.role = options.agent_roles[k];
     stats.slow = options.slow[k];
     stats.dead = options.dead[k];
+    stats.up.store(!options.dead[k] && !options.late[k], std::memory_order_relaxed);
     ports_.push_back(bound);
     Worker& worker = *workers_[k % workers_.size()];
     worker.agents.push_back(
@@ -137,6 +140,10 @@ void MockServer::on_stop_signal(evutil_socket_t /*signal*/, short /*what*/, void
 void MockServer::run() {
   event_base* main_base = workers_.front()->base.get();
   shared_.started = std::chrono::steady_clock::now();
+  // Before any loop runs, so no agent's timer can fire while another thread arms it.
+  for (const auto& worker : workers_) {
+    for (const auto& agent : worker->agents) agent->arm_timers();
+  }
 
   // Only loop 0 (this thread) may take the stop signals: libevent lets one base own them.
   sigset_t stop_signals;
