@@ -110,7 +110,7 @@ assert d[1]['response']['body']['choices'][0]['message']['content'] == 'agent 1:
     [[ $rc -eq 2 && "$err" == *"holds results of an earlier run; pass --resume"* ]] || fail "overwrite: rc=$rc err=$err"
     [[ $(cat "$scratch/old.jsonl") == '{"index": 0}' ]] || fail "the earlier results were touched"
     ;;
-  resume)
+  resume | resume-dynamic)
     start_mock --count 4 --latency fixed:20
     python3 -c "
 import json
@@ -118,6 +118,7 @@ with open('$scratch/in.jsonl', 'w') as f:
     for i in range(400): f.write(json.dumps({'id': 'p%d' % i, 'prompt': 'prompt %d' % i}) + '\n')"
     args=(--pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl"
           --output "$scratch/out.jsonl" --window 40 --concurrency 4)
+    [[ $case_name == resume-dynamic ]] && args+=(--schedule dynamic)
     setsid "$mpiexec" -n 2 "$aswarm" --progress never "${args[@]}" > /dev/null 2>&1 &
     victim=$!
     for _ in $(seq 400); do
