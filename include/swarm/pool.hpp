@@ -31,7 +31,8 @@ namespace swarm {
 
 namespace detail {
 class Engine;
-}
+struct Transfer;
+}  // namespace detail
 
 /// Per-call settings.
 struct CallOptions {
@@ -45,6 +46,15 @@ struct Embedding {
   std::vector<double> vector;
 };
 
+/// An endpoint's health as the engine sees it (shared by a pool and its sub-pools). Every
+/// endpoint starts healthy; PoolOptions::cooldown_failures consecutive failed prompt requests
+/// (below HTTP or HTTP 5xx, after retries) make it cooling; while cooling the engine probes
+/// GET /health from poll() with a doubling interval, and the first 2xx answer makes it healthy.
+enum class AgentHealth : std::uint8_t {
+  healthy,
+  cooling,
+};
+
 /// Engine counters (shared by a pool and its sub-pools; the engine counts into this struct).
 struct PoolStats {
   std::uint64_t submitted = 0;
@@ -55,6 +65,9 @@ struct PoolStats {
   /// TCP/TLS connects made (CURLINFO_NUM_CONNECTS); reuse keeps this near #endpoints.
   std::uint64_t new_connections = 0;
   std::size_t max_in_flight = 0;
+  std::uint64_t cooldowns = 0;  ///< Transitions healthy -> cooling.
+  std::uint64_t probes = 0;     ///< /health probes of cooling endpoints started.
+  std::uint64_t failovers = 0;  ///< Requests re-targeted to another agent (PoolOptions::failover).
 };
 
 class AgentPool {
@@ -72,7 +85,7 @@ class AgentPool {
   AgentPool(AgentPool&&) noexcept;
   AgentPool& operator=(AgentPool&&) noexcept;
 
-  [[nodiscard]] std::size_t size() const noexcept { return map_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return map_ ? map_->size() : 0; }
   [[nodiscard]] const Endpoint& endpoint(std::size_t agent) const;
   [[nodiscard]] const PoolOptions& options() const noexcept;
 
@@ -81,10 +94,19 @@ class AgentPool {
   /// Queues `prompt` for agent `agent` (0 <= agent < size(), else std::out_of_range). `done`
   /// runs inside a later poll(). The first call may block briefly to read /v1/models (model
   /// name and context length) when the options leave them open.
+  ///
+  /// With PoolOptions::failover, a request whose agent is cooling, or that failed on its agent
+  /// below HTTP or with 5xx after its retries, moves to the healthy agent of *this* pool with
+  /// the most free capacity (fewest in_flight(), ties by lower recent_latency()), at most
+  /// failover_attempts times; agents outside this pool (e.g. of its parent) are never used, so
+  /// `agent_index` is always an index of this pool and `attempts` counts every agent's attempts.
+  /// While all of this pool's agents are cooling it waits for a probe to bring one back, and
+  /// fails after give_up_after with "no healthy agent for N s: <last failure>" and that
+  /// failure's kind. With failover off, requests never leave their agent (health is tracked).
   void submit(std::size_t agent, std::string_view prompt, ResponseFn done, CallOptions call = {});
 
   /// Queues one /v1/completions request carrying `prompts` (1..1024) for agent `agent`;
-  /// `done` receives one Response per prompt, in order.
+  /// `done` receives one Response per prompt, in order. Fails over like submit().
   void submit_batch(std::size_t agent, std::vector<std::string> prompts, BatchFn done,
                     CallOptions call = {});
 
@@ -112,6 +134,8 @@ class AgentPool {
   /// included; at least 1 ms) and retried like prompts (PoolOptions::retries). No protocol
   /// decoding and no /v1/models read: `done` gets a Response that succeeds on a 2xx reply and
   /// whose `text` is the reply body whatever the status (empty after a transport failure).
+  /// GETs never fail over and never change an agent's health (they address one agent on
+  /// purpose: probes, metadata).
   void get(std::size_t agent, std::string path, Seconds timeout, ResponseFn done);
 
   // ---- blocking calls (the seed's semantics) ----------------------------------------------
@@ -157,14 +181,30 @@ class AgentPool {
 
   [[nodiscard]] PoolStats stats() const;
 
+  // ---- endpoint health (shared by the pool family) ----------------------------------------
+
+  [[nodiscard]] AgentHealth health(std::size_t agent) const;
+  /// Agents of this pool that are healthy (O(size())).
+  [[nodiscard]] std::size_t healthy_count() const;
+  /// Requests of agent `agent` submitted and not completed (queued, waiting out a backoff, or
+  /// on the wire), whichever pool of the family submitted them; probes are not counted.
+  [[nodiscard]] std::size_t in_flight(std::size_t agent) const;
+  /// Exponentially weighted mean (weight 0.2 for the newest) of the last attempt's duration of
+  /// agent `agent`'s successful prompt requests; zero before the first one.
+  [[nodiscard]] Seconds recent_latency(std::size_t agent) const;
+
  private:
   struct Shared;
   AgentPool(std::shared_ptr<Shared> shared, std::vector<std::uint32_t> map);
   void ensure_model();
   std::uint32_t engine_index(std::size_t agent) const;
+  /// Points `t` at agent `agent`, with this pool's agents as failover candidates when enabled.
+  void target(detail::Transfer& t, std::size_t agent) const;
 
   std::shared_ptr<Shared> shared_;
-  std::vector<std::uint32_t> map_;  ///< sub-pool index -> engine endpoint index
+  /// Sub-pool index -> engine endpoint index. Immutable and shared, so that failover can carry
+  /// the submitting pool's agents with each request without copying them.
+  std::shared_ptr<const std::vector<std::uint32_t>> map_;
 };
 
 }  // namespace swarm

@@ -67,6 +67,20 @@ struct PoolOptions {
   std::size_t max_response_bytes = std::size_t{16} << 20;
   std::uint64_t seed = 0;  ///< Backoff jitter seed; 0: from std::random_device.
 
+  // --- endpoint health (always tracked) and failover (opt-in) ---
+  /// Consecutive failed prompt requests (after their retries) that make an endpoint `cooling`:
+  /// failures below HTTP (connect, reset, timeout, tls, transport) or HTTP 5xx.
+  int cooldown_failures = 3;
+  Seconds probe_interval{1.0};       ///< Wait before a cooling endpoint's first /health probe.
+  Seconds probe_interval_max{30.0};  ///< The wait doubles after each failed probe, up to this.
+  Seconds probe_timeout{2.0};        ///< Of one /health probe (connect included).
+  /// Re-target prompt and embedding requests (submit, submit_batch, embed_all and the blocking
+  /// calls on them; never get()) away from cooling or failing agents to other healthy agents
+  /// of the submitting pool (see AgentPool::submit). Off: every request stays on its agent.
+  bool failover = false;
+  int failover_attempts = 3;     ///< Other agents one request may be re-targeted to.
+  Seconds give_up_after{600.0};  ///< Longest a request waits while all its agents are cooling.
+
   /// Returns `base` with the environment applied: AURORA_SWARM_MAX_TOKENS,
   /// AURORA_SWARM_MAX_TOKENS_AGGREGATION, AURORA_SWARM_MODEL_MAX_CONTEXT,
   /// AURORA_SWARM_TIMEOUT_PER_SEQUENCE, and the API key from ASWARM_API_KEY, else OPENAI_API_KEY

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "log.hpp"
+#include "swarm/protocol.hpp"
 
 namespace swarm::detail {
 namespace {
@@ -90,6 +91,10 @@ FailureKind classify(CURLcode code, bool too_large) noexcept {
   }
 }
 
+std::string http_error(long status, std::string_view body) {
+  return fmt::format("HTTP {}: {}", status, protocol::error_message(body));
+}
+
 void ensure_curl_global_init() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -120,7 +125,9 @@ Transfer* Engine::Fifo::pop() noexcept {
 }
 
 Engine::Engine(std::vector<Endpoint> endpoints, PoolOptions options)
-    : endpoints_(std::move(endpoints)), options_(std::move(options)) {
+    : endpoints_(std::move(endpoints)),
+      options_(std::move(options)),
+      health_(endpoints_.size(), options_) {
   options_.validate();
   ensure_curl_global_init();
   check_fd_limit();
@@ -157,15 +164,17 @@ Engine::~Engine() {
       delete reinterpret_cast<Transfer*>(priv);  // NOLINT(cppcoreguidelines-owning-memory)
     }
   }
-  for (Fifo* q : {&pending_, &retry_}) {
+  for (Fifo* q : {&pending_, &retry_, &probes_}) {
     while (Transfer* t = q->pop()) delete t;
   }
   for (auto& s : state_) {
     while (Transfer* t = s.parked.pop()) delete t;
   }
-  while (!backoff_.empty()) {
-    delete backoff_.top().t;
-    backoff_.pop();
+  for (auto* heap : {&backoff_, &waiting_}) {
+    while (!heap->empty()) {
+      delete heap->top().t;
+      heap->pop();
+    }
   }
 }
 
@@ -237,6 +246,8 @@ void Engine::submit(std::unique_ptr<Transfer> t) {
   }
   t->max_bytes = options_.max_response_bytes;
   t->owner = this;
+  if (t->family != nullptr) t->failovers_left = options_.failover_attempts;
+  ++state_[t->endpoint].assigned;
   pending_.push(t.release());
   ++outstanding_;
   ++stats_.submitted;
@@ -245,9 +256,15 @@ void Engine::submit(std::unique_ptr<Transfer> t) {
 void Engine::dispatch() {
   const std::size_t per_cap = options_.per_agent_concurrency;
   while (in_flight_ < options_.concurrency) {
-    Transfer* t = retry_.pop();
+    Transfer* t = probes_.pop();
+    if (t == nullptr) t = retry_.pop();
     if (t == nullptr) t = pending_.pop();
     if (t == nullptr) return;
+    if (t->probe) {
+      start(t);  // probes are outside the per-endpoint cap: one per cooling endpoint at most
+      continue;
+    }
+    if (divert(t)) continue;
     auto& s = state_[t->endpoint];
     if (per_cap != 0 && s.in_flight >= per_cap) {
       s.parked.push(t);  // each request parks at most once per attempt: O(1) amortised
@@ -264,8 +281,11 @@ void Engine::start(Transfer* t) {
   t->response.clear();
   t->too_large = false;
   t->error_buffer[0] = '\0';
-  if (t->attempts++ == 0) t->first_start = Clock::now();
-  ++stats_.attempts;
+  t->attempt_start = Clock::now();
+  if (t->attempts++ == 0) t->first_start = t->attempt_start;
+  ++t->agent_attempts;
+  t->give_up_at = {};
+  if (!t->probe) ++stats_.attempts;
 
   const std::string url = state_[t->endpoint].base_url + t->path;
   set_option(h, CURLOPT_URL, url.c_str());  // libcurl copies the string
@@ -283,15 +303,16 @@ void Engine::start(Transfer* t) {
   check_multi(curl_multi_add_handle(multi_.get(), h), "curl_multi_add_handle");
 
   ++in_flight_;
-  ++state_[t->endpoint].in_flight;
+  if (!t->probe) ++state_[t->endpoint].in_flight;
   stats_.max_in_flight = std::max(stats_.max_in_flight, in_flight_);
 }
 
 int Engine::on_prereq(void* user, char* /*remote_ip*/, char* /*local_ip*/, int /*remote_port*/,
                       int /*local_port*/) {
   auto* t = static_cast<Transfer*>(user);
-  if (t->sends++ > 0) {
+  if (t->sends++ > 0 && !t->probe) {
     ++t->attempts;
+    ++t->agent_attempts;
     ++t->owner->stats_.attempts;
     ++t->owner->stats_.retries;
     ++t->owner->stats_.resends;
@@ -315,7 +336,11 @@ Seconds Engine::backoff(const Transfer& t, curl_off_t retry_after) {
 
 bool Engine::finish(CURLMsg* msg) {
   const Outcome out = release(msg->easy_handle, msg->data.result);
-  if (retry(out)) return false;
+  if (out.t->probe) {
+    finish_probe(out);
+    return false;
+  }
+  if (retry(out) || judge(out)) return false;
   reply(out);
   return true;
 }
@@ -337,11 +362,19 @@ Engine::Outcome Engine::release(CURL* h, CURLcode code) {
   set_option(h, CURLOPT_PRIVATE, nullptr);
   idle_handles_.push_back(h);
   --in_flight_;
+  if (out.t->probe) return out;
   auto& s = state_[out.t->endpoint];
   --s.in_flight;
   // A parked request of this endpoint is older than anything still in the global queue, and
-  // this completion freed both the endpoint slot and a global one.
-  if (!s.parked.empty() && in_flight_ < options_.concurrency) start(s.parked.pop());
+  // this completion freed both the endpoint slot and a global one. Parked requests that fail
+  // over instead leave the slot to the next parked one, or it would wait for a completion
+  // that may never come on a cooling endpoint.
+  while (!s.parked.empty() && in_flight_ < options_.concurrency) {
+    Transfer* next = s.parked.pop();
+    if (divert(next)) continue;
+    start(next);
+    break;
+  }
   return out;
 }
 
@@ -350,7 +383,11 @@ bool Engine::retry(const Outcome& out) {
   Transfer* t = out.t;
   const bool transient = out.code != CURLE_OK ? (transient_curl_error(out.code) && !t->too_large)
                                               : transient_status(out.status);
-  if (!transient || t->attempts > options_.retries) return false;
+  if (!transient || t->agent_attempts > options_.retries) return false;
+  // Another attempt at an endpoint that has meanwhile gone cooling would only add load there.
+  if (t->family != nullptr && t->failovers_left > 0 && !health_.healthy(t->endpoint)) {
+    return reroute(t);
+  }
   ++stats_.retries;
   const auto delay = std::chrono::duration_cast<Clock::duration>(backoff(*t, out.retry_after));
   backoff_.push(Due{Clock::now() + delay, t});
@@ -377,9 +414,15 @@ void Engine::reply(const Outcome& out) {
     r.transport_error = redact(std::move(r.transport_error));
   }
   r.body = std::move(t->response);
+  complete(std::move(owned), std::move(r));
+}
+
+void Engine::complete(std::unique_ptr<Transfer> t, Reply&& r) {
+  r.slot = t->slot;
   --outstanding_;
+  --state_[t->endpoint].assigned;
   ++stats_.completed;
-  owned->on_done(std::move(r));
+  t->on_done(std::move(r));
 }
 
 std::size_t Engine::drain() {
@@ -402,16 +445,19 @@ std::size_t Engine::poll(std::chrono::milliseconds max_wait) {
   const auto deadline = Clock::now() + max_wait;
   std::size_t delivered = 0;
   for (;;) {
-    promote_due_retries(Clock::now());
+    const auto now = Clock::now();
+    promote_due_retries(now);
+    start_due_probes(now);
+    delivered += expire_waiting(now);
     dispatch();
     int running = 0;
     check_multi(curl_multi_perform(multi_.get(), &running), "curl_multi_perform");
     delivered += drain();
     if (delivered > 0 || outstanding_ == 0) break;
-    const auto now = Clock::now();
-    if (now >= deadline) break;
-    auto wait = deadline - now;
-    if (!backoff_.empty()) wait = std::min<Clock::duration>(wait, backoff_.top().when - now);
+    const auto later = Clock::now();
+    if (later >= deadline) break;
+    // Backoffs, probes and give-ups are timers of their own, not socket events.
+    const auto wait = std::min<Clock::time_point>(deadline, next_timer()) - later;
     const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
     // Sleeps in poll(2) on the transfers' sockets (and curl's own timers); no busy wait.
     check_multi(curl_multi_poll(multi_.get(), nullptr, 0,

@@ -12,7 +12,14 @@
 //             of that endpoint frees only when one of its transfers completes, which frees a
 //             global slot at the same moment, so the parked head starts right then.
 //   backoff_  min-heap by due time of retries waiting out their backoff.
-// Every request ends in exactly one call of its completion function.
+//   probes_   FIFO of /health probes of cooling endpoints (served first: at most one per
+//             cooling endpoint, and they decide when work may return to it).
+//   waiting_  min-heap by give-up time of failover requests whose pool has no healthy agent;
+//             a probe that brings an endpoint back moves them all to retry_.
+// Every request ends in exactly one call of its completion function. Probes are the engine's
+// own GETs: they are not requests (not outstanding, not in submitted/completed/attempts).
+// Health and failover (health.hpp, engine_health.cpp): the final outcome of every POST feeds
+// the endpoint's HealthTable entry; a request carrying a `family` may move to another endpoint.
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +31,7 @@
 #include <vector>
 
 #include "curl_handles.hpp"
+#include "health.hpp"
 #include "swarm/endpoint.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/pool_options.hpp"
@@ -31,19 +39,20 @@
 
 namespace swarm::detail {
 
-using Clock = std::chrono::steady_clock;
-
 class Engine;
 
 /// What the engine hands back for one request after its last attempt.
 struct Reply {
   CURLcode curl_code = CURLE_OK;
-  std::string transport_error;           ///< Set when the exchange failed below HTTP.
-  FailureKind kind = FailureKind::none;  ///< Of the transport failure; none when HTTP completed.
+  std::string transport_error;  ///< Set when the exchange failed below HTTP.
+  /// Of the transport failure; none when HTTP completed. A request given up for want of a
+  /// healthy endpoint has `transport_error` set and the kind of its endpoint's last failure.
+  FailureKind kind = FailureKind::none;
   long http_status = 0;
   std::string body;
   int attempts = 0;
-  Seconds latency{0.0};  ///< From the first attempt's start to the end of the last one.
+  Seconds latency{0.0};    ///< From the first attempt's start to the end of the last one.
+  std::uint32_t slot = 0;  ///< Transfer::slot of the endpoint that gave this reply.
 };
 
 /// One HTTP request as the engine tracks it.
@@ -53,10 +62,20 @@ struct Transfer {
   std::string body;  ///< POST body; empty -> GET
   Seconds timeout{0.0};
   std::function<void(Reply&&)> on_done;
+  /// The caller's index of `endpoint` (a sub-pool index), handed back in Reply::slot.
+  std::uint32_t slot = 0;
+  /// Failover candidates: endpoint indices, indexed by slot (the submitting sub-pool's map).
+  /// Null: the request never leaves `endpoint`.
+  std::shared_ptr<const std::vector<std::uint32_t>> family;
 
   // Engine state.
-  int attempts = 0;
+  int attempts = 0;        ///< On every endpoint.
+  int agent_attempts = 0;  ///< On the current endpoint (the retry budget is per endpoint).
+  int failovers_left = 0;
+  bool probe = false;  ///< The engine's own /health probe.
   Clock::time_point first_start{};
+  Clock::time_point attempt_start{};
+  Clock::time_point give_up_at{};  ///< Set while no healthy agent was found (failover).
   std::string response;
   int sends = 0;  ///< Times libcurl sent this attempt (more than 1: a silent re-send).
   bool too_large = false;
@@ -68,6 +87,9 @@ struct Transfer {
 
 /// The transport failure kind of a finished transfer (`too_large`: aborted by the body cap).
 FailureKind classify(CURLcode code, bool too_large) noexcept;
+
+/// "HTTP <status>: <server's message>", the error of a non-2xx reply.
+std::string http_error(long status, std::string_view body);
 
 class Engine {
  public:
@@ -91,6 +113,9 @@ class Engine {
   [[nodiscard]] const std::vector<Endpoint>& endpoints() const noexcept { return endpoints_; }
   [[nodiscard]] const PoolOptions& options() const noexcept { return options_; }
   [[nodiscard]] const PoolStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const HealthTable& health() const noexcept { return health_; }
+  /// Requests of endpoint `e` submitted and not completed.
+  [[nodiscard]] std::size_t assigned(std::uint32_t e) const noexcept { return state_[e].assigned; }
 
   /// Replaces every occurrence of the API key with "***" (errors must never carry it).
   [[nodiscard]] std::string redact(std::string text) const;
@@ -104,8 +129,9 @@ class Engine {
     [[nodiscard]] bool empty() const noexcept { return head == nullptr; }
   };
   struct EndpointState {
-    std::string base_url;  ///< scheme://authority
-    std::size_t in_flight = 0;
+    std::string base_url;       ///< scheme://authority
+    std::size_t in_flight = 0;  ///< Requests on the wire (probes excluded).
+    std::size_t assigned = 0;   ///< Requests submitted and not completed.
     Fifo parked;
   };
   struct Due {
@@ -135,6 +161,17 @@ class Engine {
                        int local_port);
   Seconds backoff(const Transfer& t, curl_off_t retry_after);
   void promote_due_retries(Clock::time_point now);
+  void complete(std::unique_ptr<Transfer> t, Reply&& r);
+
+  // Health and failover (engine_health.cpp).
+  bool judge(const Outcome& out);
+  bool divert(Transfer* t);
+  bool reroute(Transfer* t);
+  void wait_for_healthy(Transfer* t);
+  void start_due_probes(Clock::time_point now);
+  void finish_probe(const Outcome& out);
+  std::size_t expire_waiting(Clock::time_point now);
+  [[nodiscard]] Clock::time_point next_timer() const noexcept;
 
   std::vector<Endpoint> endpoints_;
   PoolOptions options_;
@@ -146,6 +183,9 @@ class Engine {
   Fifo pending_;
   Fifo retry_;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> backoff_;
+  HealthTable health_;
+  Fifo probes_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> waiting_;
   std::size_t in_flight_ = 0;
   std::size_t outstanding_ = 0;
   PoolStats stats_;

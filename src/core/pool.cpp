@@ -27,13 +27,15 @@ constexpr Seconds kModelsTimeout{10.0};
 
 AgentPool::AgentPool(std::vector<Endpoint> endpoints, PoolOptions options) {
   if (endpoints.size() > UINT32_MAX) throw std::invalid_argument("too many endpoints");
-  map_.resize(endpoints.size());
-  std::iota(map_.begin(), map_.end(), 0U);
+  std::vector<std::uint32_t> map(endpoints.size());
+  std::iota(map.begin(), map.end(), 0U);
+  map_ = std::make_shared<const std::vector<std::uint32_t>>(std::move(map));
   shared_ = std::make_shared<Shared>(std::move(endpoints), std::move(options));
 }
 
 AgentPool::AgentPool(std::shared_ptr<Shared> shared, std::vector<std::uint32_t> map)
-    : shared_(std::move(shared)), map_(std::move(map)) {}
+    : shared_(std::move(shared)),
+      map_(std::make_shared<const std::vector<std::uint32_t>>(std::move(map))) {}
 
 AgentPool::~AgentPool() = default;
 AgentPool::AgentPool(const AgentPool&) = default;
@@ -45,11 +47,17 @@ const PoolOptions& AgentPool::options() const noexcept {
   return shared_->engine.options();
 }
 
+void AgentPool::target(detail::Transfer& t, std::size_t agent) const {
+  t.endpoint = engine_index(agent);
+  t.slot = static_cast<std::uint32_t>(agent);
+  if (options().failover) t.family = map_;
+}
+
 std::uint32_t AgentPool::engine_index(std::size_t agent) const {
-  if (agent >= map_.size()) {
-    throw std::out_of_range(fmt::format("agent {} out of range (pool has {})", agent, map_.size()));
+  if (agent >= size()) {
+    throw std::out_of_range(fmt::format("agent {} out of range (pool has {})", agent, size()));
   }
-  return map_[agent];
+  return (*map_)[agent];
 }
 
 const Endpoint& AgentPool::endpoint(std::size_t agent) const {
@@ -72,6 +80,26 @@ PoolStats AgentPool::stats() const {
   return shared_->engine.stats();
 }
 
+// ---- endpoint health --------------------------------------------------------------------------
+
+AgentHealth AgentPool::health(std::size_t agent) const {
+  return shared_->engine.health().state(engine_index(agent));
+}
+
+std::size_t AgentPool::healthy_count() const {
+  const auto& table = shared_->engine.health();
+  return static_cast<std::size_t>(
+      std::count_if(map_->begin(), map_->end(), [&](auto e) { return table.healthy(e); }));
+}
+
+std::size_t AgentPool::in_flight(std::size_t agent) const {
+  return shared_->engine.assigned(engine_index(agent));
+}
+
+Seconds AgentPool::recent_latency(std::size_t agent) const {
+  return shared_->engine.health().latency(engine_index(agent));
+}
+
 // ---- model metadata ---------------------------------------------------------------------------
 
 void AgentPool::ensure_model() {
@@ -83,7 +111,7 @@ void AgentPool::ensure_model() {
   const bool need_name = sh.model.empty() && o.protocol != Protocol::generate;
   const bool need_context = sh.context == 0 && o.dynamic_max_tokens;
   // The seed's /generate servers have no /v1/models; ask only OpenAI-style servers.
-  if ((need_name || need_context) && o.protocol != Protocol::generate && !map_.empty()) {
+  if ((need_name || need_context) && o.protocol != Protocol::generate && size() != 0) {
     std::optional<Response> reply;
     get(0, "/v1/models", std::min(o.timeout, kModelsTimeout),
         [&reply](Response&& r) { reply = std::move(r); });
@@ -134,18 +162,18 @@ std::int64_t AgentPool::max_tokens_for(std::size_t prompt_chars, CallOptions cal
 
 void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn done,
                        CallOptions call) {
-  const auto index = engine_index(agent);
+  (void)engine_index(agent);  // std::out_of_range before the /v1/models read can block
   ensure_model();
   const PoolOptions& o = options();
   auto t = std::make_unique<Transfer>();
-  t->endpoint = index;
   t->path = protocol::route(o.protocol);
   t->body = protocol::prompt_body(o, shared_->model, prompt, max_tokens_for(prompt.size(), call));
   t->timeout = o.timeout;
+  target(*t, agent);
   const Engine& engine = shared_->engine;
-  t->on_done = [done = std::move(done), agent, &engine, proto = o.protocol](Reply&& reply) {
+  t->on_done = [done = std::move(done), &engine, proto = o.protocol](Reply&& reply) {
     Response r;
-    r.agent_index = static_cast<std::int64_t>(agent);
+    r.agent_index = reply.slot;  // failover may have moved it
     if (start_response(reply, engine, r)) {
       protocol::decode_prompt_reply(proto, reply.body, r);
       if (!r.success) r.error = engine.redact(std::move(r.error));
@@ -161,22 +189,22 @@ void AgentPool::submit_batch(std::size_t agent, std::vector<std::string> prompts
     throw std::invalid_argument(
         fmt::format("a batch holds 1 to {} prompts, not {}", protocol::kMaxBatch, prompts.size()));
   }
-  const auto index = engine_index(agent);
+  (void)engine_index(agent);  // std::out_of_range before the /v1/models read can block
   ensure_model();
   const PoolOptions& o = options();
   std::size_t chars = 0;
   for (const auto& p : prompts) chars += p.size();
   auto t = std::make_unique<Transfer>();
-  t->endpoint = index;
   t->path = protocol::route(Protocol::completions);
   t->body = protocol::batch_body(o, shared_->model, prompts,
                                  max_tokens_for(chars / prompts.size(), call));  // the seed's mean
   t->timeout = protocol::batch_timeout(o, prompts.size());
+  target(*t, agent);
   const Engine& engine = shared_->engine;
-  t->on_done = [done = std::move(done), agent, n = prompts.size(), &engine](Reply&& reply) {
+  t->on_done = [done = std::move(done), n = prompts.size(), &engine](Reply&& reply) {
     std::vector<Response> out(n);
     Response common;
-    common.agent_index = static_cast<std::int64_t>(agent);
+    common.agent_index = reply.slot;
     const bool ok = start_response(reply, engine, common);
     for (auto& r : out) r = common;
     if (ok) protocol::decode_batch_reply(reply.body, out);
@@ -192,7 +220,7 @@ void AgentPool::stream(std::size_t count, const std::function<std::string(std::s
                        const std::function<void(std::size_t, Response&&)>& on_result,
                        CallOptions call, std::size_t window) {
   if (count == 0) return;
-  if (map_.empty()) throw std::logic_error("cannot send prompts to an empty pool");
+  if (size() == 0) throw std::logic_error("cannot send prompts to an empty pool");
   if (window == 0) window = 2 * options().concurrency;
   std::size_t next = 0;
   std::size_t done = 0;
@@ -206,7 +234,7 @@ void AgentPool::stream(std::size_t count, const std::function<std::string(std::s
       try {
         std::string prompt = prompt_of(i);
         submit(
-            i % map_.size(), prompt,
+            i % size(), prompt,
             [&, i](Response&& r) {
               --mine;
               ++done;

@@ -74,13 +74,13 @@ std::vector<Embedding> AgentPool::embed_all(std::span<const std::string> texts,
         inputs.reserve(indices.size());
         for (auto i : indices) inputs.push_back(texts[i]);
         auto t = std::make_unique<detail::Transfer>();
-        t->endpoint = engine_index(agent);
+        target(*t, agent);
         t->path = "/v1/embeddings";
         t->body = protocol::embeddings_body(shared_->model, inputs);
         t->timeout = protocol::batch_timeout(o, inputs.size());
-        t->on_done = [&results, &remaining, &engine, indices, agent](detail::Reply&& reply) {
+        t->on_done = [&results, &remaining, &engine, indices](detail::Reply&& reply) {
           Response common;
-          common.agent_index = static_cast<std::int64_t>(agent);
+          common.agent_index = reply.slot;  // failover may have moved it
           std::vector<std::vector<double>> vectors;
           if (detail::start_response(reply, engine, common)) {
             std::string error =

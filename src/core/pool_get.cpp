@@ -10,7 +10,8 @@ namespace swarm {
 void AgentPool::get(std::size_t agent, std::string path, Seconds timeout, ResponseFn done) {
   auto t = std::make_unique<detail::Transfer>();
   t->endpoint = engine_index(agent);
-  t->path = std::move(path);  // an empty body makes the engine send a GET
+  t->slot = static_cast<std::uint32_t>(agent);  // never fails over: no family
+  t->path = std::move(path);                    // an empty body makes the engine send a GET
   // libcurl reads a timeout of 0 ms as "no timeout": keep at least 1 ms.
   t->timeout = Seconds(std::max(timeout.count(), 1e-3));
   const detail::Engine& engine = shared_->engine;

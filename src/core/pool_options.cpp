@@ -83,6 +83,12 @@ void PoolOptions::validate() const {
   if (batch_concurrency == 0) bad("batch_concurrency", batch_concurrency);
   if (timeout_per_sequence.count() <= 0) bad("timeout_per_sequence", timeout_per_sequence.count());
   if (max_response_bytes == 0) bad("max_response_bytes", max_response_bytes);
+  if (cooldown_failures < 1) bad("cooldown_failures", cooldown_failures);
+  if (probe_interval.count() <= 0) bad("probe_interval", probe_interval.count());
+  if (probe_interval_max < probe_interval) bad("probe_interval_max", probe_interval_max.count());
+  if (probe_timeout.count() <= 0) bad("probe_timeout", probe_timeout.count());
+  if (failover_attempts < 0) bad("failover_attempts", failover_attempts);
+  if (give_up_after.count() < 0) bad("give_up_after", give_up_after.count());
 }
 
 }  // namespace swarm

@@ -13,7 +13,7 @@ namespace swarm {
 
 AgentPool AgentPool::by_tag(std::string_view key, std::string_view value) const {
   std::vector<std::uint32_t> map;
-  for (const auto index : map_) {
+  for (const auto index : *map_) {
     const auto& tags = shared_->engine.endpoints()[index].tags;
     const auto it = tags.find(key);
     if (it != tags.end() && it->second == value) map.push_back(index);
@@ -29,15 +29,15 @@ AgentPool AgentPool::select(std::span<const std::size_t> indices) const {
 }
 
 AgentPool AgentPool::slice(std::size_t start, std::size_t stop) const {
-  start = std::min(start, map_.size());
-  stop = std::clamp(stop, start, map_.size());
-  return AgentPool(shared_, std::vector<std::uint32_t>(map_.begin() + static_cast<long>(start),
-                                                       map_.begin() + static_cast<long>(stop)));
+  start = std::min(start, size());
+  stop = std::clamp(stop, start, size());
+  return AgentPool(shared_, std::vector<std::uint32_t>(map_->begin() + static_cast<long>(start),
+                                                       map_->begin() + static_cast<long>(stop)));
 }
 
 AgentPool AgentPool::sample(std::size_t n, std::uint64_t seed) const {
-  n = std::min(n, map_.size());
-  std::vector<std::uint32_t> pool = map_;
+  n = std::min(n, size());
+  std::vector<std::uint32_t> pool = *map_;
   // Partial Fisher-Yates with an explicitly seeded engine: the same seed picks the same agents
   // on every rank and every run (std::shuffle's algorithm is implementation-defined).
   std::mt19937_64 rng(seed);

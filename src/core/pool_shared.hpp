@@ -40,8 +40,7 @@ inline bool start_response(const Reply& reply, const Engine& engine, Response& r
   if (reply.http_status < 200 || reply.http_status >= 300) {
     r.success = false;
     r.kind = FailureKind::http_status;
-    r.error = engine.redact(
-        fmt::format("HTTP {}: {}", reply.http_status, protocol::error_message(reply.body)));
+    r.error = engine.redact(http_error(reply.http_status, reply.body));
     return false;
   }
   return true;

@@ -1,0 +1,160 @@
+// The engine's endpoint health and failover: what a finished request tells the HealthTable,
+// where a request goes when its endpoint is cooling, the /health probes, and the give-up of
+// requests that found no healthy endpoint. All of it runs inside poll(); nothing blocks.
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "engine.hpp"
+#include "log.hpp"
+
+namespace swarm::detail {
+namespace {
+
+constexpr const char* kProbePath = "/health";  // vLLM's liveness route (and the mock's)
+
+}  // namespace
+
+// Feeds the final outcome of a request on its endpoint (after that endpoint's retries) to the
+// health table; returns true when failover took the request elsewhere instead of completing.
+bool Engine::judge(const Outcome& out) {
+  Transfer* t = out.t;
+  // GETs address one endpoint on purpose (metadata, aswarm-health's own probes): they neither
+  // judge it nor move.
+  if (t->body.empty()) return false;
+  const FailureKind kind =
+      out.code == CURLE_OK ? FailureKind::none : classify(out.code, t->too_large);
+  const long status = out.code == CURLE_OK ? out.status : 0;
+  if (!cooling_failure(kind, status)) {
+    if (kind == FailureKind::none && status >= 200 && status < 300) {
+      health_.succeeded(t->endpoint, Clock::now() - t->attempt_start);
+    } else {
+      health_.answered(t->endpoint);
+    }
+    return false;
+  }
+  LastFailure why;
+  why.kind = kind == FailureKind::none ? FailureKind::http_status : kind;
+  why.http_status = status;
+  why.error =
+      kind == FailureKind::none
+          ? redact(http_error(status, t->response))
+          : redact(t->error_buffer[0] != '\0'
+                       ? fmt::format("{}: {}", curl_easy_strerror(out.code), t->error_buffer)
+                       : std::string(curl_easy_strerror(out.code)));
+  if (health_.failed(t->endpoint, std::move(why), Clock::now())) ++stats_.cooldowns;
+  return t->family != nullptr && t->failovers_left > 0 && reroute(t);
+}
+
+// Called before a request starts: true when it must not start on its endpoint (cooling) and
+// was moved or set waiting instead.
+bool Engine::divert(Transfer* t) {
+  if (t->family == nullptr || t->failovers_left == 0 || health_.healthy(t->endpoint)) {
+    return false;
+  }
+  return reroute(t);
+}
+
+// Moves `t` to the healthy endpoint of its family with the most free capacity; when none is
+// healthy and its own endpoint is cooling, it waits for a probe. Returns false (the caller
+// completes `t` with its failure) when only its own, still healthy, endpoint is left.
+bool Engine::reroute(Transfer* t) {
+  const auto& family = *t->family;
+  const std::size_t cap = options_.per_agent_concurrency;
+  std::size_t best = family.size();
+  double best_load = std::numeric_limits<double>::infinity();
+  Seconds best_latency{0.0};
+  // A linear scan, but only on the failure path, never per healthy request.
+  for (std::size_t k = 0; k < family.size(); ++k) {
+    const std::uint32_t e = family[k];
+    if (e == t->endpoint || !health_.healthy(e)) continue;
+    const double n = static_cast<double>(state_[e].assigned);
+    const double load = cap == 0 ? n : n / static_cast<double>(cap);
+    const Seconds latency = health_.latency(e);
+    if (load < best_load || (load == best_load && latency < best_latency)) {
+      best = k;
+      best_load = load;
+      best_latency = latency;
+    }
+  }
+  if (best == family.size()) {
+    if (health_.healthy(t->endpoint)) return false;
+    wait_for_healthy(t);
+    return true;
+  }
+  --state_[t->endpoint].assigned;
+  t->endpoint = family[best];
+  t->slot = static_cast<std::uint32_t>(best);
+  ++state_[t->endpoint].assigned;
+  t->agent_attempts = 0;
+  --t->failovers_left;
+  ++stats_.failovers;
+  retry_.push(t);  // it is older than anything in pending_
+  return true;
+}
+
+void Engine::wait_for_healthy(Transfer* t) {
+  // The clock starts when the request first finds no healthy agent and restarts when it runs.
+  if (t->give_up_at == Clock::time_point{}) {
+    t->give_up_at =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(options_.give_up_after);
+  }
+  waiting_.push(Due{t->give_up_at, t});
+}
+
+void Engine::start_due_probes(Clock::time_point now) {
+  while (const auto e = health_.due_probe(now)) {
+    auto t = std::make_unique<Transfer>();
+    t->endpoint = *e;
+    t->path = kProbePath;  // an empty body makes it a GET
+    t->timeout = std::min(options_.probe_timeout, options_.timeout);
+    t->max_bytes = options_.max_response_bytes;
+    t->owner = this;
+    t->probe = true;
+    probes_.push(t.release());
+    ++stats_.probes;
+  }
+}
+
+void Engine::finish_probe(const Outcome& out) {
+  const std::unique_ptr<Transfer> t(out.t);
+  const bool ok = out.code == CURLE_OK && out.status >= 200 && out.status < 300;
+  if (!health_.probed(t->endpoint, ok, Clock::now())) return;
+  logger().info("endpoint {} answers /health again", endpoints_[t->endpoint].url());
+  // Any of the waiting requests may have this endpoint in its family; those that do not go
+  // back to waiting with their original give-up time.
+  while (!waiting_.empty()) {
+    retry_.push(waiting_.top().t);
+    waiting_.pop();
+  }
+}
+
+std::size_t Engine::expire_waiting(Clock::time_point now) {
+  std::size_t expired = 0;
+  while (!waiting_.empty() && waiting_.top().when <= now) {
+    std::unique_ptr<Transfer> t(waiting_.top().t);
+    waiting_.pop();
+    const LastFailure& last = health_.last_failure(t->endpoint);
+    Reply r;
+    r.kind = last.kind;
+    r.http_status = last.http_status;
+    r.transport_error =
+        fmt::format("no healthy agent for {:g} s: {}", options_.give_up_after.count(), last.error);
+    r.attempts = t->attempts;
+    r.latency = t->attempts > 0 ? Seconds(now - t->first_start) : options_.give_up_after;
+    complete(std::move(t), std::move(r));
+    ++expired;
+  }
+  return expired;
+}
+
+Clock::time_point Engine::next_timer() const noexcept {
+  Clock::time_point next = health_.next_probe();
+  if (!backoff_.empty()) next = std::min(next, backoff_.top().when);
+  if (!waiting_.empty()) next = std::min(next, waiting_.top().when);
+  return next;
+}
+
+}  // namespace swarm::detail

@@ -1,0 +1,117 @@
+// White-box tests of the engine's health state machine (no network): which failures count,
+// when an endpoint cools, the probe schedule and its back-off, and the latency mean.
+
+#include <stdexcept>
+
+#include <gtest/gtest.h>
+
+#include "health.hpp"
+
+namespace swarm::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+PoolOptions options() {
+  PoolOptions o;
+  o.cooldown_failures = 2;
+  o.probe_interval = Seconds(1);
+  o.probe_interval_max = Seconds(3);
+  return o;
+}
+
+LastFailure http503() {
+  return LastFailure{"HTTP 503: down", FailureKind::http_status, 503};
+}
+
+TEST(CoolingFailure, TransportFailuresAnd5xxCountOthersDoNot) {
+  for (auto k : {FailureKind::connect, FailureKind::reset, FailureKind::timeout, FailureKind::tls,
+                 FailureKind::transport}) {
+    EXPECT_TRUE(cooling_failure(k, 0)) << to_string(k);
+  }
+  EXPECT_TRUE(cooling_failure(FailureKind::none, 500));
+  EXPECT_TRUE(cooling_failure(FailureKind::none, 503));
+  EXPECT_FALSE(cooling_failure(FailureKind::none, 200));
+  EXPECT_FALSE(cooling_failure(FailureKind::none, 429));
+  EXPECT_FALSE(cooling_failure(FailureKind::none, 400));
+  EXPECT_FALSE(cooling_failure(FailureKind::oversize, 0));
+}
+
+TEST(HealthTable, CoolsAfterConsecutiveFailuresOnly) {
+  HealthTable h(2, options());
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(h.healthy(0));
+  EXPECT_FALSE(h.failed(0, http503(), t0));
+  h.succeeded(0, Seconds(0.1));  // resets the count
+  EXPECT_FALSE(h.failed(0, http503(), t0));
+  h.answered(0);  // so does an HTTP 400: the endpoint answers
+  EXPECT_FALSE(h.failed(0, http503(), t0));
+  EXPECT_TRUE(h.failed(0, http503(), t0));
+  EXPECT_EQ(h.state(0), AgentHealth::cooling);
+  EXPECT_FALSE(h.failed(0, http503(), t0));  // already cooling: no second transition
+  EXPECT_TRUE(h.healthy(1));
+  EXPECT_EQ(h.last_failure(0).error, "HTTP 503: down");
+  EXPECT_EQ(h.last_failure(0).http_status, 503);
+}
+
+TEST(HealthTable, ProbesBackOffExponentiallyAndOneSuccessEndsCooling) {
+  HealthTable h(1, options());
+  const auto t0 = Clock::now();
+  EXPECT_EQ(h.next_probe(), Clock::time_point::max());
+  h.failed(0, http503(), t0);
+  h.failed(0, http503(), t0);
+  EXPECT_EQ(h.next_probe(), t0 + 1s);
+  EXPECT_FALSE(h.due_probe(t0 + 999ms));
+  ASSERT_EQ(h.due_probe(t0 + 1s), 0u);
+  EXPECT_FALSE(h.due_probe(t0 + 100s));  // one probe at a time: it is in flight
+  EXPECT_FALSE(h.probed(0, false, t0 + 1s));
+  EXPECT_EQ(h.next_probe(), t0 + 3s);  // 2 s after the failed probe
+  ASSERT_EQ(h.due_probe(t0 + 3s), 0u);
+  EXPECT_FALSE(h.probed(0, false, t0 + 3s));
+  EXPECT_EQ(h.next_probe(), t0 + 6s);  // 4 s, capped at probe_interval_max = 3 s
+  ASSERT_EQ(h.due_probe(t0 + 6s), 0u);
+  EXPECT_TRUE(h.probed(0, true, t0 + 6s));
+  EXPECT_TRUE(h.healthy(0));
+  EXPECT_EQ(h.next_probe(), Clock::time_point::max());
+  // A second cooldown starts the back-off again from probe_interval.
+  h.failed(0, http503(), t0 + 7s);
+  EXPECT_TRUE(h.failed(0, http503(), t0 + 7s));
+  EXPECT_EQ(h.next_probe(), t0 + 8s);
+}
+
+TEST(HealthTable, LatencyIsAnExponentiallyWeightedMean) {
+  HealthTable h(1, options());
+  EXPECT_EQ(h.latency(0).count(), 0.0);
+  h.succeeded(0, Seconds(1.0));
+  EXPECT_DOUBLE_EQ(h.latency(0).count(), 1.0);
+  h.succeeded(0, Seconds(2.0));
+  EXPECT_DOUBLE_EQ(h.latency(0).count(), 1.2);
+}
+
+TEST(HealthOptions, ValidateRejectsOutOfRangeSettings) {
+  EXPECT_NO_THROW(PoolOptions{}.validate());
+  const auto rejects = [](auto change) {
+    PoolOptions o;
+    change(o);
+    EXPECT_THROW(o.validate(), std::invalid_argument);
+  };
+  rejects([](PoolOptions& o) { o.cooldown_failures = 0; });
+  rejects([](PoolOptions& o) { o.probe_interval = Seconds(0); });
+  rejects([](PoolOptions& o) { o.probe_interval_max = Seconds(0.5); });
+  rejects([](PoolOptions& o) { o.probe_timeout = Seconds(0); });
+  rejects([](PoolOptions& o) { o.failover_attempts = -1; });
+  rejects([](PoolOptions& o) { o.give_up_after = Seconds(-1); });
+}
+
+TEST(HealthOptions, DefaultsLeaveFailoverOff) {
+  const PoolOptions o;
+  EXPECT_FALSE(o.failover);
+  EXPECT_EQ(o.cooldown_failures, 3);
+  EXPECT_EQ(o.probe_interval, Seconds(1));
+  EXPECT_EQ(o.probe_interval_max, Seconds(30));
+  EXPECT_EQ(o.failover_attempts, 3);
+  EXPECT_EQ(o.give_up_after, Seconds(600));
+}
+
+}  // namespace
+}  // namespace swarm::detail
