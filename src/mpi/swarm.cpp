@@ -53,11 +53,13 @@ Swarm::Swarm(std::shared_ptr<Shared> shared, std::vector<std::uint32_t> members)
       per_rank_(static_cast<std::size_t>(comm_.size()), 0) {
   const auto n = static_cast<std::int64_t>(shared_->all.size());
   const int me = comm_.rank();
+  auto local = std::make_shared<std::vector<std::size_t>>();
   for (std::size_t a = 0; a < members_.size(); ++a) {
     const int owner = block_owner(n, comm_.size(), members_[a]);
     ++per_rank_[static_cast<std::size_t>(owner)];
-    if (owner == me) local_.push_back(a);
+    if (owner == me) local->push_back(a);
   }
+  local_ = std::move(local);
 }
 
 Swarm Swarm::whole(Communicator comm, std::vector<Endpoint> endpoints, PoolOptions options) {
@@ -126,11 +128,11 @@ bool Swarm::is_mine(std::size_t agent) const {
 }
 
 std::size_t Swarm::local_index(std::size_t agent) const {
-  const auto it = std::lower_bound(local_.begin(), local_.end(), agent);
-  if (it == local_.end() || *it != agent) {
+  const auto it = std::lower_bound(local_->begin(), local_->end(), agent);
+  if (it == local_->end() || *it != agent) {
     throw std::logic_error(fmt::format("agent {} is not driven by rank {}", agent, comm_.rank()));
   }
-  return static_cast<std::size_t>(it - local_.begin());
+  return static_cast<std::size_t>(it - local_->begin());
 }
 
 const Endpoint& Swarm::endpoint(std::size_t agent) const {
@@ -172,25 +174,28 @@ AgentPool* Swarm::existing_rank_pool() const noexcept {
 }
 
 AgentPool& Swarm::local_pool() {
-  if (local_.empty()) {
+  if (local_->empty()) {
     throw std::logic_error(fmt::format("rank {} drives no agents of this swarm", comm_.rank()));
   }
   if (!local_pool_) {
     std::vector<std::size_t> slots;
-    slots.reserve(local_.size());
-    for (const auto a : local_) slots.push_back(placement(a).slot);
+    slots.reserve(local_->size());
+    for (const auto a : *local_) slots.push_back(placement(a).slot);
     local_pool_ = std::make_shared<AgentPool>(rank_pool().select(slots));
   }
   return *local_pool_;
 }
 
+// Requests go through the view's own sub-pool of the rank pool (same engine): with
+// PoolOptions::failover a request may move to another of the view's local agents, and the
+// sub-pool's index of whoever answered maps straight back to the view's numbering.
 void Swarm::submit(std::size_t agent, std::string_view prompt, AgentPool::ResponseFn done,
                    CallOptions call) {
-  const Placement p = mine(agent);
-  rank_pool().submit(
-      p.slot, prompt,
-      [agent, done = std::move(done)](Response&& r) {
-        r.agent_index = static_cast<std::int64_t>(agent);
+  (void)mine(agent);
+  local_pool().submit(
+      local_index(agent), prompt,
+      [local = local_, done = std::move(done)](Response&& r) {
+        stamp(*local, r);
         done(std::move(r));
       },
       call);
@@ -198,14 +203,20 @@ void Swarm::submit(std::size_t agent, std::string_view prompt, AgentPool::Respon
 
 void Swarm::submit_batch(std::size_t agent, std::vector<std::string> prompts,
                          AgentPool::BatchFn done, CallOptions call) {
-  const Placement p = mine(agent);
-  rank_pool().submit_batch(
-      p.slot, std::move(prompts),
-      [agent, done = std::move(done)](std::vector<Response>&& rs) {
-        for (auto& r : rs) r.agent_index = static_cast<std::int64_t>(agent);
+  (void)mine(agent);
+  local_pool().submit_batch(
+      local_index(agent), std::move(prompts),
+      [local = local_, done = std::move(done)](std::vector<Response>&& rs) {
+        for (auto& r : rs) stamp(*local, r);
         done(std::move(rs));
       },
       call);
+}
+
+void Swarm::stamp(const std::vector<std::size_t>& local, Response& r) {
+  if (r.agent_index >= 0) {
+    r.agent_index = static_cast<std::int64_t>(local.at(static_cast<std::size_t>(r.agent_index)));
+  }
 }
 
 std::vector<Response> Swarm::ask(std::span<const std::size_t> agents, std::string_view prompt,

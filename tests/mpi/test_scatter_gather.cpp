@@ -209,4 +209,28 @@ TEST(MpiScatterGatherDynamic, SlowAgentsReceiveFewerPrompts) {
   EXPECT_LT(per_agent[1], 15u) << per_agent[0] << " " << per_agent[1] << " " << per_agent[2];
 }
 
+TEST(MpiScatterGather, WithFailoverADeadAgentsPromptsAreAnsweredByItsRanksOtherAgents) {
+  // 8 agents: at up to 4 ranks the dead agent 2 always shares its rank with agent 3.
+  MockSwarm mock({"--count", "8", "--dead-agents", "2"});
+  swarm::PoolOptions o;
+  o.model = "mock-model";
+  o.model_max_context = 32768;
+  o.retries = 0;
+  o.failover = true;
+  o.cooldown_failures = 1;
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), o);
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 40; ++i) prompts.push_back("f" + std::to_string(i));
+  for (const auto schedule : {swarm::mpi::Schedule::fixed, swarm::mpi::Schedule::dynamic}) {
+    const auto results = swarm::mpi::scatter_gather(s, prompts, {}, 16, schedule);
+    if (!Communicator().is_root()) continue;
+    ASSERT_EQ(results.size(), prompts.size());
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      ASSERT_TRUE(results[i].success) << i << ": " << results[i].error;
+      EXPECT_NE(results[i].agent_index, 2);
+      EXPECT_EQ(results[i].text, who(static_cast<std::size_t>(results[i].agent_index), prompts[i]));
+    }
+  }
+}
+
 }  // namespace

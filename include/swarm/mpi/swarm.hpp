@@ -58,7 +58,7 @@ class Swarm {
   /// Number of agents in this view (every rank).
   [[nodiscard]] std::size_t size() const noexcept { return members_.size(); }
   /// The view's agents this rank drives, ascending.
-  [[nodiscard]] const std::vector<std::size_t>& local_agents() const noexcept { return local_; }
+  [[nodiscard]] const std::vector<std::size_t>& local_agents() const noexcept { return *local_; }
   /// How many of the view's agents rank `rank` drives (every rank knows every count).
   [[nodiscard]] std::size_t count_on(int rank) const;
   /// Where view agent `agent` is driven (std::out_of_range past size()).
@@ -90,7 +90,8 @@ class Swarm {
 
   /// Local: queues `prompt` for view agent `agent`, which this rank must drive
   /// (std::logic_error otherwise); `done` runs inside a later poll of the rank pool with
-  /// agent_index = `agent`.
+  /// agent_index = the view index of the agent that answered: `agent`, or with
+  /// PoolOptions::failover another of this rank's agents of the view.
   void submit(std::size_t agent, std::string_view prompt, AgentPool::ResponseFn done,
               CallOptions call = {});
   /// Local: as submit(), one /v1/completions list request carrying `prompts`.
@@ -127,12 +128,15 @@ class Swarm {
   Swarm view(std::vector<std::uint32_t> members) const;
   void check_agent(std::size_t agent) const;
   Placement mine(std::size_t agent) const;  ///< placement(), which must be this rank's.
+  /// local_pool() index of who answered -> view index.
+  static void stamp(const std::vector<std::size_t>& local, Response& r);
 
   std::shared_ptr<Shared> shared_;
   Communicator comm_;
   const PoolOptions* options_;
-  std::vector<std::uint32_t> members_;     ///< View index -> hostfile index.
-  std::vector<std::size_t> local_;         ///< View indices this rank drives, ascending.
+  std::vector<std::uint32_t> members_;  ///< View index -> hostfile index.
+  /// View indices this rank drives, ascending (shared with in-flight completion functions).
+  std::shared_ptr<const std::vector<std::size_t>> local_;
   std::vector<std::size_t> per_rank_;      ///< Agents of this view on each rank.
   std::shared_ptr<AgentPool> local_pool_;  ///< Lazily created; shared by copies of this view.
 };
