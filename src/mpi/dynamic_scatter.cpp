@@ -74,11 +74,7 @@ class Root {
       moved = write_finished() || moved;
       if (local_) local_->pump();
       sends_.progress();
-      if (progress_.drive(detail::kPollWithMpi) > 0 || moved) {
-        progress_.moved();
-      } else if (progress_.http_outstanding() == 0) {
-        progress_.idle(true);
-      }
+      progress_.end_round(progress_.drive(detail::kPollWithMpi) > 0 || moved);
     }
     for (int r = 1; r < ranks_; ++r) sends_.send({}, r, kCloseTag);
     sends_.finish();
@@ -227,11 +223,7 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
       moved = true;
     }
     sends.progress();
-    if (moved) {
-      progress.moved();
-    } else if (progress.http_outstanding() == 0) {
-      progress.idle(true);
-    }
+    progress.end_round(moved);
   }
   sends.finish();
 }

@@ -79,6 +79,15 @@ class Progress {
   void idle(bool for_mpi = true);
   /// Something happened: the next idle() starts again at the shortest pause.
   void moved() noexcept { pause_ = kFirstPause; }
+  /// The end of one round of a loop that drives HTTP itself: back to the shortest pause if
+  /// something moved, else (with no HTTP outstanding to block in) one idle wait for MPI.
+  void end_round(bool something_moved) {
+    if (something_moved) {
+      moved();
+    } else if (http_outstanding() == 0) {
+      idle(true);
+    }
+  }
 
   /// Drives this rank's HTTP transfers for at most `max_wait`; returns completions (0 without a
   /// pool or with nothing outstanding).

@@ -79,11 +79,7 @@ void TaskFarm::step() {
     moved = true;
   }
   sends_.progress();
-  if (moved) {
-    progress_.moved();
-  } else if (progress_.http_outstanding() == 0) {
-    progress_.idle(true);
-  }
+  progress_.end_round(moved);
 }
 
 void TaskFarm::close() {
@@ -107,11 +103,7 @@ void TaskFarm::serve() {
       enqueue(task, std::make_shared<const std::string>(std::move(task.prompt)), send_back);
     }
     sends_.progress();
-    if (moved) {
-      progress_.moved();
-    } else if (progress_.http_outstanding() == 0) {
-      progress_.idle(true);
-    }
+    progress_.end_round(moved);
   }
   sends_.finish();
 }
