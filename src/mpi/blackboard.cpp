@@ -168,10 +168,7 @@ void Blackboard::step(std::size_t s, const StepFn& on_step) {
   // broadcast also orders the step: no rank appends before rank 0 has finished reading.
   std::string prompt;
   if (comm.is_root()) prompt = prompt_fn_(sections_[s], read());
-  {
-    detail::Progress progress(swarm_);
-    detail::broadcast_bytes(prompt, Communicator::kRoot, comm.mpi_communicator(), progress);
-  }
+  detail::broadcast_from_root(swarm_, prompt);
 
   std::vector<Response> local;
   if (!local_agents_[s].empty()) local = swarm_.ask(local_agents_[s], prompt);
@@ -209,8 +206,7 @@ BoardState Blackboard::run(int max_rounds, const ConvergenceFn& convergence,
     ++round_;
     if (!convergence) continue;
     std::string stop = comm.is_root() && convergence(read()) ? "stop" : "";
-    detail::Progress progress(swarm_);
-    detail::broadcast_bytes(stop, Communicator::kRoot, comm.mpi_communicator(), progress);
+    detail::broadcast_from_root(swarm_, stop);
     if (!stop.empty()) {
       stop_reason_ = StopReason::converged;
       break;

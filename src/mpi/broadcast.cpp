@@ -4,26 +4,14 @@
 
 #include "collectives.hpp"
 #include "progress.hpp"
-#include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
 #include "transport.hpp"
 
 namespace swarm::mpi {
-namespace {
-
-std::string share_prompt(Swarm& swarm, std::string_view prompt) {
-  std::string text(swarm.communicator().is_root() ? prompt : std::string_view{});
-  detail::Progress progress(swarm);
-  detail::broadcast_bytes(text, Communicator::kRoot, swarm.communicator().mpi_communicator(),
-                          progress);
-  return text;
-}
-
-}  // namespace
-
 std::vector<Response> broadcast(Swarm& swarm, std::string_view prompt, CallOptions call) {
-  const std::string text = share_prompt(swarm, prompt);
+  std::string text(swarm.communicator().is_root() ? prompt : std::string_view{});
+  detail::broadcast_from_root(swarm, text);
   std::vector<Response> local;
   if (!swarm.local_agents().empty()) local = swarm.ask(swarm.local_agents(), text, call);
   auto gathered = detail::gather_responses(swarm, local);
@@ -51,7 +39,7 @@ BroadcastReduce broadcast_and_reduce(Swarm& swarm, std::string_view prompt,
     }
     filled = fill_template(reduce_prompt, {{"responses", combined}});
   }
-  filled = share_prompt(swarm, filled);
+  detail::broadcast_from_root(swarm, filled);
   if (swarm.communicator().rank() == owner) {
     CallOptions reduce_call = call;
     reduce_call.aggregation = true;

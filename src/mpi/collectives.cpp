@@ -55,6 +55,16 @@ std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>
   return decode_all<Response>(all.data(), all.size());
 }
 
+void broadcast_from_root(Swarm& swarm, std::vector<char>& bytes) {
+  Progress progress(swarm);
+  broadcast_bytes(bytes, Communicator::kRoot, swarm.communicator().mpi_communicator(), progress);
+}
+
+void broadcast_from_root(Swarm& swarm, std::string& text) {
+  Progress progress(swarm);
+  broadcast_bytes(text, Communicator::kRoot, swarm.communicator().mpi_communicator(), progress);
+}
+
 void broadcast_response(Swarm& swarm, Response& r, int from) {
   Progress progress(swarm);
   const bool sender = swarm.communicator().rank() == from;

@@ -3,6 +3,7 @@
 // through Progress (HTTP keeps moving, MPI time is counted into the Swarm's MpiStats).
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "swarm/mpi/work.hpp"
@@ -24,6 +25,10 @@ std::vector<char> gather_bytes(Swarm& swarm, std::vector<char> mine,
 
 /// Collective: the root receives every rank's `local` concatenated in rank order.
 std::vector<Response> gather_responses(Swarm& swarm, const std::vector<Response>& local);
+
+/// Collective: every rank's `bytes` (or `text`) becomes the swarm root's.
+void broadcast_from_root(Swarm& swarm, std::vector<char>& bytes);
+void broadcast_from_root(Swarm& swarm, std::string& text);
 
 /// Collective: every rank receives `r` as held by rank `from`.
 void broadcast_response(Swarm& swarm, Response& r, int from);

@@ -164,10 +164,7 @@ class Root {
       windows_.pop_front();
       any = true;
     }
-    while (!sinks_.empty() && detail::ready(sinks_.front())) {  // the caller's errors, early
-      sinks_.front().get();
-      sinks_.pop_front();
-    }
+    detail::collect_ready(sinks_);
     return any;
   }
 

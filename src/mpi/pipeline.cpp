@@ -26,12 +26,6 @@ namespace {
 
 constexpr std::string_view kSeparator = "\n---\n";
 
-void share(Swarm& swarm, std::string& text) {
-  detail::Progress progress(swarm);
-  detail::broadcast_bytes(text, Communicator::kRoot, swarm.communicator().mpi_communicator(),
-                          progress);
-}
-
 /// Every stage of the wave in flight at once on this rank's agents; the answers in (stage,
 /// agent) order of this rank's agents.
 std::vector<Response> run_wave_locally(Swarm& swarm, const detail::Plan& plan,
@@ -91,9 +85,7 @@ void run_wave(Swarm& swarm, const std::vector<Stage>& stages, const detail::Plan
   }
   std::vector<char> bytes =
       swarm.communicator().is_root() ? detail::encode(outcomes) : std::vector<char>{};
-  detail::Progress progress(swarm);
-  detail::broadcast_bytes(bytes, Communicator::kRoot, swarm.communicator().mpi_communicator(),
-                          progress);
+  detail::broadcast_from_root(swarm, bytes);
   outcomes = detail::decode<std::vector<detail::Outcome>>(bytes);
   for (std::size_t k = 0; k < wave.size(); ++k) {
     StageResult& res = out.stages[wave[k]];
@@ -127,7 +119,7 @@ PipelineResult run_pipeline(Swarm& swarm, const std::vector<Stage>& stages,
   }
   if (!stages.empty()) {
     std::string initial(swarm.communicator().is_root() ? initial_input : std::string_view{});
-    share(swarm, initial);
+    detail::broadcast_from_root(swarm, initial);
     for (std::size_t w = 0; w < plan.waves && out.error.empty(); ++w) {
       std::vector<std::size_t> wave;
       for (std::size_t i = 0; i < stages.size(); ++i) {
@@ -153,8 +145,8 @@ Response fan_out_fan_in(Swarm& swarm, std::string_view prompt, std::string_view 
   std::string header(root ? std::to_string(std::min(n_workers.value_or(swarm.size()), swarm.size()))
                           : std::string{});
   std::string text(root ? prompt : std::string_view{});
-  share(swarm, header);
-  share(swarm, text);
+  detail::broadcast_from_root(swarm, header);
+  detail::broadcast_from_root(swarm, text);
   // The workers are agents [0, workers): each rank asks those it drives.
   const std::size_t workers = std::stoull(header);
   std::vector<std::size_t> mine;
@@ -179,7 +171,7 @@ Response fan_out_fan_in(Swarm& swarm, std::string_view prompt, std::string_view 
     }
     filled = fill_template(collect_prompt, {{"responses", combined}});
   }
-  share(swarm, filled);
+  detail::broadcast_from_root(swarm, filled);
   const int owner = swarm.owner_of(0);
   Response collected;
   if (swarm.communicator().rank() == owner) {

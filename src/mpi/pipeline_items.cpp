@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "collectives.hpp"
 #include "pipeline_plan.hpp"
 #include "progress.hpp"
 #include "swarm/mpi/pipeline.hpp"
@@ -158,9 +159,7 @@ void share_outcomes(Swarm& swarm, ItemsResult& out) {
   }
   std::vector<char> bytes =
       swarm.communicator().is_root() ? detail::encode(outcomes) : std::vector<char>{};
-  detail::Progress progress(swarm);
-  detail::broadcast_bytes(bytes, Communicator::kRoot, swarm.communicator().mpi_communicator(),
-                          progress);
+  detail::broadcast_from_root(swarm, bytes);
   if (swarm.communicator().is_root()) return;
   for (auto& o : detail::decode<std::vector<detail::Outcome>>(bytes)) {
     ItemResult& item = out.items.emplace_back();

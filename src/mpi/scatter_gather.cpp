@@ -111,11 +111,7 @@ class WindowLoop {
     for (;;) {
       bool moved = scatter_step();  // something happened this round: do not sleep
       moved = gather_step() || moved;
-      // The caller's I/O errors surface here, as soon as they happen.
-      while (!sinks_.empty() && detail::ready(sinks_.front())) {
-        sinks_.front().get();
-        sinks_.pop_front();
-      }
+      detail::collect_ready(sinks_);
       if (ended_ && runner_.batches() == 0 && unsent_.empty() && !gather_) break;
       if (runner_.batches() > 0) {
         runner_.step(scatter_ || gather_ || reading_.valid() ? detail::kPollWithMpi

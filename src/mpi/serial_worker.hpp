@@ -50,4 +50,14 @@ bool ready(const std::future<T>& f) {
   return f.valid() && f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
+/// Collects the finished futures at the front of `queue`, oldest first, rethrowing the first
+/// exception: the caller's I/O errors surface as soon as they happen.
+template <typename Queue>
+void collect_ready(Queue& queue) {
+  while (!queue.empty() && ready(queue.front())) {
+    queue.front().get();
+    queue.pop_front();
+  }
+}
+
 }  // namespace swarm::mpi::detail

@@ -194,8 +194,8 @@ void Swarm::submit(std::size_t agent, std::string_view prompt, AgentPool::Respon
   (void)mine(agent);
   local_pool().submit(
       local_index(agent), prompt,
-      [local = local_, done = std::move(done)](Response&& r) {
-        stamp(*local, r);
+      [local = local_, agent, done = std::move(done)](Response&& r) {
+        stamp(*local, agent, r);
         done(std::move(r));
       },
       call);
@@ -206,17 +206,17 @@ void Swarm::submit_batch(std::size_t agent, std::vector<std::string> prompts,
   (void)mine(agent);
   local_pool().submit_batch(
       local_index(agent), std::move(prompts),
-      [local = local_, done = std::move(done)](std::vector<Response>&& rs) {
-        for (auto& r : rs) stamp(*local, r);
+      [local = local_, agent, done = std::move(done)](std::vector<Response>&& rs) {
+        for (auto& r : rs) stamp(*local, agent, r);
         done(std::move(rs));
       },
       call);
 }
 
-void Swarm::stamp(const std::vector<std::size_t>& local, Response& r) {
-  if (r.agent_index >= 0) {
-    r.agent_index = static_cast<std::int64_t>(local.at(static_cast<std::size_t>(r.agent_index)));
-  }
+void Swarm::stamp(const std::vector<std::size_t>& local, std::size_t agent, Response& r) {
+  // A failure the pool made before any agent answered names none: it is the submitted agent's.
+  r.agent_index = static_cast<std::int64_t>(
+      r.agent_index >= 0 ? local.at(static_cast<std::size_t>(r.agent_index)) : agent);
 }
 
 std::vector<Response> Swarm::ask(std::span<const std::size_t> agents, std::string_view prompt,

@@ -129,7 +129,7 @@ class Swarm {
   void check_agent(std::size_t agent) const;
   Placement mine(std::size_t agent) const;  ///< placement(), which must be this rank's.
   /// local_pool() index of who answered -> view index.
-  static void stamp(const std::vector<std::size_t>& local, Response& r);
+  static void stamp(const std::vector<std::size_t>& local, std::size_t agent, Response& r);
 
   std::shared_ptr<Shared> shared_;
   Communicator comm_;
