@@ -67,6 +67,8 @@ struct Transfer {
   /// Failover candidates: endpoint indices, indexed by slot (the submitting sub-pool's map).
   /// Null: the request never leaves `endpoint`.
   std::shared_ptr<const std::vector<std::uint32_t>> family;
+  /// When no endpoint of `family` is healthy: wait for one (up to give_up_after), or fail now.
+  bool wait_for_healthy = true;
 
   // Engine state.
   int attempts = 0;        ///< On every endpoint.
@@ -114,6 +116,9 @@ class Engine {
   [[nodiscard]] const PoolOptions& options() const noexcept { return options_; }
   [[nodiscard]] const PoolStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const HealthTable& health() const noexcept { return health_; }
+  /// HealthTable::suspect on endpoint `e` (std::out_of_range past the endpoints): it is probed
+  /// at the next poll() and gets no failover traffic until the probe answers.
+  void suspect(std::uint32_t e);
   /// Requests of endpoint `e` submitted and not completed.
   [[nodiscard]] std::size_t assigned(std::uint32_t e) const noexcept { return state_[e].assigned; }
 

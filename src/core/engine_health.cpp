@@ -97,9 +97,12 @@ bool Engine::reroute(Transfer* t) {
 
 void Engine::wait_for_healthy(Transfer* t) {
   // The clock starts when the request first finds no healthy agent and restarts when it runs.
+  // A request that must not wait expires at the next poll, through the same give-up path.
   if (t->give_up_at == Clock::time_point{}) {
     t->give_up_at =
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(options_.give_up_after);
+        Clock::now() + (t->wait_for_healthy ? std::chrono::duration_cast<Clock::duration>(
+                                                  options_.give_up_after)
+                                            : Clock::duration::zero());
   }
   waiting_.push(Due{t->give_up_at, t});
 }
@@ -121,8 +124,17 @@ void Engine::start_due_probes(Clock::time_point now) {
 void Engine::finish_probe(const Outcome& out) {
   const std::unique_ptr<Transfer> t(out.t);
   const bool ok = out.code == CURLE_OK && out.status >= 200 && out.status < 300;
-  if (!health_.probed(t->endpoint, ok, Clock::now())) return;
-  logger().info("endpoint {} answers /health again", endpoints_[t->endpoint].url());
+  LastFailure why;
+  if (!ok) {
+    why.kind = out.code == CURLE_OK ? FailureKind::http_status : classify(out.code, t->too_large);
+    why.http_status = out.code == CURLE_OK ? out.status : 0;
+    why.error = out.code == CURLE_OK
+                    ? fmt::format("GET {}: HTTP {}", kProbePath, out.status)
+                    : fmt::format("GET {}: {}", kProbePath, curl_easy_strerror(out.code));
+  }
+  const bool was_down = health_.was_down(t->endpoint);
+  if (!health_.probed(t->endpoint, ok, Clock::now(), std::move(why))) return;
+  if (was_down) logger().info("endpoint {} answers /health again", endpoints_[t->endpoint].url());
   // Any of the waiting requests may have this endpoint in its family; those that do not go
   // back to waiting with their original give-up time.
   while (!waiting_.empty()) {
@@ -141,13 +153,24 @@ std::size_t Engine::expire_waiting(Clock::time_point now) {
     r.kind = last.kind;
     r.http_status = last.http_status;
     r.transport_error =
-        fmt::format("no healthy agent for {:g} s: {}", options_.give_up_after.count(), last.error);
+        t->wait_for_healthy
+            ? fmt::format("no healthy agent for {:g} s: {}", options_.give_up_after.count(),
+                          last.error)
+            : fmt::format("no healthy agent: {}", last.error);
     r.attempts = t->attempts;
     r.latency = t->attempts > 0 ? Seconds(now - t->first_start) : options_.give_up_after;
     complete(std::move(t), std::move(r));
     ++expired;
   }
   return expired;
+}
+
+void Engine::suspect(std::uint32_t e) {
+  if (e >= endpoints_.size()) {
+    throw std::out_of_range(
+        fmt::format("endpoint {} out of range (pool has {})", e, endpoints_.size()));
+  }
+  health_.suspect(e, Clock::now());
 }
 
 Clock::time_point Engine::next_timer() const noexcept {

@@ -55,7 +55,19 @@ bool HealthTable::failed(std::uint32_t e, LastFailure why, Clock::time_point now
   x.state = AgentHealth::cooling;
   x.failures = 0;
   x.interval = interval_;
+  x.was_down = true;
   schedule(e, now);
+  return true;
+}
+
+bool HealthTable::suspect(std::uint32_t e, Clock::time_point now) {
+  Entry& x = entries_[e];
+  if (x.state == AgentHealth::cooling) return false;
+  x.state = AgentHealth::cooling;
+  x.failures = 0;
+  x.interval = interval_;
+  x.was_down = false;
+  due_.push(Due{now, e});
   return true;
 }
 
@@ -74,13 +86,15 @@ Clock::time_point HealthTable::next_probe() const noexcept {
   return due_.empty() ? Clock::time_point::max() : due_.top().when;
 }
 
-bool HealthTable::probed(std::uint32_t e, bool ok, Clock::time_point now) {
+bool HealthTable::probed(std::uint32_t e, bool ok, Clock::time_point now, LastFailure why) {
   Entry& x = entries_[e];
   if (ok) {
     x.state = AgentHealth::healthy;
     x.failures = 0;
     return true;
   }
+  x.was_down = true;
+  if (x.last.kind == FailureKind::none) x.last = std::move(why);
   x.interval = std::min(2 * x.interval, interval_max_);
   schedule(e, now);
   return false;

@@ -4,6 +4,7 @@
 // probe, and asks it which probes are due; it decides nothing about where requests go.
 //
 //   healthy --(cooldown_failures consecutive failures)--> cooling
+//   healthy --(suspect(): not known to answer yet)------> cooling, probe due at once
 //   cooling --(a /health probe answers 2xx)------------> healthy
 //
 // While cooling, exactly one probe is either scheduled (in due_) or in flight, so probing is
@@ -59,13 +60,21 @@ class HealthTable {
   /// cooling; its first probe is then due at now + probe_interval.
   bool failed(std::uint32_t e, LastFailure why, Clock::time_point now);
 
+  /// Makes a healthy `e` cooling with its probe due at `now` (a start-up check: it gets no
+  /// traffic until a probe answers). Returns false when `e` was cooling already.
+  bool suspect(std::uint32_t e, Clock::time_point now);
+  /// Whether `e` turning healthy is news worth logging: it failed a request or a probe (not
+  /// merely suspect() followed by a first probe that answered).
+  [[nodiscard]] bool was_down(std::uint32_t e) const noexcept { return entries_[e].was_down; }
+
   /// Pops one endpoint whose probe is due at `now` and marks its probe in flight.
   std::optional<std::uint32_t> due_probe(Clock::time_point now);
   /// When the next scheduled probe falls due; time_point::max() when none is scheduled.
   [[nodiscard]] Clock::time_point next_probe() const noexcept;
   /// The in-flight probe of `e` finished. Returns true when it made `e` healthy (`ok`);
-  /// otherwise the next probe is due after twice the last interval (capped).
-  bool probed(std::uint32_t e, bool ok, Clock::time_point now);
+  /// otherwise the next probe is due after twice the last interval (capped), and `why` becomes
+  /// the last failure when no request failure is known.
+  bool probed(std::uint32_t e, bool ok, Clock::time_point now, LastFailure why = {});
 
  private:
   struct Entry {
@@ -74,6 +83,7 @@ class HealthTable {
     Clock::duration interval{};  ///< The current probe interval, while cooling.
     Seconds latency{0.0};
     LastFailure last;
+    bool was_down = false;
   };
   struct Due {
     Clock::time_point when;

@@ -92,6 +92,11 @@ std::size_t AgentPool::healthy_count() const {
       std::count_if(map_->begin(), map_->end(), [&](auto e) { return table.healthy(e); }));
 }
 
+void AgentPool::probe_health() {
+  if (!map_) return;
+  for (const auto e : *map_) shared_->engine.suspect(e);
+}
+
 std::size_t AgentPool::in_flight(std::size_t agent) const {
   return shared_->engine.assigned(engine_index(agent));
 }
@@ -170,6 +175,7 @@ void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn do
   t->body = protocol::prompt_body(o, shared_->model, prompt, max_tokens_for(prompt.size(), call));
   t->timeout = o.timeout;
   target(*t, agent);
+  t->wait_for_healthy = call.wait_for_healthy;
   const Engine& engine = shared_->engine;
   t->on_done = [done = std::move(done), &engine, proto = o.protocol](Reply&& reply) {
     Response r;
@@ -200,6 +206,7 @@ void AgentPool::submit_batch(std::size_t agent, std::vector<std::string> prompts
                                  max_tokens_for(chars / prompts.size(), call));  // the seed's mean
   t->timeout = protocol::batch_timeout(o, prompts.size());
   target(*t, agent);
+  t->wait_for_healthy = call.wait_for_healthy;
   const Engine& engine = shared_->engine;
   t->on_done = [done = std::move(done), n = prompts.size(), &engine](Reply&& reply) {
     std::vector<Response> out(n);

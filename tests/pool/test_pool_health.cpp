@@ -194,5 +194,53 @@ TEST(PoolHealth, WithEveryAgentDeadRequestsGiveUpWithAClearError) {
   EXPECT_GE(pool.stats().probes, 1u);
 }
 
+TEST(PoolHealth, ProbeHealthFindsTheLiveAgentsAndALateOneJoinsWhenItListens) {
+  // Agent 1 is dead (503 to everything), agent 2 starts listening after 1.5 s.
+  MockProcess mock({"--count", "3", "--dead-agents", "1", "--late-agents", "2",
+                    "--late-after-seconds", "1.5"});
+  auto o = health_options();
+  o.probe_interval = Seconds(0.2);
+  o.probe_interval_max = Seconds(0.2);
+  AgentPool pool(mock.agents(), o);
+  pool.probe_health();
+  EXPECT_EQ(pool.healthy_count(), 0u);  // until their probes answer
+  drive(pool, [&] { return pool.health(0) == AgentHealth::healthy; });
+  EXPECT_EQ(pool.health(0), AgentHealth::healthy);
+  EXPECT_EQ(pool.health(1), AgentHealth::cooling);
+  drive(pool, [&] { return pool.health(2) == AgentHealth::healthy; });
+  EXPECT_EQ(pool.health(2), AgentHealth::healthy);
+  EXPECT_EQ(pool.health(1), AgentHealth::cooling);
+  EXPECT_GE(requests(metrics_of(mock), mock, 1, "/health"), 2);  // probed again and again
+}
+
+TEST(PoolHealth, WithoutWaitingForHealthyRequestsFailAtOnceWhenEveryAgentIsCooling) {
+  MockProcess mock({"--count", "2", "--dead-agents", "0,1"});
+  auto o = health_options();
+  o.failover = true;
+  o.cooldown_failures = 1;
+  o.give_up_after = Seconds(600);  // a wait would outlast the test's bounded loop
+  AgentPool pool(mock.agents(), o);
+  CallOptions call;
+  call.wait_for_healthy = false;
+  std::vector<Response> results;
+  for (std::size_t k = 0; k < 6; ++k) {
+    pool.submit(k % 2, "p", [&](Response&& r) { results.push_back(std::move(r)); }, call);
+  }
+  drive(pool, [&] { return results.size() == 6; });
+  ASSERT_EQ(results.size(), 6u);
+  for (const auto& r : results) {
+    EXPECT_FALSE(r.success);
+    // Either its own agent failed it (before both were cooling) or no agent was left.
+    if (r.error.starts_with("no healthy agent")) {
+      EXPECT_EQ(r.error, "no healthy agent: HTTP 503: this agent is down (--dead-agents)");
+    } else {
+      EXPECT_EQ(r.error, "HTTP 503: this agent is down (--dead-agents)");
+    }
+    EXPECT_EQ(r.kind, FailureKind::http_status);
+  }
+  EXPECT_EQ(pool.healthy_count(), 0u);
+  EXPECT_EQ(pool.outstanding(), 0u);
+}
+
 }  // namespace
 }  // namespace swarm::pool_test

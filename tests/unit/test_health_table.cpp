@@ -79,6 +79,35 @@ TEST(HealthTable, ProbesBackOffExponentiallyAndOneSuccessEndsCooling) {
   EXPECT_EQ(h.next_probe(), t0 + 8s);
 }
 
+TEST(HealthTable, SuspectCoolsAHealthyEndpointWithItsProbeDueAtOnce) {
+  HealthTable h(2, options());
+  const auto t0 = Clock::now();
+  EXPECT_TRUE(h.suspect(0, t0));
+  EXPECT_FALSE(h.healthy(0));
+  EXPECT_TRUE(h.healthy(1));
+  EXPECT_FALSE(h.suspect(0, t0));  // already cooling: no second probe
+  ASSERT_EQ(h.due_probe(t0), 0u);
+  EXPECT_FALSE(h.due_probe(t0 + 100s));
+  EXPECT_FALSE(h.was_down(0));  // not worth a log line if its first probe answers
+  EXPECT_FALSE(h.probed(0, false, t0, LastFailure{"GET /health: refused", FailureKind::connect}));
+  EXPECT_TRUE(h.was_down(0));
+  EXPECT_EQ(h.last_failure(0).error, "GET /health: refused");
+  EXPECT_EQ(h.next_probe(), t0 + 2s);  // then the usual back-off
+  ASSERT_EQ(h.due_probe(t0 + 2s), 0u);
+  EXPECT_TRUE(h.probed(0, true, t0 + 2s));
+  EXPECT_TRUE(h.healthy(0));
+}
+
+TEST(HealthTable, AFailedProbeKeepsTheRequestFailureAsTheLastOne) {
+  HealthTable h(1, options());
+  const auto t0 = Clock::now();
+  h.failed(0, http503(), t0);
+  h.failed(0, http503(), t0);
+  ASSERT_EQ(h.due_probe(t0 + 1s), 0u);
+  h.probed(0, false, t0 + 1s, LastFailure{"GET /health: HTTP 500", FailureKind::http_status, 500});
+  EXPECT_EQ(h.last_failure(0).error, "HTTP 503: down");
+}
+
 TEST(HealthTable, LatencyIsAnExponentiallyWeightedMean) {
   HealthTable h(1, options());
   EXPECT_EQ(h.latency(0).count(), 0.0);
