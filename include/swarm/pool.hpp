@@ -39,9 +39,9 @@ struct CallOptions {
   std::optional<std::int64_t> max_tokens;  ///< Exact max_tokens; otherwise the pool's rule.
   bool aggregation = false;                ///< Use the aggregation cap (reduce/summarise steps).
   /// With PoolOptions::failover, what a request does when none of its pool's agents is healthy:
-  /// wait up to give_up_after for a probe to bring one back (true), or fail at once with
-  /// "no healthy agent: <last failure>" (false: a scheduler that can send it elsewhere, such as
-  /// aswarm's dynamic scatter-gather handing it to another rank).
+  /// wait up to give_up_after for a probe to bring one back (true), or fail at once with the
+  /// last failure its agent had, e.g. "HTTP 503: ..." (false: for a scheduler that can send it
+  /// elsewhere, such as aswarm's dynamic scatter-gather handing it to another rank).
   bool wait_for_healthy = true;
 };
 
@@ -107,7 +107,7 @@ class AgentPool {
   /// `agent_index` is always an index of this pool and `attempts` counts every agent's attempts.
   /// While all of this pool's agents are cooling it waits for a probe to bring one back, and
   /// fails after give_up_after with "no healthy agent for N s: <last failure>" and that
-  /// failure's kind (at once, without waiting, when `call.wait_for_healthy` is false). With failover off, requests never leave their agent (health is tracked).
+  /// failure's kind (at once, with that failure alone, when `call.wait_for_healthy` is false). With failover off, requests never leave their agent (health is tracked).
   void submit(std::size_t agent, std::string_view prompt, ResponseFn done, CallOptions call = {});
 
   /// Queues one /v1/completions request carrying `prompts` (1..1024) for agent `agent`;
@@ -191,6 +191,10 @@ class AgentPool {
   [[nodiscard]] AgentHealth health(std::size_t agent) const;
   /// Agents of this pool that are healthy (O(size())).
   [[nodiscard]] std::size_t healthy_count() const;
+  /// The last failure that counted against agent `agent`'s health (a failed request's error,
+  /// kind and http_status, or a failed probe's when no request failed), as a failed Response
+  /// of that agent with attempts 0; its `error` is empty when none is known.
+  [[nodiscard]] Response last_failure(std::size_t agent) const;
   /// A start-up check: makes every healthy agent of this pool cooling with its /health probe
   /// due at the next poll(). Agents whose probe answers 2xx are healthy again within one
   /// probe_timeout; the others stay cooling and are probed with the usual back-off, so

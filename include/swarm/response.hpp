@@ -29,6 +29,12 @@ enum class FailureKind : std::uint8_t {
 /// summaries.
 std::string_view to_string(FailureKind kind) noexcept;
 
+struct Response;
+/// Whether `r` failed because of its agent rather than its request: below HTTP (connect,
+/// timeout, reset, tls, transport) or an HTTP 5xx. These are the failures that cool an endpoint
+/// (AgentHealth) and that another agent may well answer.
+bool agent_fault(const Response& r) noexcept;
+
 /// Token accounting as reported by the server's `usage` object (zeros when absent).
 struct Usage {
   std::int64_t prompt_tokens = 0;

@@ -340,9 +340,13 @@ bool Engine::finish(CURLMsg* msg) {
     finish_probe(out);
     return false;
   }
-  if (retry(out) || judge(out)) return false;
-  reply(out);
-  return true;
+  const std::uint32_t endpoint = out.t->endpoint;
+  // The freed slot is refilled only after the outcome is judged: a failure that cools the
+  // endpoint must divert its parked requests instead of starting one more there.
+  const bool completed = !retry(out) && !judge(out);
+  if (completed) reply(out);
+  refill(endpoint);
+  return completed;
 }
 
 // Reads what the finished handle knows, returns it to the idle list and fills the freed slot.
@@ -363,19 +367,22 @@ Engine::Outcome Engine::release(CURL* h, CURLcode code) {
   idle_handles_.push_back(h);
   --in_flight_;
   if (out.t->probe) return out;
-  auto& s = state_[out.t->endpoint];
-  --s.in_flight;
-  // A parked request of this endpoint is older than anything still in the global queue, and
-  // this completion freed both the endpoint slot and a global one. Parked requests that fail
-  // over instead leave the slot to the next parked one, or it would wait for a completion
-  // that may never come on a cooling endpoint.
+  --state_[out.t->endpoint].in_flight;
+  return out;
+}
+
+// A parked request of this endpoint is older than anything still in the global queue, and a
+// completion freed both the endpoint slot and a global one. Parked requests that fail over
+// instead leave the slot to the next parked one, or it would wait for a completion that may
+// never come on a cooling endpoint.
+void Engine::refill(std::uint32_t endpoint) {
+  auto& s = state_[endpoint];
   while (!s.parked.empty() && in_flight_ < options_.concurrency) {
     Transfer* next = s.parked.pop();
     if (divert(next)) continue;
     start(next);
     break;
   }
-  return out;
 }
 
 // Schedules another attempt of a transient failure while retries remain; true if it did.

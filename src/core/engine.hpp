@@ -160,6 +160,7 @@ class Engine {
   };
   bool finish(CURLMsg* msg);  // returns true if the request completed (not retried)
   Outcome release(CURL* h, CURLcode code);
+  void refill(std::uint32_t endpoint);  // starts a parked request of `endpoint` in a freed slot
   bool retry(const Outcome& out);
   void reply(const Outcome& out);
   static int on_prereq(void* user, char* remote_ip, char* local_ip, int remote_port,

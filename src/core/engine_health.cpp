@@ -156,7 +156,7 @@ std::size_t Engine::expire_waiting(Clock::time_point now) {
         t->wait_for_healthy
             ? fmt::format("no healthy agent for {:g} s: {}", options_.give_up_after.count(),
                           last.error)
-            : fmt::format("no healthy agent: {}", last.error);
+            : last.error;  // failing at once: the caller learns what the agents last said
     r.attempts = t->attempts;
     r.latency = t->attempts > 0 ? Seconds(now - t->first_start) : options_.give_up_after;
     complete(std::move(t), std::move(r));

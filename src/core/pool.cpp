@@ -92,6 +92,13 @@ std::size_t AgentPool::healthy_count() const {
       std::count_if(map_->begin(), map_->end(), [&](auto e) { return table.healthy(e); }));
 }
 
+Response AgentPool::last_failure(std::size_t agent) const {
+  const auto& last = shared_->engine.health().last_failure(engine_index(agent));
+  Response r = Response::failure(last.error, static_cast<std::int64_t>(agent), last.kind);
+  r.http_status = static_cast<int>(last.http_status);
+  return r;
+}
+
 void AgentPool::probe_health() {
   if (!map_) return;
   for (const auto e : *map_) shared_->engine.suspect(e);

@@ -28,4 +28,19 @@ std::string_view to_string(FailureKind kind) noexcept {
   return "other";
 }
 
+bool agent_fault(const Response& r) noexcept {
+  switch (r.kind) {
+    case FailureKind::connect:
+    case FailureKind::timeout:
+    case FailureKind::reset:
+    case FailureKind::tls:
+    case FailureKind::transport:
+      return true;
+    case FailureKind::http_status:
+      return r.http_status >= 500 && r.http_status < 600;
+    default:
+      return false;
+  }
+}
+
 }  // namespace swarm

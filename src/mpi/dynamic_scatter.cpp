@@ -5,16 +5,27 @@
 // prompts longer and receives fewer. Chunks are large while the queue is long and shrink to
 // one prompt near the end, so no rank sits on a backlog while others idle.
 //
+// Health: a rank none of whose agents is healthy is `down` (least_loaded.hpp). It gives its
+// queued prompts back, and with failover those that failed there through their agent's fault;
+// the root puts them at the front of its queue, sends the rank nothing until it says it is up
+// again, and counts each prompt's returns (at most failover_attempts, then its last failure is
+// its answer). While every rank is down the root holds the prompts; after give_up_after it
+// fails them, and any it reads while all stay down, with "no healthy agent for N s".
+//
 // Point-to-point on a private duplicate of the swarm's communicator. The root reads and writes
 // on its I/O thread (as in static mode) and holds at most two windows; results leave in input
 // order.
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <future>
 #include <optional>
 #include <stdexcept>
+#include <unordered_map>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "least_loaded.hpp"
 #include "private_comm.hpp"
@@ -31,6 +42,16 @@ namespace {
 constexpr int kChunkTag = 1;    // root -> rank: std::vector<Work>, Work::index = sequence number
 constexpr int kAnswersTag = 2;  // rank -> root: std::vector<Answer>
 constexpr int kCloseTag = 3;    // root -> rank: no more prompts
+constexpr int kReturnTag = 4;   // rank -> root: std::vector<Returned>; the rank is down
+constexpr int kUpTag = 5;       // rank -> root: empty; a local agent is healthy again
+
+using Clock = std::chrono::steady_clock;
+
+/// A returned prompt's travels so far, for the return budget and the attempts it reports.
+struct History {
+  int returns = 0;
+  int attempts = 0;
+};
 
 /// Root: one window between reading and writing.
 struct Window {
@@ -53,14 +74,18 @@ class Root {
         sends_(comm, progress_),
         ranks_(swarm.communicator().size()),
         outstanding_(static_cast<std::size_t>(ranks_), 0),
-        target_(static_cast<std::size_t>(ranks_), 0) {
+        target_(static_cast<std::size_t>(ranks_), 0),
+        down_(static_cast<std::size_t>(ranks_), false),
+        return_budget_(swarm.options().failover_attempts),
+        give_up_after_(std::chrono::duration_cast<Clock::duration>(swarm.options().give_up_after)) {
     for (int r = 0; r < ranks_; ++r) {
       // Twice what a rank can run at once: it never waits for the next chunk.
       target_[static_cast<std::size_t>(r)] = 2 * detail::rank_capacity(swarm, r);
     }
     if (!swarm.local_agents().empty()) {
-      local_.emplace(swarm, call,
-                     [this](std::uint64_t seq, Response&& r) { place(seq, std::move(r)); });
+      local_.emplace(
+          swarm, call, [this](std::uint64_t seq, Response&& r) { place(seq, std::move(r)); },
+          [this](std::vector<detail::Returned>&& back) { take_back(0, std::move(back)); });
     }
     io_.emplace();
     reading_ = read();
@@ -69,6 +94,8 @@ class Root {
   void run() {
     while (!finished()) {
       bool moved = take_window();
+      if (local_ && down_[0] && !local_->down()) down_[0] = false;
+      moved = give_up_if_all_down() || moved;
       hand_out();
       moved = receive() || moved;
       moved = write_finished() || moved;
@@ -109,14 +136,14 @@ class Root {
     return true;
   }
 
-  /// Chunks to the ranks below their target, each a share of what is queued.
+  /// Chunks to the ranks that are up and below their target, each a share of what is queued.
   void hand_out() {
     std::size_t active = 0;
-    for (const auto t : target_) active += t > 0 ? 1 : 0;
+    for (std::size_t r = 0; r < target_.size(); ++r) active += target_[r] > 0 && !down_[r];
     for (int step = 0; step < ranks_ && !queue_.empty(); ++step) {
       const auto r = static_cast<std::size_t>((first_ + step) % ranks_);
       const std::size_t load = r == 0 ? (local_ ? local_->load() : 0) : outstanding_[r];
-      if (load >= target_[r]) continue;
+      if (down_[r] || load >= target_[r]) continue;
       const std::size_t share = std::max<std::size_t>(1, queue_.size() / (2 * active));
       const std::size_t n = std::min({target_[r] - load, share, queue_.size()});
       std::vector<Work> chunk(std::make_move_iterator(queue_.begin()),
@@ -132,18 +159,80 @@ class Root {
     first_ = (first_ + 1) % ranks_;  // no rank is always served first
   }
 
+  /// Every tag in arrival order: a rank's "up" never overtakes its returns.
   bool receive() {
     bool any = false;
-    while (auto m = detail::try_receive(comm_, MPI_ANY_SOURCE, kAnswersTag, progress_)) {
-      auto answers = detail::decode<std::vector<detail::Answer>>(m->bytes);
-      outstanding_[static_cast<std::size_t>(m->source)] -= answers.size();
-      for (auto& a : answers) place(a.seq, std::move(a.response));
+    while (auto m = detail::try_receive(comm_, MPI_ANY_SOURCE, MPI_ANY_TAG, progress_)) {
+      const auto r = static_cast<std::size_t>(m->source);
+      if (m->tag == kAnswersTag) {
+        auto answers = detail::decode<std::vector<detail::Answer>>(m->bytes);
+        outstanding_[r] -= answers.size();
+        for (auto& a : answers) place(a.seq, std::move(a.response));
+      } else if (m->tag == kReturnTag) {
+        auto back = detail::decode<std::vector<detail::Returned>>(m->bytes);
+        outstanding_[r] -= back.size();
+        take_back(r, std::move(back));
+      } else if (m->tag == kUpTag) {
+        down_[r] = false;
+      } else {
+        throw std::logic_error(fmt::format("scatter_gather_dynamic: tag {} at the root", m->tag));
+      }
       any = true;
     }
     return any;
   }
 
+  /// Prompts rank `r` gave back: to the front of the queue (they are the oldest), or answered
+  /// with their last failure once they have used up the return budget.
+  void take_back(std::size_t r, std::vector<detail::Returned>&& back) {
+    down_[r] = true;
+    for (auto it = back.rbegin(); it != back.rend(); ++it) {
+      if (it->last.attempts > 0 || !it->last.error.empty()) last_failure_ = it->last;
+      if (it->last.attempts > 0) {
+        History& h = history_[it->work.index];
+        h.attempts += it->last.attempts;
+        if (++h.returns > return_budget_) {
+          Response final = std::move(it->last);
+          final.attempts = h.attempts;  // on every rank it visited
+          history_.erase(it->work.index);
+          place(it->work.index, std::move(final));
+          continue;
+        }
+      }
+      queue_.push_front(std::move(it->work));
+    }
+  }
+
+  /// Fails what is queued once every rank has been down for give_up_after; true if it did.
+  bool give_up_if_all_down() {
+    bool all_down = true;
+    for (std::size_t r = 0; r < target_.size(); ++r) all_down = all_down && (target_[r] == 0 || down_[r]);
+    if (!all_down) {
+      all_down_since_.reset();
+      return false;
+    }
+    const auto now = Clock::now();
+    if (!all_down_since_) all_down_since_ = now;
+    if (now - *all_down_since_ < give_up_after_ || queue_.empty()) return false;
+    const std::string why =
+        fmt::format("no healthy agent for {:g} s{}{}", swarm_.options().give_up_after.count(),
+                    last_failure_.error.empty() ? "" : ": ", last_failure_.error);
+    const FailureKind kind =
+        last_failure_.kind == FailureKind::none ? FailureKind::other : last_failure_.kind;
+    while (!queue_.empty()) {
+      Response failed = Response::failure(why, -1, kind);
+      failed.http_status = last_failure_.http_status;
+      place(queue_.front().index, std::move(failed));
+      queue_.pop_front();
+    }
+    return true;
+  }
+
   void place(std::uint64_t seq, Response&& r) {
+    if (const auto h = history_.find(seq); h != history_.end()) {
+      r.attempts += h->second.attempts;  // attempts on every rank count
+      history_.erase(h);
+    }
     for (auto& w : windows_) {
       if (seq >= w.base && seq < w.base + w.results.size()) {
         w.results[seq - w.base] = std::move(r);
@@ -178,6 +267,12 @@ class Root {
   int ranks_;
   std::vector<std::size_t> outstanding_;  // per rank: prompts sent, answers not yet back
   std::vector<std::size_t> target_;
+  std::vector<bool> down_;  // per rank: gave prompts back, not yet up again
+  int return_budget_;
+  Clock::duration give_up_after_;
+  std::optional<Clock::time_point> all_down_since_;
+  Response last_failure_;  // the latest failure a returned prompt brought
+  std::unordered_map<std::uint64_t, History> history_;  // returned prompts still unanswered
   std::optional<detail::LeastLoaded> local_;
   std::deque<Work> queue_;  // numbered prompts not yet handed out
   std::deque<Window> windows_;
@@ -194,13 +289,18 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
   detail::Progress progress(swarm);
   detail::SendQueue sends(comm, progress);
   std::vector<detail::Answer> ready;
+  std::vector<detail::Returned> back;
   std::optional<detail::LeastLoaded> local;
   if (!swarm.local_agents().empty()) {
-    local.emplace(swarm, call, [&ready](std::uint64_t seq, Response&& r) {
-      ready.push_back({seq, std::move(r)});
-    });
+    local.emplace(
+        swarm, call,
+        [&ready](std::uint64_t seq, Response&& r) { ready.push_back({seq, std::move(r)}); },
+        [&back](std::vector<detail::Returned>&& b) {
+          for (auto& x : b) back.push_back(std::move(x));
+        });
   }
-  for (bool open = true; open || !ready.empty();) {
+  bool reported_down = false;
+  for (bool open = true; open || !ready.empty() || !back.empty();) {
     bool moved = false;
     while (auto m = detail::try_receive(comm, Communicator::kRoot, MPI_ANY_TAG, progress)) {
       moved = true;
@@ -217,6 +317,16 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
     if (!ready.empty()) {  // what one poll finished travels together
       sends.send(detail::encode(ready), Communicator::kRoot, kAnswersTag);
       ready.clear();
+      moved = true;
+    }
+    if (!back.empty()) {
+      sends.send(detail::encode(back), Communicator::kRoot, kReturnTag);
+      back.clear();
+      reported_down = true;
+      moved = true;
+    } else if (reported_down && local && !local->down()) {
+      sends.send({}, Communicator::kRoot, kUpTag);
+      reported_down = false;
       moved = true;
     }
     sends.progress();

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "swarm/mpi/work.hpp"
 #include "swarm/response.hpp"
 
 namespace swarm::mpi::detail {
@@ -44,6 +45,13 @@ struct FarmResult {
 struct Answer {
   std::uint64_t seq = 0;
   Response response;
+};
+
+/// Worker -> root in dynamic scatter-gather: a prompt this rank gives back because none of its
+/// agents is healthy; `last` is the failure of its attempt here (attempts 0: never sent).
+struct Returned {
+  Work work;
+  Response last;
 };
 
 }  // namespace swarm::mpi::detail

@@ -24,7 +24,13 @@ std::size_t Progress::http_outstanding() const {
 
 std::size_t Progress::drive(std::chrono::milliseconds max_wait) {
   AgentPool* p = pool();
-  if (p == nullptr || p->outstanding() == 0) return 0;
+  if (p == nullptr) return 0;
+  if (p->outstanding() == 0) {
+    // Nothing to wait for, but the engine's timers still run: the /health probes that bring
+    // a rank's cooling agents back while it has no work.
+    p->poll(std::chrono::milliseconds(0));
+    return 0;
+  }
   return p->poll(max_wait);
 }
 

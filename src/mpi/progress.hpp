@@ -90,7 +90,7 @@ class Progress {
   }
 
   /// Drives this rank's HTTP transfers for at most `max_wait`; returns completions (0 without a
-  /// pool or with nothing outstanding).
+  /// pool or with nothing outstanding, when it only runs the engine's timers, e.g. probes).
   std::size_t drive(std::chrono::milliseconds max_wait);
   /// Requests outstanding in this rank's pool (0 without one).
   [[nodiscard]] std::size_t http_outstanding() const;

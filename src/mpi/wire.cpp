@@ -140,6 +140,16 @@ void get(ByteReader& in, Answer& a) {
   get(in, a.response);
 }
 
+void put(ByteWriter& w, const Returned& r) {
+  put(w, r.work);
+  put(w, r.last);
+}
+
+void get(ByteReader& in, Returned& r) {
+  get(in, r.work);
+  get(in, r.last);
+}
+
 std::vector<char> pack_buckets(const std::vector<std::vector<Work>>& buckets,
                                std::vector<std::size_t>& counts) {
   ByteWriter w;

@@ -92,6 +92,8 @@ void put(ByteWriter& w, const FarmResult& r);
 void get(ByteReader& in, FarmResult& r);
 void put(ByteWriter& w, const Answer& a);
 void get(ByteReader& in, Answer& a);
+void put(ByteWriter& w, const Returned& r);
+void get(ByteReader& in, Returned& r);
 
 template <typename T>
 void put(ByteWriter& w, const std::optional<T>& value) {

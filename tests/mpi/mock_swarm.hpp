@@ -4,6 +4,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,17 +25,21 @@ inline std::string who(std::size_t agent, const std::string& prompt) {
   return "agent " + std::to_string(agent) + ": " + prompt;
 }
 
-/// Rank 0 runs the mock; every rank learns its hostfile path.
+/// Rank 0 runs the mock; every rank learns its hostfile path. Script mode unless `extra_args`
+/// choose a --mode themselves.
 class MockSwarm {
  public:
   explicit MockSwarm(std::vector<std::string> extra_args = {}, const std::string& rules = "[]") {
     std::string path;
     if (world_.is_root()) {
       dir_ = std::make_unique<TempDir>();
-      const auto script = dir_->path() / "who.json";
-      swarm::mock::test::write_file(
-          script, R"({"rules": )" + rules + R"(, "default": "agent {agent}: {prompt}"})");
-      std::vector<std::string> args = {"--mode", "script", "--script", script.string()};
+      std::vector<std::string> args;
+      if (std::find(extra_args.begin(), extra_args.end(), "--mode") == extra_args.end()) {
+        const auto script = dir_->path() / "who.json";
+        swarm::mock::test::write_file(
+            script, R"({"rules": )" + rules + R"(, "default": "agent {agent}: {prompt}"})");
+        args = {"--mode", "script", "--script", script.string()};
+      }
       args.insert(args.end(), extra_args.begin(), extra_args.end());
       mock_ = std::make_unique<MockProcess>(args);
       path = mock_->hostfile().string();
@@ -51,6 +56,8 @@ class MockSwarm {
     return Swarm::from_hostfile(world_, hostfile_, o);
   }
   const std::string& hostfile() const { return hostfile_; }
+  /// Root only: the mock process (its ports, its /metrics through url()).
+  const MockProcess& process() const { return *mock_; }
   ~MockSwarm() {
     // Nobody may stop the mock while another rank still talks to it.
     MPI_Barrier(MPI_COMM_WORLD);

@@ -92,6 +92,18 @@ TEST(Wire, EndpointsBoardEntriesAndPipelineMessages) {
   EXPECT_EQ(r.id, 5u);
   EXPECT_EQ(r.pos, 6u);
   expect_same(r.response, full_response());
+
+  const std::vector<Returned> back{{swarm::mpi::Work{7, "p", 12}, full_response()},
+                                    {swarm::mpi::Work{8, "q", {}}, {}}};
+  const auto b = decode<std::vector<Returned>>(encode(back));
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].work.index, 7u);
+  EXPECT_EQ(b[0].work.prompt, "p");
+  EXPECT_EQ(b[0].work.max_tokens, 12);
+  expect_same(b[0].last, full_response());
+  EXPECT_EQ(b[1].work.prompt, "q");
+  EXPECT_FALSE(b[1].work.max_tokens);
+  EXPECT_EQ(b[1].last.attempts, 0);
 }
 
 TEST(Wire, OptionalResponsesForTheRankTree) {

@@ -1,0 +1,149 @@
+// The adaptive swarm under mpiexec at 1-4 ranks against a real aswarm-mock-agent: both schedules
+// answer every input once in input order with the same texts; in dynamic mode a rank whose
+// agents are all dead gives its work to the others, an agent that starts listening late joins,
+// and when every agent is dead each prompt fails after give_up_after instead of hanging.
+
+#include <mpi.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "http_client.hpp"
+#include "mock_swarm.hpp"
+#include "swarm/mpi/scatter_gather.hpp"
+#include "swarm/mpi/shard.hpp"
+#include "swarm/mpi/swarm.hpp"
+
+namespace {
+
+using swarm::Response;
+using swarm::Seconds;
+using swarm::mpi::Communicator;
+using swarm::mpi::Schedule;
+using swarm::mpi::Swarm;
+using swarm::mpi_test::MockSwarm;
+using swarm::mpi_test::who;
+
+swarm::PoolOptions adaptive_options() {
+  swarm::PoolOptions o;
+  o.model = "mock-model";
+  o.model_max_context = 32768;
+  o.retries = 0;
+  o.failover = true;
+  o.cooldown_failures = 1;
+  o.per_agent_concurrency = 2;
+  o.probe_interval = Seconds(0.1);
+  o.probe_interval_max = Seconds(0.2);
+  return o;
+}
+
+std::vector<std::string> numbered(const std::string& stem, int n) {
+  std::vector<std::string> prompts;
+  for (int i = 0; i < n; ++i) prompts.push_back(stem + std::to_string(i));
+  return prompts;
+}
+
+/// Completion requests agent `agent` of the root's mock received (root only).
+double completions_of(const MockSwarm& mock, std::size_t agent) {
+  const auto& p = mock.process();
+  const auto text = swarm::mock::test::http_get(p.url(0, "/metrics")).body;
+  return swarm::mock::test::metric(text, "aswarm_mock_requests_total{port=\"" +
+                                             std::to_string(p.port(agent)) +
+                                             "\",route=\"/v1/chat/completions\"}");
+}
+
+TEST(MpiAdaptive, BothSchedulesAnswerEveryInputOnceInOrderWithTheSameTexts) {
+  MockSwarm mock({"--count", "5", "--mode", "echo"});
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), adaptive_options());
+  const auto prompts = numbered("e", 60);
+  const auto fixed = swarm::mpi::scatter_gather(s, prompts, {}, 16, Schedule::fixed);
+  const auto dynamic = swarm::mpi::scatter_gather(s, prompts, {}, 16, Schedule::dynamic);
+  if (!Communicator().is_root()) return;
+  ASSERT_EQ(fixed.size(), prompts.size());
+  ASSERT_EQ(dynamic.size(), prompts.size());
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_TRUE(fixed[i].success) << fixed[i].error;
+    ASSERT_TRUE(dynamic[i].success) << dynamic[i].error;
+    // The echo depends on the prompt only, so it is the same at every rank count.
+    EXPECT_EQ(fixed[i].text, "completion: " + prompts[i]);
+    EXPECT_EQ(dynamic[i].text, fixed[i].text);
+    EXPECT_EQ(fixed[i].agent_index, static_cast<std::int64_t>(i % 5));  // the seed's i mod N
+  }
+}
+
+TEST(MpiAdaptive, ARankWhoseAgentsAreAllDeadHasItsWorkDoneElsewhere) {
+  const Communicator world;
+  if (world.size() == 1) GTEST_SKIP() << "needs a second rank to take the work";
+  // 8 agents; the last rank's block is dead (503 to everything).
+  constexpr std::int64_t n = 8;
+  std::set<std::int64_t> dead;
+  std::string dead_list;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (swarm::mpi::block_owner(n, world.size(), i) != world.size() - 1) continue;
+    dead.insert(i);
+    dead_list += (dead_list.empty() ? "" : ",") + std::to_string(i);
+  }
+  MockSwarm mock({"--count", std::to_string(n), "--dead-agents", dead_list});
+  Swarm s = Swarm::from_hostfile(world, mock.hostfile(), adaptive_options());
+  const auto prompts = numbered("d", 80);
+  const auto results = swarm::mpi::scatter_gather(s, prompts, {}, 32, Schedule::dynamic);
+  if (!world.is_root()) return;
+  ASSERT_EQ(results.size(), prompts.size());
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_TRUE(results[i].success) << i << ": " << results[i].error;
+    EXPECT_EQ(dead.count(results[i].agent_index), 0u) << i;
+    EXPECT_EQ(results[i].text, who(static_cast<std::size_t>(results[i].agent_index), prompts[i]));
+  }
+  // A dead agent saw at most what it held when it failed: its slots (no retries here).
+  for (const auto d : dead) EXPECT_LE(completions_of(mock, static_cast<std::size_t>(d)), 2.0) << d;
+}
+
+TEST(MpiAdaptive, AnAgentThatStartsListeningLateReceivesRequests) {
+  // Agent 3 listens after 0.5 s; the run takes about 2 s (120 prompts, 3-4 agents with two
+  // slots each, 50 ms per answer).
+  MockSwarm mock({"--count", "4", "--latency", "fixed:50", "--late-agents", "3",
+                  "--late-after-seconds", "0.5"});
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), adaptive_options());
+  const auto prompts = numbered("l", 120);
+  const auto results = swarm::mpi::scatter_gather(s, prompts, {}, 64, Schedule::dynamic);
+  if (!Communicator().is_root()) return;
+  ASSERT_EQ(results.size(), prompts.size());
+  std::size_t by_late = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_TRUE(results[i].success) << i << ": " << results[i].error;
+    EXPECT_EQ(results[i].text, who(static_cast<std::size_t>(results[i].agent_index), prompts[i]));
+    by_late += results[i].agent_index == 3;
+  }
+  EXPECT_GT(by_late, 0u);
+  EXPECT_GT(completions_of(mock, 3), 0.0);
+}
+
+TEST(MpiAdaptive, WithEveryAgentDeadEachPromptFailsAfterGiveUpInBothSchedules) {
+  MockSwarm mock({"--count", "3", "--dead-agents", "0,1,2"});
+  auto o = adaptive_options();
+  o.give_up_after = Seconds(1);
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), o);
+  const auto prompts = numbered("x", 12);
+  for (const auto schedule : {Schedule::fixed, Schedule::dynamic}) {
+    const auto results = swarm::mpi::scatter_gather(s, prompts, {}, 8, schedule);
+    if (!Communicator().is_root()) continue;
+    ASSERT_EQ(results.size(), prompts.size());
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      const Response& r = results[i];
+      EXPECT_FALSE(r.success) << i;
+      EXPECT_EQ(r.kind, swarm::FailureKind::http_status) << i;
+      // Those that reached an agent before every agent was cooling fail with its 503.
+      if (r.error.starts_with("no healthy agent")) {
+        EXPECT_EQ(r.error, "no healthy agent for 1 s: HTTP 503: this agent is down (--dead-agents)")
+            << i;
+      } else {
+        EXPECT_EQ(r.error, "HTTP 503: this agent is down (--dead-agents)") << i;
+      }
+    }
+  }
+}
+
+}  // namespace
