@@ -43,6 +43,10 @@ struct CallOptions {
   /// last failure its agent had, e.g. "HTTP 503: ..." (false: for a scheduler that can send it
   /// elsewhere, such as aswarm's dynamic scatter-gather handing it to another rank).
   bool wait_for_healthy = true;
+  /// False: this request stays on its agent even with PoolOptions::failover, for calls that ask
+  /// particular agents on purpose (a broadcast, a blackboard member, a pipeline stage's agents),
+  /// where another agent's answer would count twice.
+  bool may_fail_over = true;
 };
 
 /// One embedding result: `response` carries success/error/agent/latency/usage.
@@ -117,7 +121,8 @@ class AgentPool {
 
   /// Drives all transfers of the engine (this pool and every pool sharing it) for at most
   /// `max_wait`, invoking completion functions. Returns the number of requests completed; it
-  /// returns early after the first completions or when nothing is outstanding. Agent failures
+  /// returns early after the first completions or when nothing is outstanding nor any /health
+  /// probe in flight (probes also start from here when due). Agent failures
   /// never throw; std::logic_error means libcurl refused a call on the multi handle (a bug).
   std::size_t poll(std::chrono::milliseconds max_wait);
 

@@ -17,6 +17,7 @@
 #include "dry_run.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input_error.hpp"
+#include "open_swarm.hpp"
 #include "options.hpp"
 #include "patterns.hpp"
 #include "swarm/hostfile.hpp"
@@ -78,6 +79,9 @@ int main(int argc, char** argv) {
     return usage_error(e.what());
   } catch (const swarm::HostfileError& e) {  // raised on every rank alike
     return usage_error(e.what());
+  } catch (const TooFewHealthy& e) {  // raised on every rank alike
+    if (root) fmt::print(stderr, "aswarm-mpi: error: {}\n", e.what());
+    return kExitTooFewHealthy;
   } catch (const std::invalid_argument& e) {  // option values (e.g. environment variables)
     return usage_error(e.what());
   } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <fstream>
+#include <limits>
 #include <span>
 #include <sstream>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "io/input_error.hpp"
+#include "open_swarm.hpp"
 #include "patterns.hpp"
 #include "swarm/aggregators.hpp"
 #include "swarm/version.hpp"
@@ -97,10 +99,31 @@ void add_options(CLI::App& app, Options& o) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--schedule", o.schedule,
-                 "Scatter-gather: static (prompt i -> agent i mod N, the seed's rule) or dynamic "
-                 "(each prompt to the agent with room: slow agents and ranks get fewer)")
-      ->check(CLI::IsMember({"static", "dynamic"}))
+                 "Scatter-gather: dynamic (default: each prompt to the healthy agent with room, "
+                 "so slow or dead agents and ranks get fewer) or static (prompt i -> agent "
+                 "i mod N, the seed's rule; the default with --batch-size > 1)")
+      ->check(CLI::IsMember({"static", "dynamic"}));
+  app.add_flag("--no-failover", o.no_failover,
+               "Keep each prompt on the agent it was given (default: a prompt whose agent "
+               "fails or is cooling moves to another healthy agent of its rank; in dynamic "
+               "mode also to other ranks)");
+  app.add_option("--give-up-after", o.give_up_after,
+                 "Seconds a prompt waits while no agent it may use is healthy, then fails "
+                 "(also --min-healthy's limit)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--min-healthy", o.min_healthy,
+                 "Probe /health first; start once N endpoints (or P% of the hostfile) answer. "
+                 "The others join when they come up. Too few in --give-up-after: exit 4")
+      ->type_name("N|P%")
+      ->check([](const std::string& v) {
+        try {
+          (void)min_healthy_count(v, std::numeric_limits<std::size_t>::max() / 200);
+        } catch (const std::invalid_argument& e) {
+          return std::string(e.what());
+        }
+        return std::string{};
+      });
   app.add_flag("--resume", o.resume,
                "Skip prompts (items) that already succeeded in --output; redo failed or missing "
                "ones");
@@ -128,7 +151,7 @@ void add_options(CLI::App& app, Options& o) {
       "  AURORA_SWARM_MODEL_MAX_CONTEXT, AURORA_SWARM_TIMEOUT_PER_SEQUENCE, ASWARM_API_KEY\n"
       "  (or OPENAI_API_KEY). Flags take precedence.\n"
       "Exit status: 0 all succeeded, 3 some requests failed (results written), 2 usage or input\n"
-      "  error, 1 MPI or internal error.");
+      "  error, 4 too few healthy endpoints (--min-healthy), 1 MPI or internal error.");
 }
 
 void validate(const Options& o) {
@@ -140,6 +163,11 @@ void validate(const Options& o) {
   }
   if (o.resume && (o.output.empty() || o.output == "-")) {
     throw CLI::ValidationError("--resume needs --output FILE (the results of the earlier run)");
+  }
+  if (o.schedule == "dynamic" && o.batch_size > 1) {
+    throw CLI::ValidationError(
+        "--schedule dynamic sends one prompt per request: drop --batch-size or use --schedule "
+        "static");
   }
   if (o.batch_size > 1 && o.protocol != "completions") {
     throw CLI::ValidationError(
@@ -158,8 +186,15 @@ PoolOptions pool_options(const Options& o) {
   p.per_agent_concurrency = o.per_agent_concurrency;
   p.timeout = Seconds(o.timeout);
   p.retries = o.retries;
+  p.failover = !o.no_failover;
+  p.give_up_after = Seconds(o.give_up_after);
   p.validate();
   return p;
+}
+
+std::string effective_schedule(const Options& o) {
+  if (!o.schedule.empty()) return o.schedule;
+  return o.batch_size > 1 ? "static" : "dynamic";
 }
 
 std::string prompt_text(const Options& o) {

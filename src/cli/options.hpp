@@ -34,7 +34,11 @@ struct Options {
   int retries = 3;
   std::size_t batch_size = 1;
   std::size_t window = 65536;
-  std::string schedule = "static";  ///< scatter-gather: "static" (i mod N) or "dynamic".
+  /// scatter-gather: "static" (i mod N) or "dynamic"; empty: dynamic, static with batching.
+  std::string schedule;
+  bool no_failover = false;     ///< Keep each prompt on the agent it was first given.
+  double give_up_after = 600;   ///< Seconds without a healthy agent before prompts fail.
+  std::string min_healthy;      ///< Start gate: "N" or "P%" endpoints answering /health.
   bool resume = false;
   std::string progress = "auto";
   std::string summary;
@@ -52,6 +56,10 @@ void validate(const Options& options);
 
 /// The pool settings: AURORA_SWARM_* and API-key variables first, then the flags.
 PoolOptions pool_options(const Options& options);
+
+/// --schedule as it applies: the flag, else "dynamic", or "static" with --batch-size > 1 (list
+/// requests go to fixed agents).
+std::string effective_schedule(const Options& options);
 
 /// The prompt text of --prompt or --prompt-file (read on the caller's rank), "" if neither.
 std::string prompt_text(const Options& options);

@@ -13,6 +13,7 @@
 
 #include "board_config.hpp"
 #include "drivers.hpp"
+#include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/file_handles.hpp"
 #include "io/summary.hpp"
@@ -60,7 +61,7 @@ int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communi
       log = detail::File::open(options.output, "w");
     }
   });
-  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+  auto swarm = open_swarm(options, pool, comm);
 
   const auto started = std::chrono::steady_clock::now();
   RunSummary summary;

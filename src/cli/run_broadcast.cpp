@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "drivers.hpp"
+#include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/output.hpp"
 #include "io/summary.hpp"
@@ -30,7 +31,7 @@ int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communic
     prompt = prompt_text(options);
     writer = std::make_unique<OutputWriter>(options.output);
   });
-  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+  auto swarm = open_swarm(options, pool, comm);
 
   const auto started = std::chrono::steady_clock::now();
   std::vector<Response> responses;

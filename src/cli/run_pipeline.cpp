@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers.hpp"
+#include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/file_handles.hpp"
 #include "io/progress.hpp"
@@ -229,7 +230,7 @@ int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communica
   if (!options.input.empty()) {
     on_root_or_fail_everywhere(comm, [&] { io = open_jsonl_run(options, options.input); });
   }
-  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+  auto swarm = open_swarm(options, pool, comm);
   if (options.input.empty()) return run_once(options, config, swarm, comm);
   return run_items(options, config, swarm, comm, io);
 }

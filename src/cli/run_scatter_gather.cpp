@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "drivers.hpp"
+#include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input.hpp"
 #include "io/output.hpp"
@@ -52,11 +53,6 @@ void validate_scatter_gather(const Options& o) {
   if (!o.reduce_prompt.empty()) {
     throw CLI::ValidationError("--reduce-prompt applies to --pattern broadcast");
   }
-  if (o.schedule == "dynamic" && o.batch_size > 1) {
-    throw CLI::ValidationError(
-        "--schedule dynamic sends one prompt per request: drop --batch-size or use --schedule "
-        "static");
-  }
 }
 
 int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
@@ -71,7 +67,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   auto& reader = io.reader;
   auto& resume = io.resume;
   auto& writer = io.writer;
-  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+  auto swarm = open_swarm(options, pool, comm);
 
   const bool root = comm.is_root();
   const std::size_t total = root ? reader->count() : 0;
@@ -129,7 +125,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
     progress->update(done, ok, failed);
   };
   const auto started = std::chrono::steady_clock::now();
-  if (options.schedule == "dynamic") {
+  if (effective_schedule(options) == "dynamic") {
     mpi::scatter_gather_dynamic(swarm, next, sink, options.window);
   } else {
     mpi::scatter_gather_windows(swarm, next, sink, options.window, {}, options.batch_size);
@@ -147,6 +143,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   summary.set_wall_time(wall);
   summary.set_extra("inputs", total);
   summary.set_extra("skipped_already_done", skipped);
+  summary.set_extra("schedule", effective_schedule(options));
   finish_run(summary, swarm, wall_seconds, options);
   aggregate.print();
   return failed == 0 ? kExitOk : kExitSomeFailed;

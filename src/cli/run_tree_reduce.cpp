@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers.hpp"
+#include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input.hpp"
 #include "io/summary.hpp"
@@ -83,7 +84,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
       if (!*file) throw InputError(options.output, 0, "cannot open output file for writing");
     }
   });
-  auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+  auto swarm = open_swarm(options, pool, comm);
 
   const auto started = std::chrono::steady_clock::now();
   std::optional<std::span<const std::string>> leaf_items;

@@ -460,7 +460,8 @@ std::size_t Engine::poll(std::chrono::milliseconds max_wait) {
     int running = 0;
     check_multi(curl_multi_perform(multi_.get(), &running), "curl_multi_perform");
     delivered += drain();
-    if (delivered > 0 || outstanding_ == 0) break;
+    // Only probes in flight: wait for them too, or an idle caller could never see them end.
+    if (delivered > 0 || (outstanding_ == 0 && in_flight_ == 0)) break;
     const auto later = Clock::now();
     if (later >= deadline) break;
     // Backoffs, probes and give-ups are timers of their own, not socket events.

@@ -182,6 +182,7 @@ void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn do
   t->body = protocol::prompt_body(o, shared_->model, prompt, max_tokens_for(prompt.size(), call));
   t->timeout = o.timeout;
   target(*t, agent);
+  if (!call.may_fail_over) t->family = nullptr;
   t->wait_for_healthy = call.wait_for_healthy;
   const Engine& engine = shared_->engine;
   t->on_done = [done = std::move(done), &engine, proto = o.protocol](Reply&& reply) {
@@ -213,6 +214,7 @@ void AgentPool::submit_batch(std::size_t agent, std::vector<std::string> prompts
                                  max_tokens_for(chars / prompts.size(), call));  // the seed's mean
   t->timeout = protocol::batch_timeout(o, prompts.size());
   target(*t, agent);
+  if (!call.may_fail_over) t->family = nullptr;
   t->wait_for_healthy = call.wait_for_healthy;
   const Engine& engine = shared_->engine;
   t->on_done = [done = std::move(done), n = prompts.size(), &engine](Reply&& reply) {

@@ -31,6 +31,7 @@ constexpr std::string_view kSeparator = "\n---\n";
 std::vector<Response> run_wave_locally(Swarm& swarm, const detail::Plan& plan,
                                        const std::vector<std::size_t>& wave,
                                        const std::vector<StageResult>& stages, CallOptions call) {
+  call.may_fail_over = false;  // a stage asks each of its agents: none answers for another
   std::vector<Response> local;
   std::size_t remaining = 0;
   for (auto i : wave) {

@@ -221,6 +221,7 @@ void Swarm::stamp(const std::vector<std::size_t>& local, std::size_t agent, Resp
 
 std::vector<Response> Swarm::ask(std::span<const std::size_t> agents, std::string_view prompt,
                                  CallOptions call) {
+  call.may_fail_over = false;  // these agents were asked on purpose: nobody answers for them
   std::vector<Response> out(agents.size());
   std::size_t remaining = agents.size();
   for (std::size_t k = 0; k < agents.size(); ++k) {

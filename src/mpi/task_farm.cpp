@@ -22,6 +22,8 @@ TaskFarm::TaskFarm(Swarm& swarm, std::size_t priorities, CallOptions call, Resul
       progress_(swarm),
       sends_(comm_.get(), progress_),
       on_result_(std::move(on_result)) {
+  // A task names its target agents (a pipeline stage's): none may answer for another.
+  call.may_fail_over = false;
   if (!swarm.local_agents().empty()) feeder_.emplace(swarm.rank_pool(), priorities, call);
 }
 

@@ -63,17 +63,17 @@ assert d[3]['endpoint'].startswith('http://127.0.0.1:'), d[3]" "$scratch/out.jso
     start_mock --count 3 --mode script --script "$(who_script)"
     printf '"plain one"\n\n{"id": "b", "prompt": "two"}\n{"id": 7, "prompt": "three"}\n"four"\n' > "$scratch/in.jsonl"
     for ranks in 1 2 4; do
-      run "$ranks" --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" --output "$scratch/out$ranks.jsonl"
+      run "$ranks" --pattern scatter-gather --schedule static --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" --output "$scratch/out$ranks.jsonl"
       [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
     done
-    # Latencies differ between runs; the answers, ids and agents must not:
+    # Latencies differ between runs; the answers, ids and agents (i mod N) must not:
     for ranks in 1 2 4; do
       json "assert [l['text'] for l in d] == ['agent 0: plain one', 'agent 1: two', 'agent 2: three', 'agent 0: four'], d
 assert 'id' not in d[0] and d[1]['id'] == 'b' and d[2]['id'] == 7, d
 assert [l['agent'] for l in d] == [0, 1, 2, 0]" "$scratch/out$ranks.jsonl"
     done
     # stdin input and the {item} template
-    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input - --prompt "Q: {item}" \
+    run 2 --pattern scatter-gather --schedule static --hostfile "$scratch/agents.txt" --input - --prompt "Q: {item}" \
       --output "$scratch/tpl.jsonl" < "$scratch/in.jsonl"
     [[ $rc -eq 0 ]] || fail "stdin rc=$rc $err"
     json "assert d[1]['text'] == 'agent 1: Q: two', d" "$scratch/tpl.jsonl"
@@ -84,7 +84,7 @@ assert [l['agent'] for l in d] == [0, 1, 2, 0]" "$scratch/out$ranks.jsonl"
       echo '{"custom_id": "r1", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "mock-model", "messages": [{"role": "user", "content": "first"}], "max_tokens": 50}}'
       echo '{"custom_id": "r2", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "mock-model", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "second"}]}}'
     } > "$scratch/batch.jsonl"
-    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/batch.jsonl" --output "$scratch/out.jsonl"
+    run 2 --pattern scatter-gather --schedule static --hostfile "$scratch/agents.txt" --input "$scratch/batch.jsonl" --output "$scratch/out.jsonl"
     [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
     json "assert [l['custom_id'] for l in d] == ['r1', 'r2'], d
 assert d[0]['response']['status_code'] == 200, d[0]
@@ -110,6 +110,51 @@ assert d[1]['response']['body']['choices'][0]['message']['content'] == 'agent 1:
     [[ $rc -eq 2 && "$err" == *"holds results of an earlier run; pass --resume"* ]] || fail "overwrite: rc=$rc err=$err"
     [[ $(cat "$scratch/old.jsonl") == '{"index": 0}' ]] || fail "the earlier results were touched"
     ;;
+  health-give-up)
+    # Every agent dead: each prompt fails after --give-up-after with a clear error, exit 3.
+    start_mock --count 3 --mode script --script "$(who_script)" --dead-agents 0,1,2
+    printf '"a"\n"b"\n"c"\n"d"\n"e"\n"f"\n' > "$scratch/in.jsonl"
+    for schedule in dynamic static; do
+      run 2 --pattern scatter-gather --schedule "$schedule" --hostfile "$scratch/agents.txt" \
+        --input "$scratch/in.jsonl" --output "$scratch/out-$schedule.jsonl" --retries 0 --give-up-after 1
+      [[ $rc -eq 3 ]] || fail "$schedule: all dead must exit 3, got $rc ($err)"
+      json "assert [l['index'] for l in d] == list(range(6)), d
+assert all(not l['success'] for l in d), d
+assert all(l['error'] in ('HTTP 503: this agent is down (--dead-agents)',
+                          'no healthy agent for 1 s: HTTP 503: this agent is down (--dead-agents)') for l in d), [l['error'] for l in d]
+assert any(l['error'].startswith('no healthy agent for 1 s') for l in d), d" "$scratch/out-$schedule.jsonl"
+    done
+    ;;
+  health-min-healthy)
+    # Agent 3 listens after 0.5 s: --min-healthy 3 starts without it, and it joins the run.
+    start_mock --count 4 --mode script --script "$(who_script)" --latency fixed:50 \
+      --late-agents 3 --late-after-seconds 0.5
+    python3 -c "
+import json
+with open('$scratch/in.jsonl', 'w') as f:
+    for i in range(400): f.write(json.dumps('p%d' % i) + '\n')"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" \
+      --output "$scratch/out.jsonl" --per-agent-concurrency 2 --min-healthy 3
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    [[ "$err" == *"3 of 4 endpoints healthy"* ]] || fail "no start line: $err"
+    json "assert [l['index'] for l in d] == list(range(400)), 'order/duplicates'
+assert all(l['success'] and l['text'] == 'agent %d: p%d' % (l['agent'], l['index']) for l in d)
+assert sum(l['agent'] == 3 for l in d) > 0, 'the late agent never answered'" "$scratch/out.jsonl"
+    kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
+    # Too few ever come up: exit 4 after --give-up-after, nothing sent.
+    start_mock --count 3 --dead-agents 0
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" \
+      --output "$scratch/out2.jsonl" --min-healthy 100% --give-up-after 1
+    [[ $rc -eq 4 ]] || fail "too few healthy must exit 4, got $rc ($err)"
+    [[ "$err" == *"--min-healthy 100%: 2 of 3 endpoints answered /health within --give-up-after 1 s"* ]] || fail "err=$err"
+    [[ $(requests) -eq 0 ]] || fail "the gate let requests through"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" \
+      --output "$scratch/out2.jsonl" --min-healthy 4
+    [[ $rc -eq 2 && "$err" == *"--min-healthy 4: the hostfile has only 3 endpoints"* ]] || fail "rc=$rc err=$err"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" \
+      --output "$scratch/out2.jsonl" --min-healthy 3x
+    [[ $rc -eq 2 && "$err" == *"expected a count N or a percentage P%"* ]] || fail "rc=$rc err=$err"
+    ;;
   resume | resume-dynamic)
     start_mock --count 4 --latency fixed:20
     python3 -c "
@@ -118,7 +163,8 @@ with open('$scratch/in.jsonl', 'w') as f:
     for i in range(400): f.write(json.dumps({'id': 'p%d' % i, 'prompt': 'prompt %d' % i}) + '\n')"
     args=(--pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl"
           --output "$scratch/out.jsonl" --window 40 --concurrency 4)
-    [[ $case_name == resume-dynamic ]] && args+=(--schedule dynamic)
+    # The default schedule is dynamic; `resume` keeps the seed's static one covered.
+    [[ $case_name == resume ]] && args+=(--schedule static)
     setsid "$mpiexec" -n 2 "$aswarm" --progress never "${args[@]}" > /dev/null 2>&1 &
     victim=$!
     for _ in $(seq 400); do

@@ -98,7 +98,8 @@ class Swarm {
   void submit_batch(std::size_t agent, std::vector<std::string> prompts, AgentPool::BatchFn done,
                     CallOptions call = {});
   /// Local, blocking, no MPI: each of `agents` (this rank's) answers `prompt`; results in the
-  /// order of `agents`.
+  /// order of `agents`. Never fails over (CallOptions::may_fail_over): each answer is its
+  /// agent's own.
   std::vector<Response> ask(std::span<const std::size_t> agents, std::string_view prompt,
                             CallOptions call = {});
 

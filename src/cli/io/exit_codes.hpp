@@ -15,5 +15,7 @@ inline constexpr int kExitUsage = 2;
 /// The run completed and wrote every result, but some requests failed (their lines say why);
 /// rerunning with the same output file retries only those.
 inline constexpr int kExitSomeFailed = 3;
+/// --min-healthy: too few endpoints answered /health within --give-up-after; nothing was sent.
+inline constexpr int kExitTooFewHealthy = 4;
 
 }  // namespace swarm::cli
