@@ -24,7 +24,10 @@
 #include <vector>
 
 #include "swarm/endpoint.hpp"
+#include <nlohmann/json.hpp>
+
 #include "swarm/pool_options.hpp"
+#include "swarm/request.hpp"
 #include "swarm/response.hpp"
 
 namespace swarm {
@@ -38,6 +41,15 @@ struct Transfer;
 struct CallOptions {
   std::optional<std::int64_t> max_tokens;  ///< Exact max_tokens; otherwise the pool's rule.
   bool aggregation = false;                ///< Use the aggregation cap (reduce/summarise steps).
+  /// Request fields added to every body of the call (null or an object), e.g.
+  /// {"seed": 7, "stop": ["\n"], "response_format": {...}, "tools": [...]}. Over prompt bodies
+  /// they win against the fields the pool sets (model, max_tokens, temperature, messages) and
+  /// PoolOptions::extra_body; caller-written Requests only get the keys their body lacks (see
+  /// request.hpp). Shared, because patterns copy CallOptions once per request.
+  std::shared_ptr<const nlohmann::json> extra_body;
+  /// Each prompt string is an encode_request() envelope (a Request or a PromptRequest), so
+  /// code that moves prompts as strings (swarm::mpi's patterns) can carry whole requests.
+  bool prompts_are_requests = false;
 };
 
 /// One embedding result: `response` carries success/error/agent/latency/usage.
@@ -104,6 +116,19 @@ class AgentPool {
   /// fails after give_up_after with "no healthy agent for N s: <last failure>" and that
   /// failure's kind. With failover off, requests never leave their agent (health is tracked).
   void submit(std::size_t agent, std::string_view prompt, ResponseFn done, CallOptions call = {});
+
+  /// Queues a caller-written request (an OpenAI batch line's url and body) for agent `agent`:
+  /// the body is sent to `request.path` as written, plus only the fills of request.hpp (model
+  /// when absent, keys of call.extra_body it lacks; call.max_tokens is not applied). The
+  /// Response keeps the reply `body` as received whatever the status, and succeeds on a 2xx
+  /// JSON reply; text, reasoning, usage, finish_reason, id and model are read when the shape
+  /// allows. Fails over like submit(). Throws std::invalid_argument if the body is no object.
+  void submit_request(std::size_t agent, Request request, ResponseFn done, CallOptions call = {});
+
+  /// Queues a prompt with per-request additions (messages, params; see request.hpp), with the
+  /// pool's prompt rules otherwise. Fails over like submit().
+  void submit_prompt(std::size_t agent, PromptRequest request, ResponseFn done,
+                     CallOptions call = {});
 
   /// Queues one /v1/completions request carrying `prompts` (1..1024) for agent `agent`;
   /// `done` receives one Response per prompt, in order. Fails over like submit().
@@ -200,6 +225,8 @@ class AgentPool {
   std::uint32_t engine_index(std::size_t agent) const;
   /// Points `t` at agent `agent`, with this pool's agents as failover candidates when enabled.
   void target(detail::Transfer& t, std::size_t agent) const;
+  /// Queues a prompt-protocol transfer with `body` for agent `agent` (submit, submit_prompt).
+  void submit_body(std::size_t agent, std::string body, ResponseFn done);
 
   std::shared_ptr<Shared> shared_;
   /// Sub-pool index -> engine endpoint index. Immutable and shared, so that failover can carry

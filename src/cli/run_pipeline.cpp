@@ -23,6 +23,7 @@
 #include "io/progress.hpp"
 #include "io/summary.hpp"
 #include "jsonl_run.hpp"
+#include "requests.hpp"
 #include "pipeline_config.hpp"
 #include "swarm/mpi/pipeline.hpp"
 #include "swarm/mpi/strings.hpp"
@@ -227,7 +228,10 @@ int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communica
   const PipelineConfig config = load_config(options);
   JsonlRun io;
   if (!options.input.empty()) {
-    on_root_or_fail_everywhere(comm, [&] { io = open_jsonl_run(options, options.input); });
+    on_root_or_fail_everywhere(comm, [&] {
+      io = open_jsonl_run(options, options.input);
+      check_text_items(*io.reader);
+    });
   }
   auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
   if (options.input.empty()) return run_once(options, config, swarm, comm);
