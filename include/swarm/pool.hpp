@@ -23,9 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include "swarm/endpoint.hpp"
 #include <nlohmann/json.hpp>
 
+#include "swarm/endpoint.hpp"
 #include "swarm/pool_options.hpp"
 #include "swarm/request.hpp"
 #include "swarm/response.hpp"

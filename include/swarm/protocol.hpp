@@ -50,8 +50,8 @@ std::string prompt_request_body(const PoolOptions& options, std::string_view mod
 /// Body of a caller-written Request: its body as written, plus `model` when it has none (absent
 /// or null) and `model` is not empty, plus each key of `extra` (CallOptions::extra_body), then
 /// of `options.extra_body`, that it does not have.
-std::string request_body(const PoolOptions& options, const Request& request,
-                         std::string_view model, const nlohmann::json& extra = nullptr);
+std::string request_body(const PoolOptions& options, const Request& request, std::string_view model,
+                         const nlohmann::json& extra = nullptr);
 
 /// Characters of prompt text in a PromptRequest (its messages' string contents, or the prompt),
 /// for the max_tokens rule.

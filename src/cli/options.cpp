@@ -205,8 +205,9 @@ nlohmann::json extra_body(const Options& o) {
     // like JSON must be JSON, so a typo in an object is an error, not a string.
     if (parsed.is_discarded()) {
       const auto first = value.find_first_not_of(" \t");
-      const bool jsonish = first != std::string::npos &&
-                           std::string_view("{[\"-0123456789").find(value[first]) != std::string::npos;
+      const bool jsonish =
+          first != std::string::npos &&
+          std::string_view("{[\"-0123456789").find(value[first]) != std::string::npos;
       if (jsonish || value.empty()) {
         throw std::invalid_argument(
             fmt::format("--param '{}': the value is not valid JSON", param));

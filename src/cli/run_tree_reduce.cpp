@@ -18,10 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers.hpp"
-#include "requests.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input.hpp"
 #include "io/summary.hpp"
+#include "requests.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/mpi/tree_reduce.hpp"
 #include "swarm/template.hpp"

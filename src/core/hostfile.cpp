@@ -84,9 +84,10 @@ std::string base_path(std::string_view path) {
     fail(fmt::format("URL path '{}' has an empty segment", path));
   }
   if (path == "/v1" || path.ends_with("/v1")) {
-    fail(fmt::format("URL path '{}' ends in /v1: give the server's base URL (aswarm appends "
-                     "/v1/... itself)",
-                     path));
+    fail(
+        fmt::format("URL path '{}' ends in /v1: give the server's base URL (aswarm appends "
+                    "/v1/... itself)",
+                    path));
   }
   return std::string(path);
 }
@@ -201,9 +202,9 @@ std::vector<Endpoint> parse_hostfile(std::istream& in, std::string_view source_n
     for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto [it, fresh] = first_seen.emplace(std::move(key), line_no);
     if (!fresh) {
-      auto message = fmt::format("{}:{}: warning: duplicate endpoint {} (first on line {}); kept",
-                                 source_name, line_no, endpoint.authority() + endpoint.base_path,
-                                 it->second);
+      auto message =
+          fmt::format("{}:{}: warning: duplicate endpoint {} (first on line {}); kept", source_name,
+                      line_no, endpoint.authority() + endpoint.base_path, it->second);
       if (on_warning) {
         on_warning(message);
       } else {

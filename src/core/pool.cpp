@@ -185,8 +185,9 @@ void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn do
   submit_body(agent,
               extra_of(call).is_null()
                   ? protocol::prompt_body(o, shared_->model, prompt, max_tokens)
-                  : protocol::prompt_request_body(o, shared_->model, PromptRequest{std::string(prompt), nullptr, nullptr},
-                                                  max_tokens, extra_of(call)),
+                  : protocol::prompt_request_body(
+                        o, shared_->model, PromptRequest{std::string(prompt), nullptr, nullptr},
+                        max_tokens, extra_of(call)),
               std::move(done));
 }
 
@@ -195,10 +196,10 @@ void AgentPool::submit_prompt(std::size_t agent, PromptRequest request, Response
   (void)engine_index(agent);
   ensure_model();
   const auto max_tokens = max_tokens_for(protocol::prompt_chars(request), call);
-  submit_body(agent,
-              protocol::prompt_request_body(options(), shared_->model, request, max_tokens,
-                                            extra_of(call)),
-              std::move(done));
+  submit_body(
+      agent,
+      protocol::prompt_request_body(options(), shared_->model, request, max_tokens, extra_of(call)),
+      std::move(done));
 }
 
 void AgentPool::submit_request(std::size_t agent, Request request, ResponseFn done,

@@ -149,7 +149,8 @@ std::string html_title(std::string_view body) {
   for (const char* tag : {"title", "h1"}) {
     const auto open = lower.find(fmt::format("<{}", tag));
     const auto text = open == std::string::npos ? open : lower.find('>', open);
-    const auto close = text == std::string::npos ? text : lower.find(fmt::format("</{}", tag), text);
+    const auto close =
+        text == std::string::npos ? text : lower.find(fmt::format("</{}", tag), text);
     if (close == std::string::npos) continue;
     std::string title(body.substr(text + 1, close - text - 1));
     for (char& c : title) {

@@ -96,8 +96,8 @@ std::string prompt_request_body(const PoolOptions& options, std::string_view mod
   return body.dump(-1, ' ', false, kReplace);
 }
 
-std::string request_body(const PoolOptions& options, const Request& request,
-                         std::string_view model, const nlohmann::json& extra) {
+std::string request_body(const PoolOptions& options, const Request& request, std::string_view model,
+                         const nlohmann::json& extra) {
   if (!request.body.is_object()) {
     throw std::invalid_argument(
         fmt::format("Request::body must be a JSON object, not {}", request.body.type_name()));

@@ -171,8 +171,8 @@ void Agent::handle(evhttp_request* req) {
   std::string_view path = raw_path != nullptr ? raw_path : "";
   // Behind a gateway every route lives under its base path; anything else is not ours.
   const std::string_view prefix = shared_.options.path_prefix;
-  const bool prefixed = path.starts_with(prefix) && path.size() > prefix.size() &&
-                        path[prefix.size()] == '/';
+  const bool prefixed =
+      path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/';
   if (prefixed) path.remove_prefix(prefix.size());
   const Route route = !prefix.empty() && !prefixed ? Route::other : route_of(path);
   stats_.counters.count(route);

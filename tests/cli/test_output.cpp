@@ -128,8 +128,8 @@ TEST(OutputLine, BatchSuccessIsTheOpenAiBatchOutputShapeWithTheServersBody) {
   r.body = kServerBody;
   r.response_id = "chatcmpl-xyz";
   r.reasoning = "r";
-  const auto text =
-      format_output_line(make_output_line(batch_record("/v1/chat/completions"), r, "http://n:1", 3));
+  const auto text = format_output_line(
+      make_output_line(batch_record("/v1/chat/completions"), r, "http://n:1", 3));
   EXPECT_EQ(text.rfind(R"({"id":"aswarm-4","custom_id":"req-4","response":)", 0), 0U) << text;
   const json line = json::parse(text);
   EXPECT_EQ(line.size(), 5u);  // id, custom_id, response, error, aswarm: nothing else on top
@@ -153,7 +153,8 @@ TEST(OutputLine, BatchHttpErrorKeepsTheResponseAndNamesTheKind) {
   EXPECT_EQ(line["response"]["status_code"], 503);
   EXPECT_EQ(line["response"]["request_id"], "aswarm-4");
   EXPECT_EQ(line["response"]["body"], json::parse(r.body));
-  EXPECT_EQ(line["error"], json::parse(R"({"code": "http_status", "message": "HTTP 503: overloaded"})"));
+  EXPECT_EQ(line["error"],
+            json::parse(R"({"code": "http_status", "message": "HTTP 503: overloaded"})"));
   EXPECT_EQ(line["aswarm"]["success"], false);
   // A non-JSON body (a proxy's page) leaves body null; the error says what it was.
   r.body = "<html>oops</html>";

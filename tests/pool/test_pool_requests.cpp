@@ -41,9 +41,9 @@ TEST(PoolRequests, SubmitRequestSendsTheBodyAsWrittenAndKeepsTheReply) {
                      {"response_format", {{"type", "json_object"}}},
                      {"unknown", {1, 2}}};
   std::optional<Response> got;
-  pool.submit_request(0, Request{"/v1/chat/completions", body},
-                      [&](Response&& r) { got = std::move(r); },
-                      {.extra_body = std::make_shared<const json>(json{{"top_p", 0.5}, {"seed", 9}})});
+  pool.submit_request(
+      0, Request{"/v1/chat/completions", body}, [&](Response&& r) { got = std::move(r); },
+      {.extra_body = std::make_shared<const json>(json{{"top_p", 0.5}, {"seed", 9}})});
   const Response r = wait_for(pool, got);
   ASSERT_TRUE(r.success) << r.error;
   const auto log = recorded(record);
@@ -58,8 +58,9 @@ TEST(PoolRequests, SubmitRequestSendsTheBodyAsWrittenAndKeepsTheReply) {
 
   // An error status keeps its body too.
   got.reset();
-  pool.submit_request(0, Request{"/v1/chat/completions", {{"model", "nope"}, {"messages", body["messages"]}}},
-                      [&](Response&& x) { got = std::move(x); });
+  pool.submit_request(
+      0, Request{"/v1/chat/completions", {{"model", "nope"}, {"messages", body["messages"]}}},
+      [&](Response&& x) { got = std::move(x); });
   const Response e = wait_for(pool, got);
   EXPECT_FALSE(e.success);
   EXPECT_EQ(e.http_status, 404);
@@ -76,8 +77,8 @@ TEST(PoolRequests, PromptsAreRequestsCarriesEnvelopesAndEmbeddings) {
   ASSERT_TRUE(r.success) << r.error;
   EXPECT_EQ(json::parse(r.body)["data"].size(), 2u);
   r = pool.post(0,
-                encode_request(PromptRequest{"", json::array({{{"role", "user"}, {"content", "u"}}}),
-                                             {{"stop", {"x"}}}}),
+                encode_request(PromptRequest{
+                    "", json::array({{{"role", "user"}, {"content", "u"}}}), {{"stop", {"x"}}}}),
                 call);
   ASSERT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "completion: u");
@@ -96,8 +97,8 @@ TEST(PoolRequests, ExtraBodyReachesPromptBodiesAndWins) {
   auto o = test_options();
   o.extra_body = {{"seed", 1}, {"top_p", 0.3}};
   AgentPool pool(mock.agents(), o);
-  ASSERT_TRUE(pool.post(0, "p", {.extra_body = std::make_shared<const json>(json{{"seed", 2}})})
-                  .success);
+  ASSERT_TRUE(
+      pool.post(0, "p", {.extra_body = std::make_shared<const json>(json{{"seed", 2}})}).success);
   const auto log = recorded(record);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_EQ(log[0]["body"]["seed"], 2);

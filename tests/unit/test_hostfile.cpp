@@ -329,8 +329,9 @@ TEST_F(HostfileTest, MalformedAddresses) {
   EXPECT_EQ(error_of("ftp://node:21\n"),
             path_str() + ":1: unsupported scheme 'ftp' (use http or https)");
   EXPECT_EQ(error_of("http://node:8000/v1\n"),
-            path_str() + ":1: URL path '/v1' ends in /v1: give the server's base URL (aswarm "
-                         "appends /v1/... itself)");
+            path_str() +
+                ":1: URL path '/v1' ends in /v1: give the server's base URL (aswarm "
+                "appends /v1/... itself)");
   EXPECT_EQ(error_of("http://gw:80/a?b=1\n"),
             path_str() + ":1: invalid character '?' in URL path '/a?b=1'");
   EXPECT_EQ(error_of("http://gw:80/a//b\n"),

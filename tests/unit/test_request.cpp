@@ -53,15 +53,15 @@ TEST(PromptRequestBody, MessagesParamsAndPrecedence) {
   EXPECT_EQ(body["model"], "m");
   EXPECT_EQ(body["max_tokens"], 64);
   EXPECT_EQ(body["temperature"], 0.5);
-  EXPECT_EQ(body["seed"], 3);         // per request > per call > pool
-  EXPECT_EQ(body["stop"], "call");    // per call > pool
-  EXPECT_EQ(body["top_p"], 0.9);      // pool
+  EXPECT_EQ(body["seed"], 3);       // per request > per call > pool
+  EXPECT_EQ(body["stop"], "call");  // per call > pool
+  EXPECT_EQ(body["top_p"], 0.9);    // pool
   ASSERT_EQ(body["messages"].size(), 4u);
   EXPECT_EQ(body["messages"][0], json({{"role", "system"}, {"content", "sys"}}));
   EXPECT_EQ(json(std::vector<json>(body["messages"].begin() + 1, body["messages"].end())), turns);
   // A conversation with its own system prompt does not get the pool's.
-  const json own = json::array({{{"role", "system"}, {"content", "own"}},
-                                {{"role", "user"}, {"content", "u"}}});
+  const json own =
+      json::array({{{"role", "system"}, {"content", "own"}}, {{"role", "user"}, {"content", "u"}}});
   const auto b2 = json::parse(protocol::prompt_request_body(o, "m", PromptRequest{"", own, {}}, 8));
   EXPECT_EQ(b2["messages"], own);
   o.protocol = Protocol::completions;
@@ -110,8 +110,7 @@ TEST(RequestReply, KeepsIdentityReasoningAndUsageApart) {
   EXPECT_EQ(r.usage, (Usage{1, 5, 6, 4}));
   // Embeddings and any other JSON answer succeed: the body is the answer.
   Response e;
-  protocol::decode_request_reply("/v1/embeddings", R"({"data":[],"usage":{"prompt_tokens":3}})",
-                                 e);
+  protocol::decode_request_reply("/v1/embeddings", R"({"data":[],"usage":{"prompt_tokens":3}})", e);
   EXPECT_TRUE(e.success);
   EXPECT_EQ(e.usage.prompt_tokens, 3);
   Response bad;

@@ -193,9 +193,9 @@ class LineParser {
   // written (lists, token ids); a string is also the record's prompt text.
   bool text_or_list(const json& body, const char* key) {
     const auto it = body.find(key);
-    const bool ok = it != body.end() &&
-                    ((it->is_string() && !it->get_ref<const std::string&>().empty()) ||
-                     (it->is_array() && !it->empty()));
+    const bool ok =
+        it != body.end() && ((it->is_string() && !it->get_ref<const std::string&>().empty()) ||
+                             (it->is_array() && !it->empty()));
     if (!ok) {
       fail(fmt::format("\"body.{}\" must be a non-empty string or list", key));
       return false;

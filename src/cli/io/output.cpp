@@ -47,17 +47,17 @@ ojson batch_line(const OutputLine& line) {
   if (r.http_status != 0) {
     ojson body = ojson::parse(r.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded()) body = nullptr;
-    out["response"] = ojson{
-        {"status_code", r.http_status},
-        {"request_id",
-         r.response_id.empty() ? fmt::format("aswarm-{}", line.index) : r.response_id},
-        {"body", std::move(body)}};
+    out["response"] =
+        ojson{{"status_code", r.http_status},
+              {"request_id",
+               r.response_id.empty() ? fmt::format("aswarm-{}", line.index) : r.response_id},
+              {"body", std::move(body)}};
   } else {
     out["response"] = nullptr;
   }
-  out["error"] = r.success ? ojson(nullptr)
-                           : ojson{{"code", std::string(swarm::to_string(r.kind))},
-                                   {"message", r.error}};
+  out["error"] = r.success
+                     ? ojson(nullptr)
+                     : ojson{{"code", std::string(swarm::to_string(r.kind))}, {"message", r.error}};
   out["aswarm"] = ojson{{"index", line.index},
                         {"success", r.success},
                         {"agent", line.agent},
