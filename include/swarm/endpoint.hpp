@@ -21,8 +21,13 @@ struct Endpoint {
   std::uint16_t port = 8000;
   Scheme scheme = Scheme::http;
   std::map<std::string, std::string, std::less<>> tags;
+  /// Base path of a server behind a gateway or reverse proxy, e.g. `/agent/3` for
+  /// `http://gw:8080/agent/3`: empty, or starting with '/' and without a trailing slash. Every
+  /// route (`/v1/...`, `/health`) is appended to it.
+  std::string base_path;
 
-  /// Base URL without a trailing slash, e.g. `http://node1:8000` or `http://[::1]:8001`.
+  /// Base URL without a trailing slash, e.g. `http://node1:8000`, `http://[::1]:8001` or
+  /// `http://gw:8080/agent/3`.
   [[nodiscard]] std::string url() const;
 
   /// `host:port` (IPv6 hosts bracketed), the form used in logs and duplicate warnings.

@@ -23,8 +23,11 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "swarm/endpoint.hpp"
 #include "swarm/pool_options.hpp"
+#include "swarm/request.hpp"
 #include "swarm/response.hpp"
 
 namespace swarm {
@@ -47,6 +50,15 @@ struct CallOptions {
   /// particular agents on purpose (a broadcast, a blackboard member, a pipeline stage's agents),
   /// where another agent's answer would count twice.
   bool may_fail_over = true;
+  /// Request fields added to every body of the call (null or an object), e.g.
+  /// {"seed": 7, "stop": ["\n"], "response_format": {...}, "tools": [...]}. Over prompt bodies
+  /// they win against the fields the pool sets (model, max_tokens, temperature, messages) and
+  /// PoolOptions::extra_body; caller-written Requests only get the keys their body lacks (see
+  /// request.hpp). Shared, because patterns copy CallOptions once per request.
+  std::shared_ptr<const nlohmann::json> extra_body;
+  /// Each prompt string is an encode_request() envelope (a Request or a PromptRequest), so
+  /// code that moves prompts as strings (swarm::mpi's patterns) can carry whole requests.
+  bool prompts_are_requests = false;
 };
 
 /// One embedding result: `response` carries success/error/agent/latency/usage.
@@ -113,6 +125,19 @@ class AgentPool {
   /// fails after give_up_after with "no healthy agent for N s: <last failure>" and that
   /// failure's kind (at once, with that failure alone, when `call.wait_for_healthy` is false). With failover off, requests never leave their agent (health is tracked).
   void submit(std::size_t agent, std::string_view prompt, ResponseFn done, CallOptions call = {});
+
+  /// Queues a caller-written request (an OpenAI batch line's url and body) for agent `agent`:
+  /// the body is sent to `request.path` as written, plus only the fills of request.hpp (model
+  /// when absent, keys of call.extra_body it lacks; call.max_tokens is not applied). The
+  /// Response keeps the reply `body` as received whatever the status, and succeeds on a 2xx
+  /// JSON reply; text, reasoning, usage, finish_reason, id and model are read when the shape
+  /// allows. Fails over like submit(). Throws std::invalid_argument if the body is no object.
+  void submit_request(std::size_t agent, Request request, ResponseFn done, CallOptions call = {});
+
+  /// Queues a prompt with per-request additions (messages, params; see request.hpp), with the
+  /// pool's prompt rules otherwise. Fails over like submit().
+  void submit_prompt(std::size_t agent, PromptRequest request, ResponseFn done,
+                     CallOptions call = {});
 
   /// Queues one /v1/completions request carrying `prompts` (1..1024) for agent `agent`;
   /// `done` receives one Response per prompt, in order. Fails over like submit().
@@ -219,7 +244,10 @@ class AgentPool {
   void ensure_model();
   std::uint32_t engine_index(std::size_t agent) const;
   /// Points `t` at agent `agent`, with this pool's agents as failover candidates when enabled.
-  void target(detail::Transfer& t, std::size_t agent) const;
+  /// `call` may keep it on its agent (may_fail_over) or let it fail at once (wait_for_healthy).
+  void target(detail::Transfer& t, std::size_t agent, const CallOptions& call = {}) const;
+  /// Queues a prompt-protocol transfer with `body` for agent `agent` (submit, submit_prompt).
+  void submit_body(std::size_t agent, std::string body, ResponseFn done, const CallOptions& call);
 
   std::shared_ptr<Shared> shared_;
   /// Sub-pool index -> engine endpoint index. Immutable and shared, so that failover can carry

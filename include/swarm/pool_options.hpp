@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace swarm {
 
 /// Wire protocol used for prompts.
@@ -47,6 +49,10 @@ struct PoolOptions {
   std::string model;          ///< Empty: the first model listed by the endpoint's /v1/models.
   std::string system_prompt;  ///< Chat only; empty: no system message.
   std::optional<double> temperature;
+  /// Request fields added to every prompt body (null or an object), e.g. {"seed": 7}; a key
+  /// here replaces what the pool sets (model, max_tokens, temperature...). Caller-written
+  /// Requests only get the keys they lack. CallOptions::extra_body wins over it.
+  nlohmann::json extra_body = nullptr;
 
   // --- max_tokens (always sent), the seed's rules and environment variables ---
   std::int64_t max_tokens = 512;            ///< AURORA_SWARM_MAX_TOKENS

@@ -3,6 +3,8 @@
 /// Request bodies and reply decoding for vLLM's OpenAI-compatible server and the seed's
 /// `/generate`. Pure functions (no I/O), so every reply shape is unit-tested without a server.
 /// Decoders never throw on server input: problems become failed Responses / error strings.
+/// Chat replies: `text` is `message.content`, or the reasoning when the content is empty;
+/// `reasoning` always holds `message.reasoning` / `reasoning_content` apart.
 
 #include <cstdint>
 #include <optional>
@@ -11,7 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "swarm/pool_options.hpp"
+#include "swarm/request.hpp"
 #include "swarm/response.hpp"
 
 namespace swarm::protocol {
@@ -28,28 +33,56 @@ std::string_view route(Protocol protocol) noexcept;
 std::string prompt_body(const PoolOptions& options, std::string_view model, std::string_view prompt,
                         std::int64_t max_tokens);
 
-/// Body of a /v1/completions request with a list of prompts (one choice per prompt).
+/// Body of a /v1/completions request with a list of prompts (one choice per prompt); the keys
+/// of `extra` (an object, or null) are merged over it.
 std::string batch_body(const PoolOptions& options, std::string_view model,
-                       std::span<const std::string> prompts, std::int64_t max_tokens);
+                       std::span<const std::string> prompts, std::int64_t max_tokens,
+                       const nlohmann::json& extra = nullptr);
+
+/// Body of a PromptRequest (see request.hpp for the rules): the prompt body, `messages` in
+/// place of the user message, then `extra` (CallOptions::extra_body) and `params` merged over.
+/// Throws std::invalid_argument when `messages` is given for a protocol other than chat, or
+/// `extra`/`params` is neither null nor an object.
+std::string prompt_request_body(const PoolOptions& options, std::string_view model,
+                                const PromptRequest& request, std::int64_t max_tokens,
+                                const nlohmann::json& extra = nullptr);
+
+/// Body of a caller-written Request: its body as written, plus `model` when it has none (absent
+/// or null) and `model` is not empty, plus each key of `extra` (CallOptions::extra_body), then
+/// of `options.extra_body`, that it does not have.
+std::string request_body(const PoolOptions& options, const Request& request, std::string_view model,
+                         const nlohmann::json& extra = nullptr);
+
+/// Characters of prompt text in a PromptRequest (its messages' string contents, or the prompt),
+/// for the max_tokens rule.
+std::size_t prompt_chars(const PromptRequest& request);
 
 /// Body of a /v1/embeddings request.
 std::string embeddings_body(std::string_view model, std::span<const std::string> inputs);
 
 // ---- replies --------------------------------------------------------------------------------
 
-/// Decodes a 2xx prompt reply into `r` (text, usage, finish_reason); on a bad body sets
-/// `r.success = false`, `r.error` and `r.kind = FailureKind::decode`. Chat text is
-/// `message.content`, falling back to `message.reasoning`, then `message.reasoning_content`
-/// (reasoning models).
+/// Decodes a 2xx prompt reply into `r` (text, reasoning, usage, finish_reason, id, model); on a
+/// bad body sets `r.success = false`, `r.error` and `r.kind = FailureKind::decode`. Chat text
+/// is `message.content`, falling back to `message.reasoning`, then `message.reasoning_content`
+/// (reasoning models); `reasoning` holds the reasoning either way.
 void decode_prompt_reply(Protocol protocol, std::string_view body, Response& r);
 
+/// Decodes a 2xx reply of a caller-written Request to `path`: it succeeds when the body is
+/// JSON (the body itself is the answer, kept by the caller); text, reasoning, finish_reason,
+/// usage, id and model are read where the shape allows (chat, completions, embeddings usage).
+void decode_request_reply(std::string_view path, std::string_view body, Response& r);
+
 /// Decodes a 2xx batched completions reply into `out` (one Response per prompt, matched by each
-/// choice's `index`). The batch's single `usage` goes to out[0] so that sums stay right.
+/// choice's `index`). The reply is vLLM's one object with a choice per prompt, or llama.cpp's
+/// llama-server's JSON array of one completion object per prompt, in any order. The request's
+/// `usage` (an array's summed) goes to out[0] so that sums stay right.
 /// A bad body, or a missing choice, fails the affected Responses (kind decode).
 void decode_batch_reply(std::string_view body, std::span<Response> out);
 
 /// The error text of a non-2xx reply: vLLM's `{"error":{"message"}}` or older
-/// `{"object":"error","message"}`, FastAPI's `{"detail"}`, else the start of the body.
+/// `{"object":"error","message"}`, FastAPI's `{"detail"}`, an HTML page's title ("non-JSON
+/// error page: 502 Bad Gateway", what proxies send), else the start of the body.
 std::string error_message(std::string_view body);
 
 /// One model listed by GET /v1/models.

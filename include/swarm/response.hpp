@@ -40,11 +40,14 @@ struct Usage {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   std::int64_t total_tokens = 0;
+  /// `completion_tokens_details.reasoning_tokens` (part of completion_tokens), when reported.
+  std::int64_t reasoning_tokens = 0;
 
   Usage& operator+=(const Usage& other) noexcept {
     prompt_tokens += other.prompt_tokens;
     completion_tokens += other.completion_tokens;
     total_tokens += other.total_tokens;
+    reasoning_tokens += other.reasoning_tokens;
     return *this;
   }
   friend bool operator==(const Usage&, const Usage&) = default;
@@ -63,6 +66,15 @@ struct Response {
   int attempts = 0;  ///< HTTP attempts made (1 + retries); 0 if never sent.
   Usage usage;
   std::string finish_reason;  ///< e.g. "stop" or "length"; empty when not reported.
+  /// Chat: `message.reasoning` (or `reasoning_content`) of reasoning models, kept apart from
+  /// the content; empty when the server sent none.
+  std::string reasoning;
+  std::string response_id;  ///< The server's `id` of the reply (e.g. "chatcmpl-..."), if any.
+  std::string model;        ///< The server's `model` of the reply, if any.
+  /// The reply body exactly as received, for requests sent with AgentPool::submit_request (or
+  /// CallOptions::prompts_are_requests), whatever the status; empty otherwise, so prompt calls
+  /// do not hold every body twice.
+  std::string body;
 
   /// A successful response carrying `text` from `agent_index`.
   static Response ok(std::string text, std::int64_t agent_index = -1) {

@@ -76,6 +76,15 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--system", o.system, "System prompt (chat)");
   app.add_option("--temperature", o.temperature, "Sampling temperature")
       ->check(CLI::Range(0.0, 2.0));
+  app.add_option("--param", o.params,
+                 "Request field KEY=JSON added to every request, repeatable, e.g. seed=7, "
+                 "'stop=[\"\\n\"]', 'response_format={\"type\":\"json_object\"}' (a bare word "
+                 "is a string); input values win")
+      ->type_name("KEY=JSON");
+  app.add_option("--extra-body", o.extra_body,
+                 "Request fields added to every request: a JSON object, or a FILE holding one "
+                 "(--param wins for its keys; input values win)")
+      ->type_name("FILE|JSON");
   app.add_option("--concurrency", o.concurrency, "In-flight requests per rank")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -182,6 +191,7 @@ PoolOptions pool_options(const Options& o) {
   if (o.max_tokens) p.max_tokens = *o.max_tokens;
   p.system_prompt = o.system;
   p.temperature = o.temperature;
+  p.extra_body = extra_body(o);
   p.concurrency = o.concurrency;
   p.per_agent_concurrency = o.per_agent_concurrency;
   p.timeout = Seconds(o.timeout);
@@ -195,6 +205,54 @@ PoolOptions pool_options(const Options& o) {
 std::string effective_schedule(const Options& o) {
   if (!o.schedule.empty()) return o.schedule;
   return o.batch_size > 1 ? "static" : "dynamic";
+}
+
+nlohmann::json extra_body(const Options& o) {
+  using nlohmann::json;
+  json out = nullptr;
+  if (!o.extra_body.empty()) {
+    std::string text = o.extra_body;
+    const auto start = text.find_first_not_of(" \t\r\n");
+    if (start == std::string::npos || text[start] != '{') {
+      std::ifstream in(o.extra_body, std::ios::binary);
+      if (!in) {
+        throw std::invalid_argument(fmt::format(
+            "--extra-body: '{}' is neither a JSON object nor a readable file", o.extra_body));
+      }
+      std::ostringstream content;
+      content << in.rdbuf();
+      text = content.str();
+    }
+    out = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (out.is_discarded() || !out.is_object()) {
+      throw std::invalid_argument(
+          fmt::format("--extra-body: '{}' does not hold a JSON object", o.extra_body));
+    }
+  }
+  for (const std::string& param : o.params) {
+    const auto eq = param.find('=');
+    if (eq == 0 || eq == std::string::npos) {
+      throw std::invalid_argument(fmt::format("--param '{}': expected KEY=JSON", param));
+    }
+    const std::string value = param.substr(eq + 1);
+    json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    // A bare word (--param reasoning_effort=low) is meant as a string; anything that starts
+    // like JSON must be JSON, so a typo in an object is an error, not a string.
+    if (parsed.is_discarded()) {
+      const auto first = value.find_first_not_of(" \t");
+      const bool jsonish =
+          first != std::string::npos &&
+          std::string_view("{[\"-0123456789").find(value[first]) != std::string::npos;
+      if (jsonish || value.empty()) {
+        throw std::invalid_argument(
+            fmt::format("--param '{}': the value is not valid JSON", param));
+      }
+      parsed = value;
+    }
+    if (out.is_null()) out = json::object();
+    out[param.substr(0, eq)] = std::move(parsed);
+  }
+  return out;
 }
 
 std::string prompt_text(const Options& o) {

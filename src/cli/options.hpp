@@ -3,8 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "swarm/pool_options.hpp"
 
@@ -28,6 +30,8 @@ struct Options {
   std::optional<std::int64_t> max_tokens;
   std::string system;
   std::optional<double> temperature;
+  std::vector<std::string> params;  ///< --param KEY=JSON, repeatable: request fields.
+  std::string extra_body;           ///< --extra-body FILE|JSON: an object of request fields.
   std::size_t concurrency = 512;
   std::size_t per_agent_concurrency = 0;
   double timeout = 300.0;
@@ -60,6 +64,11 @@ PoolOptions pool_options(const Options& options);
 /// --schedule as it applies: the flag, else "dynamic", or "static" with --batch-size > 1 (list
 /// requests go to fixed agents).
 std::string effective_schedule(const Options& options);
+
+/// The request fields of --extra-body then --param (a --param wins for its key), as one JSON
+/// object, or null when neither is given. Throws std::invalid_argument naming the flag and the
+/// problem (not JSON, not an object, KEY=JSON malformed, unreadable file).
+nlohmann::json extra_body(const Options& options);
 
 /// The prompt text of --prompt or --prompt-file (read on the caller's rank), "" if neither.
 std::string prompt_text(const Options& options);

@@ -25,6 +25,7 @@
 #include "io/summary.hpp"
 #include "jsonl_run.hpp"
 #include "pipeline_config.hpp"
+#include "requests.hpp"
 #include "swarm/mpi/pipeline.hpp"
 #include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
@@ -228,7 +229,10 @@ int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communica
   const PipelineConfig config = load_config(options);
   JsonlRun io;
   if (!options.input.empty()) {
-    on_root_or_fail_everywhere(comm, [&] { io = open_jsonl_run(options, options.input); });
+    on_root_or_fail_everywhere(comm, [&] {
+      io = open_jsonl_run(options, options.input);
+      check_text_items(*io.reader);
+    });
   }
   auto swarm = open_swarm(options, pool, comm);
   if (options.input.empty()) return run_once(options, config, swarm, comm);

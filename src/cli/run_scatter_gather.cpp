@@ -22,6 +22,7 @@
 #include "io/resume.hpp"
 #include "io/summary.hpp"
 #include "jsonl_run.hpp"
+#include "requests.hpp"
 #include "swarm/mpi/scatter_gather.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
@@ -63,7 +64,9 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   on_root_or_fail_everywhere(comm, [&] {
     item_template = prompt_text(options);
     io = open_jsonl_run(options, options.input);
+    check_request_input(options, *io.reader, item_template);
   });
+  const CallOptions call = request_call(comm, io.reader.get());
   auto& reader = io.reader;
   auto& resume = io.resume;
   auto& writer = io.writer;
@@ -98,10 +101,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
       records_read += records.size();
       for (auto& record : records) {
         if (resume && resume->done(record.index)) continue;
-        std::string prompt = item_template.empty()
-                                 ? std::move(record.prompt)
-                                 : fill_template(item_template, {{"item", record.prompt}});
-        work.push_back(mpi::Work{record.index, std::move(prompt), record.max_tokens});
+        work.push_back(make_work(record, item_template, options, call.prompts_are_requests));
         kept.push_back(RecordIdentity::of(std::move(record)));
       }
     }
@@ -126,9 +126,9 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   };
   const auto started = std::chrono::steady_clock::now();
   if (effective_schedule(options) == "dynamic") {
-    mpi::scatter_gather_dynamic(swarm, next, sink, options.window);
+    mpi::scatter_gather_dynamic(swarm, next, sink, options.window, call);
   } else {
-    mpi::scatter_gather_windows(swarm, next, sink, options.window, {}, options.batch_size);
+    mpi::scatter_gather_windows(swarm, next, sink, options.window, call, options.batch_size);
   }
   const auto wall = std::chrono::steady_clock::now() - started;
 

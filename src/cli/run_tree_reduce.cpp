@@ -22,6 +22,7 @@
 #include "io/exit_codes.hpp"
 #include "io/input.hpp"
 #include "io/summary.hpp"
+#include "requests.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/mpi/tree_reduce.hpp"
 #include "swarm/template.hpp"
@@ -77,6 +78,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
       InputReader reader(options.items);
       const auto count = reader.validate();  // every line checked before anything is sent
       if (count == 0) throw InputError(options.items, 0, "holds no items");
+      check_text_items(reader);
       for (auto& record : reader.next(count)) items.push_back(std::move(record.prompt));
     }
     if (options.output != "-") {

@@ -17,7 +17,7 @@ std::string Endpoint::authority() const {
 }
 
 std::string Endpoint::url() const {
-  return fmt::format("{}://{}", to_string(scheme), authority());
+  return fmt::format("{}://{}{}", to_string(scheme), authority(), base_path);
 }
 
 std::string_view Endpoint::tag(std::string_view key) const {

@@ -70,6 +70,28 @@ void check_host(std::string_view host, bool ipv6) {
   }
 }
 
+// The path of a URL endpoint: a gateway's base path such as "/agent/3" (a trailing slash, as
+// copied from a browser, is dropped). Endpoints are servers, not API roots: the client appends
+// /v1/... itself, so a path ending in /v1 is a mistake worth naming.
+std::string base_path(std::string_view path) {
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  for (const char c : path) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '/' || c == '-' ||
+                    c == '.' || c == '_' || c == '~' || c == '%' || c == '+';
+    if (!ok) fail(fmt::format("invalid character '{}' in URL path '{}'", c, path));
+  }
+  if (path.find("//") != std::string_view::npos) {
+    fail(fmt::format("URL path '{}' has an empty segment", path));
+  }
+  if (path == "/v1" || path.ends_with("/v1")) {
+    fail(
+        fmt::format("URL path '{}' ends in /v1: give the server's base URL (aswarm appends "
+                    "/v1/... itself)",
+                    path));
+  }
+  return std::string(path);
+}
+
 // Parses the first column into `out`; returns whether it carried an explicit port.
 bool parse_address(std::string_view column, Endpoint& out) {
   if (const auto sep = column.find("://"); sep != std::string_view::npos) {
@@ -82,14 +104,9 @@ bool parse_address(std::string_view column, Endpoint& out) {
       fail(fmt::format("unsupported scheme '{}' (use http or https)", scheme));
     }
     column.remove_prefix(sep + 3);
-    // Endpoints are servers, not API roots: the client appends /v1/... itself. A lone
-    // trailing slash (copied from a browser) is harmless; any other path is a mistake.
     if (const auto slash = column.find('/'); slash != std::string_view::npos) {
-      if (slash + 1 != column.size()) {
-        fail(fmt::format("URL path '{}' is not supported: give the server as scheme://host:port",
-                         column.substr(slash)));
-      }
-      column.remove_suffix(1);
+      out.base_path = base_path(column.substr(slash));
+      column = column.substr(0, slash);
     }
   }
 
@@ -180,12 +197,14 @@ std::vector<Endpoint> parse_hostfile(std::istream& in, std::string_view source_n
     if (line_no == 1 && view.starts_with("\xEF\xBB\xBF")) view.remove_prefix(3);  // UTF-8 BOM
     if (!parse_hostfile_line(view, source_name, line_no, endpoint)) continue;
 
-    std::string key = endpoint.authority();
+    // Servers behind one gateway share host:port and differ in their base path.
+    std::string key = endpoint.authority() + endpoint.base_path;
     for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto [it, fresh] = first_seen.emplace(std::move(key), line_no);
     if (!fresh) {
-      auto message = fmt::format("{}:{}: warning: duplicate endpoint {} (first on line {}); kept",
-                                 source_name, line_no, endpoint.authority(), it->second);
+      auto message =
+          fmt::format("{}:{}: warning: duplicate endpoint {} (first on line {}); kept", source_name,
+                      line_no, endpoint.authority() + endpoint.base_path, it->second);
       if (on_warning) {
         on_warning(message);
       } else {
@@ -222,7 +241,7 @@ std::vector<Endpoint> parse_hostfile(const std::filesystem::path& path,
 std::string format_hostfile(const std::vector<Endpoint>& endpoints) {
   std::string out;
   for (const auto& e : endpoints) {
-    if (e.scheme == Scheme::https) {
+    if (e.scheme == Scheme::https || !e.base_path.empty()) {
       out += e.url();
     } else {
       out += e.authority();

@@ -4,11 +4,13 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <variant>
 
 #include <fmt/format.h>
 
 #include "log.hpp"
 #include "pool_shared.hpp"
+#include "protocol_internal.hpp"
 #include "swarm/protocol.hpp"
 
 namespace swarm {
@@ -22,6 +24,11 @@ namespace {
 
 constexpr std::int64_t kFallbackContext = 131072;  // the seed's default when /v1/models fails
 constexpr Seconds kModelsTimeout{10.0};
+
+const nlohmann::json& extra_of(const CallOptions& call) {
+  static const nlohmann::json none;
+  return call.extra_body ? *call.extra_body : none;
+}
 
 }  // namespace
 
@@ -47,10 +54,11 @@ const PoolOptions& AgentPool::options() const noexcept {
   return shared_->engine.options();
 }
 
-void AgentPool::target(detail::Transfer& t, std::size_t agent) const {
+void AgentPool::target(detail::Transfer& t, std::size_t agent, const CallOptions& call) const {
   t.endpoint = engine_index(agent);
   t.slot = static_cast<std::uint32_t>(agent);
-  if (options().failover) t.family = map_;
+  if (options().failover && call.may_fail_over) t.family = map_;
+  t.wait_for_healthy = call.wait_for_healthy;
 }
 
 std::uint32_t AgentPool::engine_index(std::size_t agent) const {
@@ -175,15 +183,69 @@ std::int64_t AgentPool::max_tokens_for(std::size_t prompt_chars, CallOptions cal
 void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn done,
                        CallOptions call) {
   (void)engine_index(agent);  // std::out_of_range before the /v1/models read can block
+  if (call.prompts_are_requests) {
+    auto request = protocol::decode_envelope(prompt);
+    call.prompts_are_requests = false;
+    if (auto* raw = std::get_if<Request>(&request)) {
+      return submit_request(agent, std::move(*raw), std::move(done), std::move(call));
+    }
+    return submit_prompt(agent, std::get<PromptRequest>(std::move(request)), std::move(done),
+                         std::move(call));
+  }
   ensure_model();
+  const PoolOptions& o = options();
+  const auto max_tokens = max_tokens_for(prompt.size(), call);
+  submit_body(agent,
+              extra_of(call).is_null()
+                  ? protocol::prompt_body(o, shared_->model, prompt, max_tokens)
+                  : protocol::prompt_request_body(
+                        o, shared_->model, PromptRequest{std::string(prompt), nullptr, nullptr},
+                        max_tokens, extra_of(call)),
+              std::move(done), call);
+}
+
+void AgentPool::submit_prompt(std::size_t agent, PromptRequest request, ResponseFn done,
+                              CallOptions call) {
+  (void)engine_index(agent);
+  ensure_model();
+  const auto max_tokens = max_tokens_for(protocol::prompt_chars(request), call);
+  submit_body(
+      agent,
+      protocol::prompt_request_body(options(), shared_->model, request, max_tokens, extra_of(call)),
+      std::move(done), call);
+}
+
+void AgentPool::submit_request(std::size_t agent, Request request, ResponseFn done,
+                               CallOptions call) {
+  (void)engine_index(agent);
+  ensure_model();
+  auto t = std::make_unique<Transfer>();
+  t->body = protocol::request_body(options(), request, shared_->model, extra_of(call));
+  t->path = std::move(request.path);
+  t->timeout = options().timeout;
+  target(*t, agent, call);
+  const Engine& engine = shared_->engine;
+  t->on_done = [done = std::move(done), &engine, path = t->path](Reply&& reply) {
+    Response r;
+    r.agent_index = reply.slot;  // failover may have moved it
+    r.body = reply.body;         // the server's answer as received, whatever the status
+    if (start_response(reply, engine, r)) {
+      protocol::decode_request_reply(path, reply.body, r);
+      if (!r.success) r.error = engine.redact(std::move(r.error));
+    }
+    done(std::move(r));
+  };
+  shared_->engine.submit(std::move(t));
+}
+
+void AgentPool::submit_body(std::size_t agent, std::string body, ResponseFn done,
+                            const CallOptions& call) {
   const PoolOptions& o = options();
   auto t = std::make_unique<Transfer>();
   t->path = protocol::route(o.protocol);
-  t->body = protocol::prompt_body(o, shared_->model, prompt, max_tokens_for(prompt.size(), call));
+  t->body = std::move(body);
   t->timeout = o.timeout;
-  target(*t, agent);
-  if (!call.may_fail_over) t->family = nullptr;
-  t->wait_for_healthy = call.wait_for_healthy;
+  target(*t, agent, call);
   const Engine& engine = shared_->engine;
   t->on_done = [done = std::move(done), &engine, proto = o.protocol](Reply&& reply) {
     Response r;
@@ -211,11 +273,10 @@ void AgentPool::submit_batch(std::size_t agent, std::vector<std::string> prompts
   auto t = std::make_unique<Transfer>();
   t->path = protocol::route(Protocol::completions);
   t->body = protocol::batch_body(o, shared_->model, prompts,
-                                 max_tokens_for(chars / prompts.size(), call));  // the seed's mean
+                                 max_tokens_for(chars / prompts.size(), call),  // the seed's mean
+                                 extra_of(call));
   t->timeout = protocol::batch_timeout(o, prompts.size());
-  target(*t, agent);
-  if (!call.may_fail_over) t->family = nullptr;
-  t->wait_for_healthy = call.wait_for_healthy;
+  target(*t, agent, call);
   const Engine& engine = shared_->engine;
   t->on_done = [done = std::move(done), n = prompts.size(), &engine](Reply&& reply) {
     std::vector<Response> out(n);

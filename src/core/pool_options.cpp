@@ -68,6 +68,10 @@ PoolOptions PoolOptions::from_environment(PoolOptions base) {
 }
 
 void PoolOptions::validate() const {
+  if (!extra_body.is_null() && !extra_body.is_object()) {
+    throw std::invalid_argument(
+        fmt::format("extra_body must be a JSON object, not {}", extra_body.type_name()));
+  }
   const auto bad = [](std::string_view what, auto value) {
     throw std::invalid_argument(fmt::format("invalid pool option {} = {}", what, value));
   };

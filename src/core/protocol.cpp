@@ -1,9 +1,13 @@
 #include "swarm/protocol.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "protocol_internal.hpp"
 
 namespace swarm::protocol {
 namespace {
@@ -38,16 +42,6 @@ std::int64_t int_field(const json& obj, const char* key) {
   return it != obj.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
-Usage decode_usage(const json& doc) {
-  Usage u;
-  const auto it = doc.find("usage");
-  if (it == doc.end() || !it->is_object()) return u;
-  u.prompt_tokens = int_field(*it, "prompt_tokens");
-  u.completion_tokens = int_field(*it, "completion_tokens");
-  u.total_tokens = int_field(*it, "total_tokens");
-  return u;
-}
-
 std::string string_field(const json& obj, const char* key) {
   const auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string{};
@@ -71,6 +65,27 @@ const json* first_choice(const json& doc, Response& r) {
   return &(*it)[0];
 }
 
+// The reply's own identity, kept for fidelity (the server's id, not one of ours).
+void decode_identity(const json& doc, Response& r) {
+  r.response_id = string_field(doc, "id");
+  r.model = string_field(doc, "model");
+}
+
+}  // namespace
+
+Usage decode_usage(const json& doc) {
+  Usage u;
+  const auto it = doc.is_object() ? doc.find("usage") : doc.end();
+  if (it == doc.end() || !it->is_object()) return u;
+  u.prompt_tokens = int_field(*it, "prompt_tokens");
+  u.completion_tokens = int_field(*it, "completion_tokens");
+  u.total_tokens = int_field(*it, "total_tokens");
+  if (const auto d = it->find("completion_tokens_details"); d != it->end() && d->is_object()) {
+    u.reasoning_tokens = int_field(*d, "reasoning_tokens");
+  }
+  return u;
+}
+
 void decode_chat(const json& doc, Response& r) {
   const json* choice = first_choice(doc, r);
   if (choice == nullptr) return;
@@ -78,13 +93,16 @@ void decode_chat(const json& doc, Response& r) {
   if (msg == choice->end() || !msg->is_object()) {
     return fail(r, "response choice has no message");
   }
-  // Reasoning models may put everything in `reasoning` and leave `content` empty or null.
-  for (const char* key : {"content", "reasoning", "reasoning_content"}) {
-    r.text = string_field(*msg, key);
-    if (!r.text.empty()) break;
-  }
+  // vLLM's reasoning parsers name the field `reasoning` (newer) or `reasoning_content`.
+  r.reasoning = string_field(*msg, "reasoning");
+  if (r.reasoning.empty()) r.reasoning = string_field(*msg, "reasoning_content");
+  // Reasoning models may put everything in `reasoning` and leave `content` empty or null: the
+  // answer the patterns work on falls back to it (the reasoning itself stays in `reasoning`).
+  r.text = string_field(*msg, "content");
+  if (r.text.empty()) r.text = r.reasoning;
   r.finish_reason = string_field(*choice, "finish_reason");
   r.usage = decode_usage(doc);
+  decode_identity(doc, r);
   r.success = true;
 }
 
@@ -94,8 +112,11 @@ void decode_completion(const json& doc, Response& r) {
   r.text = string_field(*choice, "text");
   r.finish_reason = string_field(*choice, "finish_reason");
   r.usage = decode_usage(doc);
+  decode_identity(doc, r);
   r.success = true;
 }
+
+namespace {
 
 void decode_generate(const json& doc, Response& r) {
   if (!doc.is_object()) return fail(r, fmt::format("response is a JSON {}", doc.type_name()));
@@ -115,6 +136,31 @@ void decode_generate(const json& doc, Response& r) {
     return;
   }
   fail(r, fmt::format("response has no 'response' or 'text' (keys: {})", keys_of(doc)));
+}
+
+// A proxy's or gateway's HTML error page, named by its <title> (or first <h1>): "" when the
+// body is not HTML. Pages run to kilobytes of markup; the title is what a user needs.
+std::string html_title(std::string_view body) {
+  const auto start = body.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos || body[start] != '<') return {};
+  std::string lower(body.substr(0, 4096));
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* tag : {"title", "h1"}) {
+    const auto open = lower.find(fmt::format("<{}", tag));
+    const auto text = open == std::string::npos ? open : lower.find('>', open);
+    const auto close =
+        text == std::string::npos ? text : lower.find(fmt::format("</{}", tag), text);
+    if (close == std::string::npos) continue;
+    std::string title(body.substr(text + 1, close - text - 1));
+    for (char& c : title) {
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    }
+    const auto b = title.find_first_not_of(' ');
+    if (b == std::string::npos) continue;
+    return title.substr(b, title.find_last_not_of(' ') - b + 1);
+  }
+  return "HTML page";
 }
 
 json base_request(const PoolOptions& options, std::string_view model, std::int64_t max_tokens) {
@@ -141,6 +187,11 @@ std::string_view route(Protocol protocol) noexcept {
 
 std::string prompt_body(const PoolOptions& options, std::string_view model, std::string_view prompt,
                         std::int64_t max_tokens) {
+  return prompt_json(options, model, prompt, max_tokens).dump(-1, ' ', false, kReplace);
+}
+
+json prompt_json(const PoolOptions& options, std::string_view model, std::string_view prompt,
+                 std::int64_t max_tokens) {
   json body = base_request(options, model, max_tokens);
   switch (options.protocol) {
     case Protocol::chat: {
@@ -157,14 +208,27 @@ std::string prompt_body(const PoolOptions& options, std::string_view model, std:
       body["prompt"] = prompt;
       break;
   }
-  return body.dump(-1, ' ', false, kReplace);
+  merge_over(body, options.extra_body, "PoolOptions::extra_body");
+  return body;
 }
 
 std::string batch_body(const PoolOptions& options, std::string_view model,
-                       std::span<const std::string> prompts, std::int64_t max_tokens) {
+                       std::span<const std::string> prompts, std::int64_t max_tokens,
+                       const nlohmann::json& extra) {
   json body = base_request(options, model, max_tokens);
   body["prompt"] = prompts;
+  merge_over(body, options.extra_body, "PoolOptions::extra_body");
+  merge_over(body, extra, "CallOptions::extra_body");
   return body.dump(-1, ' ', false, kReplace);
+}
+
+void merge_over(json& body, const json& extra, std::string_view what) {
+  if (extra.is_null()) return;
+  if (!extra.is_object()) {
+    throw std::invalid_argument(
+        fmt::format("{} must be a JSON object, not {}", what, extra.type_name()));
+  }
+  for (const auto& item : extra.items()) body[item.key()] = item.value();
 }
 
 std::string embeddings_body(std::string_view model, std::span<const std::string> inputs) {
@@ -191,34 +255,61 @@ void decode_prompt_reply(Protocol protocol, std::string_view body, Response& r) 
 void decode_batch_reply(std::string_view body, std::span<Response> out) {
   std::string error;
   const auto doc = parse(body, error);
-  const auto choices = doc && doc->is_object() ? doc->find("choices") : json::const_iterator{};
-  if (!doc || !doc->is_object() || choices == doc->end() || !choices->is_array()) {
-    if (doc) error = fmt::format("response has no choices (keys: {})", keys_of(*doc));
+  // vLLM answers one object with a choice per prompt; llama.cpp's llama-server answers a JSON
+  // array of completion objects, one per prompt. Both are read as (object, choices) pairs.
+  std::vector<const json*> objects;
+  if (doc && doc->is_array()) {
+    for (const json& item : *doc) {
+      if (item.is_object()) objects.push_back(&item);
+    }
+  } else if (doc && doc->is_object()) {
+    objects.push_back(&*doc);
+  }
+  const bool shaped = !objects.empty() && std::all_of(objects.begin(), objects.end(), [](auto* o) {
+    const auto c = o->find("choices");
+    return c != o->end() && c->is_array();
+  });
+  if (!shaped) {
+    if (doc) {
+      error = fmt::format("response has no choices (keys: {})",
+                          objects.empty() ? keys_of(*doc) : keys_of(*objects.front()));
+    }
     for (auto& r : out) fail(r, error);
     return;
   }
   std::vector<bool> seen(out.size(), false);
-  for (std::size_t pos = 0; pos < choices->size(); ++pos) {
-    const json& choice = (*choices)[pos];
-    if (!choice.is_object()) continue;
-    // vLLM sets `index`; fall back to the position for servers that omit it.
-    const auto idx = choice.contains("index") && choice["index"].is_number_unsigned()
-                         ? choice["index"].get<std::size_t>()
-                         : pos;
-    if (idx >= out.size() || seen[idx]) continue;
-    seen[idx] = true;
-    out[idx].text = string_field(choice, "text");
-    out[idx].finish_reason = string_field(choice, "finish_reason");
-    out[idx].success = true;
-    out[idx].error.clear();
-    out[idx].kind = FailureKind::none;
+  std::size_t pos = 0;  // the choice's position over all objects
+  for (const json* object : objects) {
+    for (const json& choice : (*object)["choices"]) {
+      const std::size_t here = pos++;
+      if (!choice.is_object()) continue;
+      // vLLM and llama-server set `index` (the prompt's); fall back to the position for
+      // servers that omit it. Array replies may come in any order.
+      const auto idx = choice.contains("index") && choice["index"].is_number_unsigned()
+                           ? choice["index"].get<std::size_t>()
+                           : here;
+      if (idx >= out.size() || seen[idx]) continue;
+      seen[idx] = true;
+      Response& r = out[idx];
+      r.text = string_field(choice, "text");
+      r.finish_reason = string_field(choice, "finish_reason");
+      decode_identity(*object, r);
+      r.success = true;
+      r.error.clear();
+      r.kind = FailureKind::none;
+    }
   }
   for (std::size_t i = 0; i < out.size(); ++i) {
     if (!seen[i]) {
       fail(out[i], fmt::format("batch reply has no choice for prompt {} of {}", i, out.size()));
     }
   }
-  if (!out.empty()) out[0].usage = decode_usage(*doc);
+  // The request's usage goes to out[0] once, so that sums stay right (array replies: the sum).
+  if (!out.empty()) {
+    Usage total;
+    for (const json* object : objects) total += decode_usage(*object);
+    out[0].usage = total;
+  }
 }
 
 std::string error_message(std::string_view body) {
@@ -236,6 +327,7 @@ std::string error_message(std::string_view body) {
       return d->is_string() ? d->get<std::string>() : d->dump(-1, ' ', false, kReplace);
     }
   }
+  if (auto page = html_title(body); !page.empty()) return "non-JSON error page: " + page;
   constexpr std::size_t kExcerpt = 200;
   std::string excerpt(body.substr(0, kExcerpt));
   for (char& c : excerpt) {

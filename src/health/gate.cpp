@@ -64,8 +64,9 @@ GateResult run_gate(const std::vector<Endpoint>& endpoints, Prober& prober, cons
       o.healthy = true;
       o.healthy_after = now - s.start;
       ++newly;
-      log.info("healthy: {} (after {:.1f} s, probe {})", endpoints[i].authority(),
-               o.healthy_after.count(), o.probes);
+      // authority + base path: endpoints behind one gateway differ only in their path.
+      log.info("healthy: {}{} (after {:.1f} s, probe {})", endpoints[i].authority(),
+               endpoints[i].base_path, o.healthy_after.count(), o.probes);
     }
     result.healthy += newly;
     pending = std::move(still_down);

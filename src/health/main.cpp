@@ -80,7 +80,8 @@ int run(const Options& options, Clock::time_point start, spdlog::logger& log) {
     if (o.healthy) {
       healthy.push_back((*endpoints)[i]);
     } else {
-      log.warn("not healthy: {} after {} probes: {}", (*endpoints)[i].authority(), o.probes,
+      log.warn("not healthy: {}{} after {} probes: {}", (*endpoints)[i].authority(),
+               (*endpoints)[i].base_path, o.probes,
                o.last_error.empty() ? "never probed" : o.last_error);
     }
   }

@@ -168,8 +168,13 @@ void Agent::on_client_readable(evutil_socket_t fd, short /*what*/, void* pending
 void Agent::handle(evhttp_request* req) {
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* raw_path = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
-  const std::string_view path = raw_path != nullptr ? raw_path : "";
-  const Route route = route_of(path);
+  std::string_view path = raw_path != nullptr ? raw_path : "";
+  // Behind a gateway every route lives under its base path; anything else is not ours.
+  const std::string_view prefix = shared_.options.path_prefix;
+  const bool prefixed =
+      path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/';
+  if (prefixed) path.remove_prefix(prefix.size());
+  const Route route = !prefix.empty() && !prefixed ? Route::other : route_of(path);
   stats_.counters.count(route);
 
   if (stats_.dead || died_) {
@@ -230,6 +235,10 @@ void Agent::handle_generation(evhttp_request* req, std::string_view path) {
   const ApiContext ctx{shared_.options, stats_.index, sequence_++, std::time(nullptr)};
   ApiResult result = swarm::mock::handle_generation(
       path, body, ctx, [this](std::string_view prompt) { return answer(prompt); });
+  if (!result.ok) result.reply = shape_error(std::move(result.reply), shared_.options);
+  if (shared_.recorder != nullptr) {
+    shared_.recorder->record(stats_.index, path, body, result.reply.status, result.reply.body);
+  }
   if (!result.ok) {
     send(req, result.reply);
     return;
@@ -276,7 +285,7 @@ void Agent::inject(evhttp_request* req, FailureKind kind, HttpReply reply) {
   shared_.failures.count(kind);
   switch (kind) {
     case FailureKind::http500:
-      send(req, error_reply(500, "injected failure (--fail-500)"));
+      send(req, shape_error(error_reply(500, "injected failure (--fail-500)"), shared_.options));
       return;
     case FailureKind::http429: {
       HttpReply busy = error_reply(429, "injected rate limit (--fail-429)");

@@ -18,6 +18,7 @@
 #include "metrics.hpp"
 #include "openai_api.hpp"
 #include "options.hpp"
+#include "recorder.hpp"
 #include "rng.hpp"
 #include "script.hpp"
 
@@ -30,6 +31,7 @@ struct SharedState {
   std::span<const AgentStats> all_agents;  ///< rendered by /metrics
   FailureCounters& failures;
   std::chrono::steady_clock::time_point started;  ///< --health-delay counts from here
+  RequestRecorder* recorder = nullptr;            ///< set with --record
 };
 
 class Agent {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -103,6 +104,15 @@ json usage(std::size_t prompt_tokens, std::size_t completion_tokens) {
           {"total_tokens", prompt_tokens + completion_tokens}};
 }
 
+// One /v1/completions choice.
+json completion_choice(std::size_t index, std::string text, bool cut) {
+  return {{"index", index},
+          {"text", std::move(text)},
+          {"logprobs", nullptr},
+          {"finish_reason", cut ? "length" : "stop"},
+          {"stop_reason", nullptr}};
+}
+
 ApiResult ok_result(const json& body, std::size_t completion_tokens) {
   return {HttpReply{200, body.dump(), "application/json", {}}, completion_tokens, true};
 }
@@ -136,15 +146,19 @@ ApiResult chat(const json& req, const ApiContext& ctx, const AnswerFn& answer) {
   } else {
     message["content"] = text;
   }
-  const json body = {{"id", fmt::format("chatcmpl-mock-{}-{}", ctx.agent, ctx.sequence)},
-                     {"object", "chat.completion"},
-                     {"created", ctx.created},
-                     {"model", ctx.options.model},
-                     {"choices", json::array({{{"index", 0},
-                                               {"message", std::move(message)},
-                                               {"logprobs", nullptr},
-                                               {"finish_reason", cut ? "length" : "stop"}}})},
-                     {"usage", usage(prompt_tokens, completion_tokens)}};
+  json body = {{"id", fmt::format("chatcmpl-mock-{}-{}", ctx.agent, ctx.sequence)},
+               {"object", "chat.completion"},
+               {"created", ctx.created},
+               {"model", ctx.options.model},
+               {"choices", json::array({{{"index", 0},
+                                         {"message", std::move(message)},
+                                         {"logprobs", nullptr},
+                                         {"finish_reason", cut ? "length" : "stop"}}})},
+               {"usage", usage(prompt_tokens, completion_tokens)}};
+  if (ctx.options.reasoning) {
+    // vLLM reports the thinking's share of the completion tokens here (all of it, in the mock).
+    body["usage"]["completion_tokens_details"] = {{"reasoning_tokens", completion_tokens}};
+  }
   return ok_result(body, completion_tokens);
 }
 
@@ -173,7 +187,19 @@ ApiResult completions(const json& req, const ApiContext& ctx, const AnswerFn& an
                                         "allowed in one request.",
                                         prompts.size(), kMaxPromptBatch)};
   }
+  const auto completion = [&](json choices, std::size_t prompt, std::size_t completion,
+                              std::string_view id_suffix) {
+    return json{{"id", fmt::format("cmpl-mock-{}-{}{}", ctx.agent, ctx.sequence, id_suffix)},
+                {"object", "text_completion"},
+                {"created", ctx.created},
+                {"model", ctx.options.model},
+                {"choices", std::move(choices)},
+                {"usage", usage(prompt, completion)}};
+  };
+  // llama-server answers a list prompt with one completion object per prompt.
+  const bool as_array = req["prompt"].is_array() && ctx.options.list_reply != ListReply::object;
   json choices = json::array();
+  json objects = json::array();
   std::size_t prompt_total = 0;
   std::size_t completion_total = 0;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
@@ -182,21 +208,24 @@ ApiResult completions(const json& req, const ApiContext& ctx, const AnswerFn& an
     const std::size_t budget = completion_budget(prompt_tokens, max_tokens, 16, ctx.options);
     std::string text = answer(prompts[i]);
     const bool cut = truncate_tokens(text, budget);
+    const std::size_t completion_tokens = count_tokens(text);
     prompt_total += prompt_tokens;
-    completion_total += count_tokens(text);
-    choices.push_back({{"index", i},
-                       {"text", std::move(text)},
-                       {"logprobs", nullptr},
-                       {"finish_reason", cut ? "length" : "stop"},
-                       {"stop_reason", nullptr}});
+    completion_total += completion_tokens;
+    if (as_array) {
+      objects.push_back(completion(json::array({completion_choice(i, std::move(text), cut)}),
+                                   prompt_tokens, completion_tokens, fmt::format("-{}", i)));
+    } else {
+      choices.push_back(completion_choice(i, std::move(text), cut));
+    }
   }
-  const json body = {{"id", fmt::format("cmpl-mock-{}-{}", ctx.agent, ctx.sequence)},
-                     {"object", "text_completion"},
-                     {"created", ctx.created},
-                     {"model", ctx.options.model},
-                     {"choices", std::move(choices)},
-                     {"usage", usage(prompt_total, completion_total)}};
-  return ok_result(body, completion_total);
+  if (as_array) {
+    if (ctx.options.list_reply == ListReply::array_reversed) {
+      std::reverse(objects.begin(), objects.end());
+    }
+    return ok_result(objects, completion_total);
+  }
+  return ok_result(completion(std::move(choices), prompt_total, completion_total, ""),
+                   completion_total);
 }
 
 ApiResult generate(const json& req, const ApiContext& ctx, const AnswerFn& answer) {
@@ -244,6 +273,21 @@ HttpReply error_reply(int status, std::string_view message) {
       {"error",
        {{"message", message}, {"type", error_type(status)}, {"param", nullptr}, {"code", status}}}};
   return {status, body.dump(), "application/json", {}};
+}
+
+HttpReply shape_error(HttpReply reply, const Options& options) {
+  if (reply.status < 400) return reply;
+  if (reply.status < 500 && options.client_error_status != 0) {
+    reply.status = options.client_error_status;
+  }
+  if (options.html_errors) {
+    reply.body = fmt::format(
+        "<html>\r\n<head><title>{0} Error</title></head>\r\n<body>\r\n<center><h1>{0} "
+        "Error</h1></center>\r\n<hr><center>aswarm-mock-agent</center>\r\n</body>\r\n</html>\r\n",
+        reply.status);
+    reply.content_type = "text/html";
+  }
+  return reply;
 }
 
 std::size_t count_tokens(std::string_view text) noexcept {

@@ -28,6 +28,11 @@ struct HttpReply {
 /// vLLM's error body: {"error": {"message", "type", "param", "code"}}.
 HttpReply error_reply(int status, std::string_view message);
 
+/// An error reply in the shape the options ask for: a 4xx of a request error becomes
+/// --client-error-status (some servers answer 500 where vLLM says 400); with --error-body html
+/// the JSON body is replaced by an HTML page (what a reverse proxy sends). Other replies pass.
+HttpReply shape_error(HttpReply reply, const Options& options);
+
 /// Whitespace-separated words.
 std::size_t count_tokens(std::string_view text) noexcept;
 /// Cuts `text` after its first `max_tokens` words; returns whether anything was cut.

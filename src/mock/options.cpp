@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -267,6 +268,23 @@ std::vector<std::string> assign_roles(std::string_view spec, std::size_t agents)
   return roles;
 }
 
+namespace {
+
+// A base path as a gateway would expose it: "/a/b", no trailing slash, URL-safe characters.
+void set_path_prefix(Options& o) {
+  std::string& p = o.path_prefix;
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  if (p.empty()) return;
+  if (p.front() != '/') p.insert(p.begin(), '/');
+  for (const char c : p) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '/' || c == '-' ||
+                    c == '_' || c == '.' || c == '~';
+    if (!ok) throw OptionsError(fmt::format("--path-prefix: '{}' has character '{}'", p, c));
+  }
+}
+
+}  // namespace
+
 ParseOutcome parse_command_line(int argc, char** argv) {
   CLI::App app{
       "aswarm-mock-agent: N OpenAI-compatible mock LLM agents on N ports, in one process."};
@@ -290,6 +308,9 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   std::array<double, kFailureKinds> rates{};
   std::optional<std::size_t> expected_connections;
   std::optional<std::string> hostfile_out;
+  std::optional<std::string> record_path;
+  std::string list_reply_text = "object";
+  std::string error_body_text = "json";
 
   app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
   auto* count_opt = app.add_option("--count", count, "Number of agents")
@@ -374,6 +395,23 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   app.add_option("--output-tokens", output_tokens_text,
                  "Echo/fixed answer length, padded or cut: fixed:N | uniform:LO:HI | "
                  "lognormal:MEDIAN:SIGMA");
+  app.add_option("--record", record_path,
+                 "Append one JSON line {agent, path, body} per generation request received");
+  app.add_option("--list-reply", list_reply_text,
+                 "Completions list prompts: object (vLLM), array (llama-server: one completion "
+                 "object per prompt) or array-reversed (the same, last prompt first)")
+      ->check(CLI::IsMember({"object", "array", "array-reversed"}))
+      ->capture_default_str();
+  app.add_option("--client-error-status", o.client_error_status,
+                 "Answer request errors (vLLM's 400/404) with this status instead, e.g. 500")
+      ->check(CLI::Range(400, 599));
+  app.add_option("--error-body", error_body_text,
+                 "Error bodies: json (vLLM's) or html (a proxy's error page)")
+      ->check(CLI::IsMember({"json", "html"}))
+      ->capture_default_str();
+  app.add_option("--path-prefix", o.path_prefix,
+                 "Serve every route under this base path (e.g. /agent/3, like a gateway); "
+                 "--hostfile-out writes URLs with it");
   app.add_option("--expected-connections", expected_connections,
                  "Client connections to budget file descriptors for (default: one per agent)");
 
@@ -432,6 +470,12 @@ ParseOutcome parse_command_line(int argc, char** argv) {
       o.output_tokens = parse_output_tokens(*output_tokens_text);
     }
     set_failure_rates(o, rates);
+    if (record_path) o.record_path = *record_path;
+    o.list_reply = list_reply_text == "array"            ? ListReply::array
+                   : list_reply_text == "array-reversed" ? ListReply::array_reversed
+                                                         : ListReply::object;
+    o.html_errors = error_body_text == "html";
+    set_path_prefix(o);
     o.expected_connections = expected_connections.value_or(agents);
   } catch (const CLI::Success& e) {
     return {std::nullopt, app.exit(e)};

@@ -24,6 +24,11 @@ class OptionsError : public std::runtime_error {
 
 enum class Mode : std::uint8_t { echo, fixed, script };
 
+/// How /v1/completions answers a list prompt: vLLM's one object with a choice per prompt, or
+/// llama.cpp's llama-server's JSON array of one completion object per prompt (optionally in
+/// reverse order, so clients must match answers by `index`).
+enum class ListReply : std::uint8_t { object, array, array_reversed };
+
 /// A per-request distribution: latency in milliseconds (--latency) or answer length in tokens
 /// (--output-tokens, which has no `tokens` kind).
 struct LatencySpec {
@@ -87,6 +92,13 @@ struct Options {
   std::vector<bool> late;  ///< per agent, from --late-agents: not listening until late_after_s
   double late_after_s = 0.0;
   std::optional<LengthSpec> output_tokens;  ///< --output-tokens: answer length per request
+
+  // Other servers' shapes and request recording, for fidelity tests.
+  std::optional<std::filesystem::path> record_path;  ///< --record: JSONL of requests received
+  ListReply list_reply = ListReply::object;          ///< --list-reply
+  int client_error_status = 0;  ///< --client-error-status: 4xx answered with this (0 = as is)
+  bool html_errors = false;     ///< --error-body html: error bodies are an HTML page
+  std::string path_prefix;      ///< --path-prefix: routes live under it (a gateway's base path)
   /// Client connections the process must be able to hold at once, on top of one listening
   /// socket per agent (checked against RLIMIT_NOFILE).
   std::size_t expected_connections = 0;

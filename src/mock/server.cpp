@@ -91,7 +91,9 @@ void enable_libevent_threads() {
 MockServer::MockServer(const Options& options, const Script* script)
     : options_(options),
       stats_(options.agent_count()),
-      shared_{options, script, {}, failures_, std::chrono::steady_clock::now()} {
+      recorder_(options.record_path ? std::make_unique<RequestRecorder>(*options.record_path)
+                                    : nullptr),
+      shared_{options, script, {}, failures_, std::chrono::steady_clock::now(), recorder_.get()} {
   enable_libevent_threads();
   shared_.all_agents = stats_;
   for (unsigned t = 0; t < options.threads; ++t) {

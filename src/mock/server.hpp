@@ -44,6 +44,7 @@ class MockServer {
   const Options& options_;
   std::vector<AgentStats> stats_;
   FailureCounters failures_;
+  std::unique_ptr<RequestRecorder> recorder_;  // before shared_, which points at it
   SharedState shared_;
   std::vector<std::uint16_t> ports_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -44,7 +44,11 @@ void write_hostfile(const std::filesystem::path& path, const Options& options,
   std::vector<Endpoint> endpoints;
   endpoints.reserve(ports.size());
   for (std::size_t k = 0; k < ports.size(); ++k) {
-    Endpoint endpoint{.host = options.host, .port = ports[k], .scheme = Scheme::http, .tags = {}};
+    Endpoint endpoint{.host = options.host,
+                      .port = ports[k],
+                      .scheme = Scheme::http,
+                      .tags = {},
+                      .base_path = options.path_prefix};
     for (const auto& [key, value] : options.tags) endpoint.tags[key] = value;
     if (!options.agent_roles[k].empty()) endpoint.tags["role"] = options.agent_roles[k];
     endpoints.push_back(std::move(endpoint));

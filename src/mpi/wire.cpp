@@ -15,6 +15,11 @@ void put(ByteWriter& w, const Response& r) {
   w.put_string(r.error);
   w.put<std::uint8_t>(static_cast<std::uint8_t>(r.kind));
   w.put_string(r.finish_reason);
+  w.put<std::int64_t>(r.usage.reasoning_tokens);
+  w.put_string(r.reasoning);
+  w.put_string(r.response_id);
+  w.put_string(r.model);
+  w.put_string(r.body);
 }
 
 void get(ByteReader& in, Response& r) {
@@ -30,6 +35,11 @@ void get(ByteReader& in, Response& r) {
   r.error = in.get_string();
   r.kind = static_cast<FailureKind>(in.get<std::uint8_t>());
   r.finish_reason = in.get_string();
+  r.usage.reasoning_tokens = in.get<std::int64_t>();
+  r.reasoning = in.get_string();
+  r.response_id = in.get_string();
+  r.model = in.get_string();
+  r.body = in.get_string();
 }
 
 void put(ByteWriter& w, const Work& item) {
@@ -49,6 +59,7 @@ void put(ByteWriter& w, const Endpoint& e) {
   w.put_string(e.host);
   w.put<std::uint16_t>(e.port);
   w.put<std::uint8_t>(static_cast<std::uint8_t>(e.scheme));
+  w.put_string(e.base_path);
   w.put<std::uint64_t>(e.tags.size());
   for (const auto& [key, value] : e.tags) {
     w.put_string(key);
@@ -60,6 +71,7 @@ void get(ByteReader& in, Endpoint& e) {
   e.host = in.get_string();
   e.port = in.get<std::uint16_t>();
   e.scheme = static_cast<Scheme>(in.get<std::uint8_t>());
+  e.base_path = in.get_string();
   e.tags.clear();
   for (auto n = in.get<std::uint64_t>(); n > 0; --n) {
     std::string key = in.get_string();

@@ -122,6 +122,46 @@ TEST(InputRecord, BatchCompletionsAndMaxCompletionTokens) {
   EXPECT_EQ(r.temperature, 1.0);
 }
 
+TEST(InputRecord, BatchBodiesAreKeptAsWrittenWhateverTheirContent) {
+  // Images, tool calls, list prompts and embeddings are the server's business: kept, not refused.
+  auto r = parse_ok(
+      R"({"custom_id": "c", "method": "POST", "url": "/v1/chat/completions",
+          "body": {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "u"}},
+                                                              {"type": "text", "text": "what"}]}],
+                   "tools": [{"type": "function"}], "x_unknown": {"a": 1}}})",
+      LineKind::batch);
+  EXPECT_EQ(r.prompt, "what");
+  EXPECT_EQ(r.body["x_unknown"], nlohmann::json({{"a", 1}}));
+  EXPECT_EQ(r.body["messages"][0]["content"][0]["type"], "image_url");
+  EXPECT_TRUE(r.is_request());
+  r = parse_ok(R"({"custom_id": "c", "method": "POST", "url": "/v1/chat/completions",
+                   "body": {"messages": [{"role": "system", "content": "only"}]}})",
+               LineKind::batch);
+  EXPECT_EQ(r.prompt, "");
+  r = parse_ok(R"({"custom_id": "e", "method": "POST", "url": "/v1/embeddings",
+                   "body": {"input": ["a", "b"], "model": "m"}})",
+               LineKind::batch);
+  EXPECT_EQ(r.url, "/v1/embeddings");
+  EXPECT_EQ(r.body["input"], nlohmann::json({"a", "b"}));
+  r = parse_ok(R"({"custom_id": "l", "method": "POST", "url": "/v1/completions",
+                   "body": {"prompt": [[1, 2], [3]]}})",
+               LineKind::batch);
+  EXPECT_EQ(r.prompt, "");
+}
+
+TEST(InputRecord, PromptLinesWithMessagesAndParams) {
+  auto r = parse_ok(R"({"id": 3, "messages": [{"role": "system", "content": "s"},
+                                              {"role": "user", "content": "q"}],
+                         "params": {"seed": 1}})",
+                    LineKind::prompt);
+  EXPECT_EQ(r.prompt, "q");
+  EXPECT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.params, nlohmann::json({{"seed", 1}}));
+  EXPECT_TRUE(r.is_request());
+  r = parse_ok(R"({"prompt": "p", "meta": "ignored as before"})", LineKind::prompt);
+  EXPECT_FALSE(r.is_request());
+}
+
 TEST(InputRecord, EveryMalformedLineHasAReason) {
   const std::string chat = R"("method": "POST", "url": "/v1/chat/completions")";
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -140,7 +180,7 @@ TEST(InputRecord, EveryMalformedLineHasAReason) {
       {"true", "expected a JSON string (the prompt) or an object, got boolean"},
       {R"("")", "empty prompt"},
       {R"({"id": 1})",
-       R"(missing "prompt" (or "custom_id" and "body" of an OpenAI batch request))"},
+       R"(missing "prompt" or "messages" (or "custom_id" and "body" of an OpenAI batch request))"},
       {R"({"prompt": 5})", R"("prompt" must be a string, got number)"},
       {R"({"prompt": ["a"]})", R"("prompt" must be a string, got array)"},
       {R"({"prompt": ""})", R"("prompt" is empty)"},
@@ -155,10 +195,10 @@ TEST(InputRecord, EveryMalformedLineHasAReason) {
        R"("method" must be "POST", got "GET")"},
       {R"({"custom_id": "a", "method": "POST", "body": {"prompt": "p"}})",
        R"(batch request has no "url")"},
-      {R"({"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"input": "p"}})",
-       R"(unsupported "url" "/v1/embeddings" (expected "/v1/chat/completions" or "/v1/completions"))"},
+      {R"({"custom_id": "a", "method": "POST", "url": "/v1/files", "body": {"input": "p"}})",
+       R"(unsupported "url" "/v1/files" (expected "/v1/chat/completions", "/v1/completions" or "/v1/embeddings"))"},
       {R"({"custom_id": "a", "method": "POST", "url": 3, "body": {}})",
-       R"(unsupported "url" 3 (expected "/v1/chat/completions" or "/v1/completions"))"},
+       R"(unsupported "url" 3 (expected "/v1/chat/completions", "/v1/completions" or "/v1/embeddings"))"},
       {R"({"custom_id": "a", )" + chat + "}", R"(batch request has no "body")"},
       {R"({"custom_id": "a", )" + chat + R"(, "body": "x"})",
        R"("body" must be an object, got string)"},
@@ -166,29 +206,19 @@ TEST(InputRecord, EveryMalformedLineHasAReason) {
        R"("body.messages" must be a non-empty array)"},
       {R"({"custom_id": "a", )" + chat + R"(, "body": {"messages": []}})",
        R"("body.messages" must be a non-empty array)"},
-      {R"({"custom_id": "a", )" + chat +
-           R"(, "body": {"messages": [{"role": "system", "content": "s"}]}})",
-       R"(no message with role "user" in "body.messages")"},
-      {R"({"custom_id": "a", )" + chat + R"(, "body": {"messages": [{"role": "user"}]}})",
-       R"(the last "user" message's "content" must be a string or a list of text parts)"},
-      {R"({"custom_id": "a", )" + chat +
-           R"(, "body": {"messages": [{"role": "user", "content": ""}]}})",
-       R"(the last "user" message is empty)"},
-      {R"({"custom_id": "a", )" + chat +
-           R"(, "body": {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}]}})",
-       R"("content" part of type "image_url" is not supported (text only))"},
-      {R"({"custom_id": "a", )" + chat +
-           R"(, "body": {"messages": [{"role": "user", "content": [{"text": "x"}]}]}})",
-       R"(a "content" part must be an object with a "type")"},
-      {R"({"custom_id": "a", )" + chat +
-           R"(, "body": {"messages": [{"role": "user", "content": [{"type": "text"}]}]}})",
-       R"(a "text" content part must have a string "text")"},
+      {R"({"custom_id": "a", )" + chat + R"(, "body": {"messages": [{"content": "x"}]}})",
+       R"("body.messages"[0] must be an object with a string "role")"},
       {R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {}})",
-       R"("body.prompt" must be a string)"},
-      {R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": [1, 2]}})",
-       R"("body.prompt" must be a string)"},
+       R"("body.prompt" must be a non-empty string or list)"},
       {R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": ""}})",
-       R"("body.prompt" is empty)"},
+       R"("body.prompt" must be a non-empty string or list)"},
+      {R"({"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"input": []}})",
+       R"("body.input" must be a non-empty string or list)"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "prompt": "y"})",
+       R"(give "prompt" or "messages", not both)"},
+      {R"({"messages": [5]})", R"("messages"[0] must be an object with a string "role")"},
+      {R"({"prompt": "x", "params": [1]})",
+       R"("params" must be an object of request fields, got array)"},
       {R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "p", "max_tokens": 1.5}})",
        R"("body.max_tokens" must be an integer)"},
       {R"({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "p", "max_tokens": 18446744073709551615}})",

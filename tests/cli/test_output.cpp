@@ -87,7 +87,7 @@ TEST(OutputLine, PlainSuccessHasEveryField) {
     "index": 12, "id": "q12", "agent": 1027, "endpoint": "http://node1:8000", "success": true,
     "text": "The answer is 4.", "error": null, "http_status": 200, "latency_ms": 12.346,
     "attempts": 2, "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16},
-    "finish_reason": "stop"})"));
+    "finish_reason": "stop", "reasoning": null, "response_id": null, "model": null})"));
 }
 
 TEST(OutputLine, PlainFailureWithoutIdOrAgent) {
@@ -116,41 +116,73 @@ TEST(OutputLine, NumericIdIsKept) {
   EXPECT_EQ(line["id"], 42);
 }
 
-TEST(OutputLine, BatchChatSuccessHasOpenAiBatchShape) {
-  const json line = json::parse(format_output_line(
-      make_output_line(batch_record("/v1/chat/completions"), good_response(), "http://n:1", 3)));
-  EXPECT_EQ(line["custom_id"], "req-4");
-  EXPECT_FALSE(line.contains("id"));
+// The server's reply, as kept by AgentPool::submit_request.
+constexpr const char* kServerBody =
+    R"({"id":"chatcmpl-xyz","object":"chat.completion","created":1,"model":"served",)"
+    R"("choices":[{"index":0,"message":{"role":"assistant","content":"","reasoning":"r"},)"
+    R"("finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":2,)"
+    R"("total_tokens":3,"completion_tokens_details":{"reasoning_tokens":2}},"x_extra":[1.5,null]})";
+
+TEST(OutputLine, BatchSuccessIsTheOpenAiBatchOutputShapeWithTheServersBody) {
+  auto r = good_response();
+  r.body = kServerBody;
+  r.response_id = "chatcmpl-xyz";
+  r.reasoning = "r";
+  const auto text = format_output_line(
+      make_output_line(batch_record("/v1/chat/completions"), r, "http://n:1", 3));
+  EXPECT_EQ(text.rfind(R"({"id":"aswarm-4","custom_id":"req-4","response":)", 0), 0U) << text;
+  const json line = json::parse(text);
+  EXPECT_EQ(line.size(), 5u);  // id, custom_id, response, error, aswarm: nothing else on top
   EXPECT_TRUE(line["error"].is_null());
-  EXPECT_EQ(line["text"], "The answer is 4.");
-  EXPECT_EQ(line["response"], json::parse(R"({
-    "status_code": 200,
-    "body": {"id": "aswarm-4", "object": "chat.completion", "model": "llama-3",
-             "choices": [{"index": 0, "message": {"role": "assistant", "content": "The answer is 4."},
-                          "finish_reason": "stop"}],
-             "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}}})"));
+  EXPECT_EQ(line["response"]["status_code"], 200);
+  EXPECT_EQ(line["response"]["request_id"], "chatcmpl-xyz");
+  EXPECT_EQ(line["response"]["body"], json::parse(kServerBody));  // as received, not rebuilt
+  EXPECT_EQ(line["aswarm"], json::parse(R"({
+    "index": 4, "success": true, "agent": 3, "endpoint": "http://n:1", "http_status": 200,
+    "latency_ms": 12.346, "attempts": 2, "text": "The answer is 4.", "reasoning": "r",
+    "finish_reason": "stop",
+    "usage": {"prompt_tokens": 11, "completion_tokens": 5, "total_tokens": 16}})"));
 }
 
-TEST(OutputLine, BatchCompletionSuccess) {
-  auto record = batch_record("/v1/completions");
-  record.model.reset();
-  const json line =
-      json::parse(format_output_line(make_output_line(record, good_response(), "http://n:1", 3)));
-  const json& body = line["response"]["body"];
-  EXPECT_EQ(body["object"], "text_completion");
-  EXPECT_FALSE(body.contains("model"));
-  EXPECT_EQ(body["choices"][0]["text"], "The answer is 4.");
-  EXPECT_FALSE(body["choices"][0].contains("message"));
-  EXPECT_EQ(body["choices"][0]["finish_reason"], "stop");
-}
-
-TEST(OutputLine, BatchFailureHasNullResponseAndErrorObject) {
+TEST(OutputLine, BatchHttpErrorKeepsTheResponseAndNamesTheKind) {
+  auto r = bad_response();
+  r.kind = swarm::FailureKind::http_status;
+  r.body = R"({"error":{"message":"overloaded"}})";
   const json line = json::parse(format_output_line(
-      make_output_line(batch_record("/v1/chat/completions"), bad_response(), "http://n:1", 3)));
+      make_output_line(batch_record("/v1/chat/completions"), r, "http://n:1", 3)));
+  EXPECT_EQ(line["response"]["status_code"], 503);
+  EXPECT_EQ(line["response"]["request_id"], "aswarm-4");
+  EXPECT_EQ(line["response"]["body"], json::parse(r.body));
+  EXPECT_EQ(line["error"],
+            json::parse(R"({"code": "http_status", "message": "HTTP 503: overloaded"})"));
+  EXPECT_EQ(line["aswarm"]["success"], false);
+  // A non-JSON body (a proxy's page) leaves body null; the error says what it was.
+  r.body = "<html>oops</html>";
+  const json page = json::parse(format_output_line(
+      make_output_line(batch_record("/v1/chat/completions"), r, "http://n:1", 3)));
+  EXPECT_TRUE(page["response"]["body"].is_null());
+}
+
+TEST(OutputLine, BatchTransportFailureHasNullResponse) {
+  auto r = swarm::Response::failure("connection refused", 1, swarm::FailureKind::connect);
+  const json line = json::parse(format_output_line(
+      make_output_line(batch_record("/v1/chat/completions"), r, "http://n:1", 3)));
   EXPECT_TRUE(line["response"].is_null());
-  EXPECT_EQ(line["error"], json::parse(R"({"message": "HTTP 503: overloaded"})"));
-  EXPECT_EQ(line["success"], false);
+  EXPECT_EQ(line["error"], json::parse(R"({"code": "connect", "message": "connection refused"})"));
   EXPECT_EQ(line["custom_id"], "req-4");
+}
+
+TEST(OutputLine, PlainLinesKeepReasoningAndTheServersIdentity) {
+  auto r = good_response();
+  r.reasoning = "thinking";
+  r.response_id = "chatcmpl-1";
+  r.model = "served";
+  r.usage.reasoning_tokens = 4;
+  const json line = json::parse(format_output_line(make_output_line(InputRecord{}, r, "", 0)));
+  EXPECT_EQ(line["reasoning"], "thinking");
+  EXPECT_EQ(line["response_id"], "chatcmpl-1");
+  EXPECT_EQ(line["model"], "served");
+  EXPECT_EQ(line["usage"]["reasoning_tokens"], 4);
 }
 
 TEST(OutputLine, InvalidUtf8IsReplacedNotThrown) {

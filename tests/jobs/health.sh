@@ -118,6 +118,16 @@ case $case_name in
     [[ ! -e "$scratch/ready.txt" ]] || fail "output written"
     grep -q "did not appear" "$scratch/err" || fail "no message"
     ;;
+  path-prefix)
+    # Servers behind a gateway (http://gw:port/agent/N): /health is probed under the base path
+    # (the mock answers 404 anywhere else), and the ready hostfile keeps the URLs.
+    start_mock a --count 3 --path-prefix /gw/agent --dead-agents 1
+    grep -q '^http://127.0.0.1:[0-9]*/gw/agent$' "$scratch/a.txt" || fail "hostfile has no base paths"
+    run --hostfile "$scratch/a.txt" --output "$scratch/ready.txt" --settle 0.5 --timeout 30 \
+      --min-healthy 2 "${fast[@]}"
+    [[ $rc -eq 0 ]] || fail "rc=$rc $(cat "$scratch/err")"
+    diff <(endpoints "$scratch/ready.txt") <(sed -n '1p;3p' "$scratch/a.txt") || fail "ready hostfile differs"
+    ;;
   tags-order)
     # Tags and order survive; unhealthy lines are dropped from the middle; the seed's tab format
     # and comments are read.

@@ -131,6 +131,24 @@ TEST_F(HostfileTest, HttpAndHttpsUrls) {
   EXPECT_EQ(eps[3].port, 8000);
 }
 
+TEST_F(HostfileTest, UrlsWithABasePathForGateways) {
+  const auto eps = parse(
+      "http://gw:8080/agent/3 role=a\n"
+      "https://gw/agent/4/\n"
+      "http://gw:8080/\n");
+  ASSERT_EQ(eps.size(), 3u);
+  EXPECT_EQ(eps[0].host, "gw");
+  EXPECT_EQ(eps[0].port, 8080);
+  EXPECT_EQ(eps[0].base_path, "/agent/3");
+  EXPECT_EQ(eps[0].url(), "http://gw:8080/agent/3");
+  EXPECT_EQ(eps[1].base_path, "/agent/4");  // a trailing slash is dropped
+  EXPECT_EQ(eps[1].url(), "https://gw:8000/agent/4");
+  EXPECT_EQ(eps[2].base_path, "");
+  // The base path survives a round trip through format_hostfile (aswarm-health's output).
+  std::istringstream in(swarm::format_hostfile(eps));
+  EXPECT_EQ(swarm::parse_hostfile(in, "<roundtrip>"), eps);
+}
+
 TEST_F(HostfileTest, PortOmittedDefaultsTo8000) {
   const auto eps = parse("node3\nnode4 role=critic\n");
   ASSERT_EQ(eps.size(), 2u);
@@ -310,9 +328,14 @@ TEST_F(HostfileTest, MalformedAddresses) {
   EXPECT_EQ(error_of("[::1]8000\n"), path_str() + ":1: unexpected '8000' after ']'");
   EXPECT_EQ(error_of("ftp://node:21\n"),
             path_str() + ":1: unsupported scheme 'ftp' (use http or https)");
-  EXPECT_EQ(
-      error_of("http://node:8000/v1\n"),
-      path_str() + ":1: URL path '/v1' is not supported: give the server as scheme://host:port");
+  EXPECT_EQ(error_of("http://node:8000/v1\n"),
+            path_str() +
+                ":1: URL path '/v1' ends in /v1: give the server's base URL (aswarm "
+                "appends /v1/... itself)");
+  EXPECT_EQ(error_of("http://gw:80/a?b=1\n"),
+            path_str() + ":1: invalid character '?' in URL path '/a?b=1'");
+  EXPECT_EQ(error_of("http://gw:80/a//b\n"),
+            path_str() + ":1: URL path '/a//b' has an empty segment");
   EXPECT_EQ(error_of("user@node:8000\n"),
             path_str() + ":1: invalid character '@' in host 'user@node'");
 }

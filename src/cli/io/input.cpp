@@ -149,6 +149,11 @@ std::size_t InputReader::validate() {
       if (kind == LineKind::blank) continue;
       if (kind == LineKind::invalid) throw InputError(name_, line_no, reason);
       check_kind(kind, line_no);
+      if (record.is_request()) {
+        if (first_request_line_ == 0) first_request_line_ = line_no;
+        if (!record.messages.is_null() && first_messages_line_ == 0) first_messages_line_ = line_no;
+        if (record.prompt.empty() && first_textless_line_ == 0) first_textless_line_ = line_no;
+      }
       const std::string key = detail::record_key(record.batch, record.id, record.custom_id);
       if (!key.empty()) key_hashes.push_back(duplicate_hash_(key));
       ++count_;

@@ -57,6 +57,15 @@ class InputReader {
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   /// Whether the records are OpenAI batch requests (known after validate()).
   [[nodiscard]] bool batch() const noexcept { return first_batch_line_ != 0; }
+  /// The first line (1-based) that needs more than its prompt text to be sent as written — a
+  /// batch body, "messages" or "params" (InputRecord::is_request()) — 0 if none (after
+  /// validate()).
+  [[nodiscard]] std::size_t first_request_line() const noexcept { return first_request_line_; }
+  /// The first line with "messages" (a prompt line's conversation), 0 if none.
+  [[nodiscard]] std::size_t first_messages_line() const noexcept { return first_messages_line_; }
+  /// The first line without prompt text (a batch body of embeddings or a list prompt, messages
+  /// without a text user turn), 0 if none.
+  [[nodiscard]] std::size_t first_textless_line() const noexcept { return first_textless_line_; }
   /// Record count (after validate()).
   [[nodiscard]] std::size_t count() const noexcept { return count_; }
   /// key_fingerprint() of every record, by index (after validate()): what load_resume() needs to
@@ -90,6 +99,9 @@ class InputReader {
   std::size_t count_ = 0;
   std::size_t first_prompt_line_ = 0;  // 0 = none yet
   std::size_t first_batch_line_ = 0;
+  std::size_t first_request_line_ = 0;
+  std::size_t first_messages_line_ = 0;
+  std::size_t first_textless_line_ = 0;
   std::vector<std::uint64_t> fingerprints_;  // filled by key_fingerprints()
   bool have_fingerprints_ = false;
   KeyHash duplicate_hash_ = detail::fingerprint_of_key;

@@ -24,7 +24,10 @@ class LineParser {
     out_.batch = false;
     out_.custom_id.clear();
     out_.url.clear();
+    out_.body = nullptr;
     out_.prompt.clear();
+    out_.messages = nullptr;
+    out_.params = nullptr;
     out_.max_tokens.reset();
     out_.model.reset();
     out_.temperature.reset();
@@ -71,9 +74,26 @@ class LineParser {
       }
       out_.id = std::move(*id);
     }
+    if (auto params = value.find("params"); params != value.end() && !params->is_null()) {
+      if (!params->is_object()) {
+        return fail(fmt::format("\"params\" must be an object of request fields, got {}",
+                                params->type_name()));
+      }
+      out_.params = std::move(*params);
+    }
     auto prompt = value.find("prompt");
+    auto messages = value.find("messages");
+    if (messages != value.end()) {
+      if (prompt != value.end()) return fail("give \"prompt\" or \"messages\", not both");
+      if (!check_messages(*messages, "\"messages\"")) return LineKind::invalid;
+      out_.messages = std::move(*messages);
+      if (!last_user_text(out_.messages)) return LineKind::invalid;
+      return LineKind::prompt;
+    }
     if (prompt == value.end()) {
-      return fail("missing \"prompt\" (or \"custom_id\" and \"body\" of an OpenAI batch request)");
+      return fail(
+          "missing \"prompt\" or \"messages\" (or \"custom_id\" and \"body\" of an OpenAI batch "
+          "request)");
     }
     if (!prompt->is_string()) {
       return fail(fmt::format("\"prompt\" must be a string, got {}", prompt->type_name()));
@@ -100,10 +120,11 @@ class LineParser {
     if (url == value.end()) return fail("batch request has no \"url\"");
     const bool known =
         url->is_string() && (url->get_ref<const std::string&>() == kChatCompletionsUrl ||
-                             url->get_ref<const std::string&>() == kCompletionsUrl);
+                             url->get_ref<const std::string&>() == kCompletionsUrl ||
+                             url->get_ref<const std::string&>() == kEmbeddingsUrl);
     if (!known) {
-      return fail(fmt::format("unsupported \"url\" {} (expected \"{}\" or \"{}\")", dump(*url),
-                              kChatCompletionsUrl, kCompletionsUrl));
+      return fail(fmt::format("unsupported \"url\" {} (expected \"{}\", \"{}\" or \"{}\")",
+                              dump(*url), kChatCompletionsUrl, kCompletionsUrl, kEmbeddingsUrl));
     }
     out_.url = url->get<std::string>();
     auto body = value.find("body");
@@ -111,86 +132,75 @@ class LineParser {
     if (!body->is_object()) {
       return fail(fmt::format("\"body\" must be an object, got {}", body->type_name()));
     }
-    const bool chat = out_.url == kChatCompletionsUrl;
-    if (!(chat ? chat_prompt(*body) : completion_prompt(*body))) return LineKind::invalid;
+    if (out_.url == kChatCompletionsUrl) {
+      auto messages = body->find("messages");
+      if (messages == body->end()) return fail("\"body.messages\" must be a non-empty array");
+      if (!check_messages(*messages, "\"body.messages\"")) return LineKind::invalid;
+      if (!last_user_text(*messages)) return LineKind::invalid;
+    } else if (!text_or_list(*body, out_.url == kCompletionsUrl ? "prompt" : "input")) {
+      return LineKind::invalid;
+    }
     if (!options(*body)) return LineKind::invalid;
+    out_.body = std::move(*body);
     return LineKind::batch;
   }
 
-  bool chat_prompt(json& body) {
-    auto messages = body.find("messages");
-    if (messages == body.end() || !messages->is_array() || messages->empty()) {
-      fail("\"body.messages\" must be a non-empty array");
+  // The shape every server needs to route a conversation; the content is the server's business
+  // (images, tool calls and so on pass through untouched).
+  bool check_messages(const json& messages, std::string_view what) {
+    if (!messages.is_array() || messages.empty()) {
+      fail(fmt::format("{} must be a non-empty array", what));
       return false;
     }
-    // The last user turn is the question; earlier turns and system messages are not forwarded
-    // (the pool sends one prompt per request).
-    json* user = nullptr;
-    for (auto it = messages->rbegin(); it != messages->rend(); ++it) {
-      if (!it->is_object()) continue;
-      auto role = it->find("role");
-      if (role != it->end() && role->is_string() && *role == "user") {
-        user = &*it;
-        break;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      const json& m = messages[i];
+      const auto role = m.is_object() ? m.find("role") : m.end();
+      if (!m.is_object() || role == m.end() || !role->is_string()) {
+        fail(fmt::format("{}[{}] must be an object with a string \"role\"", what, i));
+        return false;
       }
-    }
-    if (user == nullptr) {
-      fail("no message with role \"user\" in \"body.messages\"");
-      return false;
-    }
-    auto content = user->find("content");
-    if (content != user->end() && content->is_string()) {
-      out_.prompt = std::move(content->get_ref<std::string&>());
-    } else if (content != user->end() && content->is_array()) {
-      if (!join_text_parts(*content)) return false;
-    } else {
-      fail("the last \"user\" message's \"content\" must be a string or a list of text parts");
-      return false;
-    }
-    if (out_.prompt.empty()) {
-      fail("the last \"user\" message is empty");
-      return false;
     }
     return true;
   }
 
-  bool join_text_parts(json& parts) {
-    bool first = true;
-    for (auto& part : parts) {
-      auto type = part.is_object() ? part.find("type") : part.end();
-      if (!part.is_object() || type == part.end() || !type->is_string()) {
-        fail("a \"content\" part must be an object with a \"type\"");
-        return false;
+  // The prompt text of a conversation, for --prompt templates and pipeline items: the last
+  // user message's text (text parts joined by newlines, as vLLM's chat templates do).
+  bool last_user_text(const json& messages) {
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+      if ((*it)["role"] != "user") continue;
+      const auto content = it->find("content");
+      if (content == it->end()) return true;
+      if (content->is_string()) {
+        out_.prompt = content->get<std::string>();
+      } else if (content->is_array()) {
+        bool first = true;
+        for (const json& part : *content) {
+          if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+              !part["text"].is_string()) {
+            continue;
+          }
+          if (!first) out_.prompt += '\n';
+          out_.prompt += part["text"].get_ref<const std::string&>();
+          first = false;
+        }
       }
-      if (*type != "text") {
-        // Images or audio cannot be carried by a text prompt: refuse rather than drop them.
-        fail(fmt::format("\"content\" part of type {} is not supported (text only)", dump(*type)));
-        return false;
-      }
-      auto text = part.find("text");
-      if (text == part.end() || !text->is_string()) {
-        fail("a \"text\" content part must have a string \"text\"");
-        return false;
-      }
-      // vLLM's chat template joins text parts with newlines too.
-      if (!first) out_.prompt += '\n';
-      out_.prompt += text->get_ref<const std::string&>();
-      first = false;
+      return true;
     }
     return true;
   }
 
-  bool completion_prompt(json& body) {
-    auto prompt = body.find("prompt");
-    if (prompt == body.end() || !prompt->is_string()) {
-      fail("\"body.prompt\" must be a string");
+  // body.prompt (completions) or body.input (embeddings): a non-empty string or list, sent as
+  // written (lists, token ids); a string is also the record's prompt text.
+  bool text_or_list(const json& body, const char* key) {
+    const auto it = body.find(key);
+    const bool ok =
+        it != body.end() && ((it->is_string() && !it->get_ref<const std::string&>().empty()) ||
+                             (it->is_array() && !it->empty()));
+    if (!ok) {
+      fail(fmt::format("\"body.{}\" must be a non-empty string or list", key));
       return false;
     }
-    out_.prompt = std::move(prompt->get_ref<std::string&>());
-    if (out_.prompt.empty()) {
-      fail("\"body.prompt\" is empty");
-      return false;
-    }
+    if (it->is_string()) out_.prompt = it->get<std::string>();
     return true;
   }
 

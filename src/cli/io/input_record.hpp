@@ -2,9 +2,11 @@
 /// @file input_record.hpp
 /// One request of the input JSONL and the parser of a single line. A line is one of:
 ///   "a JSON string"                      -> the prompt
-///   {"id": <string|number>, "prompt": "..."}   (id optional, other keys ignored)
-///   {"custom_id": "...", "method": "POST", "url": "/v1/chat/completions" | "/v1/completions",
-///    "body": {...}}                      -> an OpenAI batch request, as `vllm run-batch` reads
+///   {"id": <string|number>, "prompt": "..." | "messages": [...], "params": {...}}
+///                                        (id and params optional, other keys ignored)
+///   {"custom_id": "...", "method": "POST", "url": "/v1/chat/completions" | "/v1/completions" |
+///    "/v1/embeddings", "body": {...}}    -> an OpenAI batch request, as `vllm run-batch` reads;
+///                                        its body is sent as written (README: passthrough rules)
 /// An object is a batch request as soon as it has "custom_id" or "body", so a half-written batch
 /// line is reported as such instead of as "missing prompt".
 
@@ -21,6 +23,7 @@ namespace swarm::cli {
 /// OpenAI batch endpoints we can serve (the prompt is sent through the pool either way).
 inline constexpr std::string_view kChatCompletionsUrl = "/v1/chat/completions";
 inline constexpr std::string_view kCompletionsUrl = "/v1/completions";
+inline constexpr std::string_view kEmbeddingsUrl = "/v1/embeddings";
 
 struct InputRecord {
   std::size_t index = 0;  ///< 0-based among records (blank lines do not count).
@@ -28,13 +31,26 @@ struct InputRecord {
   nlohmann::json id;      ///< The "id" of a {"id", "prompt"} line; null if none.
   bool batch = false;     ///< An OpenAI batch request line.
   std::string custom_id;  ///< Batch only.
-  std::string url;        ///< Batch only: kChatCompletionsUrl or kCompletionsUrl.
-  std::string prompt;     ///< Never empty.
-  /// From the batch body, when present, so the caller can honour them. `max_tokens` falls back
-  /// to `max_completion_tokens` (the newer OpenAI chat name).
+  std::string url;        ///< Batch only: kChatCompletionsUrl, kCompletionsUrl or kEmbeddingsUrl.
+  nlohmann::json body;    ///< Batch only: the body as written (an object).
+  /// The prompt text: a prompt line's "prompt", else the text of the last "user" message
+  /// (text parts joined by newlines), else a batch completion's string prompt. Never empty for
+  /// a "prompt" line; may be empty for messages and batch lines (images, list prompts,
+  /// embeddings), which only scatter-gather sends as written.
+  std::string prompt;
+  nlohmann::json messages;  ///< Prompt lines: "messages" (null if none).
+  nlohmann::json params;    ///< Prompt lines: "params", an object of request fields (null if none).
+  /// From the batch body, when present (checked for type; the body is still sent as written).
+  /// `max_tokens` falls back to `max_completion_tokens` (the newer OpenAI chat name).
   std::optional<std::int64_t> max_tokens;
   std::optional<std::string> model;
   std::optional<double> temperature;
+
+  /// Whether the line needs more than its prompt text to be sent faithfully (a batch body,
+  /// messages or params).
+  [[nodiscard]] bool is_request() const noexcept {
+    return batch || !messages.is_null() || !params.is_null();
+  }
 };
 
 enum class LineKind : std::uint8_t {

@@ -18,32 +18,58 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 ojson usage_json(const swarm::Usage& usage) {
-  return ojson{{"prompt_tokens", usage.prompt_tokens},
-               {"completion_tokens", usage.completion_tokens},
-               {"total_tokens", usage.total_tokens}};
+  ojson u{{"prompt_tokens", usage.prompt_tokens},
+          {"completion_tokens", usage.completion_tokens},
+          {"total_tokens", usage.total_tokens}};
+  // Only when reported, so lines of non-reasoning models keep their shape.
+  if (usage.reasoning_tokens != 0) u["reasoning_tokens"] = usage.reasoning_tokens;
+  return u;
 }
 
 ojson or_null(const std::string& text) {
   return text.empty() ? ojson(nullptr) : ojson(text);
 }
 
-// The OpenAI reply the endpoint would have returned, rebuilt from what the Response kept.
-ojson openai_body(const OutputLine& line) {
+double latency_ms(const swarm::Response& r) {
+  // Microsecond resolution is plenty and keeps lines short.
+  return std::round(r.latency.count() * 1e6) / 1e3;
+}
+
+// The OpenAI / vllm run-batch output line (BatchRequestOutput): "id", "custom_id",
+// "response": {"status_code", "request_id", "body"} whenever an HTTP reply came back (body: the
+// server's JSON as received, null if it was not JSON), else null; "error": null on success,
+// else {"code": the failure kind, "message"}. aswarm's own fields go under "aswarm".
+ojson batch_line(const OutputLine& line) {
   const auto& r = line.response;
-  const bool chat = line.url != kCompletionsUrl;
-  ojson choice{{"index", 0}};
-  if (chat) {
-    choice["message"] = ojson{{"role", "assistant"}, {"content", r.text}};
+  ojson out;
+  out["id"] = fmt::format("aswarm-{}", line.index);
+  out["custom_id"] = line.custom_id;
+  if (r.http_status != 0) {
+    ojson body = ojson::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) body = nullptr;
+    out["response"] =
+        ojson{{"status_code", r.http_status},
+              {"request_id",
+               r.response_id.empty() ? fmt::format("aswarm-{}", line.index) : r.response_id},
+              {"body", std::move(body)}};
   } else {
-    choice["text"] = r.text;
+    out["response"] = nullptr;
   }
-  choice["finish_reason"] = or_null(r.finish_reason);
-  ojson body{{"id", fmt::format("aswarm-{}", line.index)},
-             {"object", chat ? "chat.completion" : "text_completion"}};
-  if (line.model) body["model"] = *line.model;
-  body["choices"] = ojson::array({std::move(choice)});
-  body["usage"] = usage_json(r.usage);
-  return body;
+  out["error"] = r.success
+                     ? ojson(nullptr)
+                     : ojson{{"code", std::string(swarm::to_string(r.kind))}, {"message", r.error}};
+  out["aswarm"] = ojson{{"index", line.index},
+                        {"success", r.success},
+                        {"agent", line.agent},
+                        {"endpoint", line.endpoint},
+                        {"http_status", r.http_status},
+                        {"latency_ms", latency_ms(r)},
+                        {"attempts", r.attempts},
+                        {"text", r.text},
+                        {"reasoning", or_null(r.reasoning)},
+                        {"finish_reason", or_null(r.finish_reason)},
+                        {"usage", usage_json(r.usage)}};
+  return out;
 }
 
 }  // namespace
@@ -93,31 +119,24 @@ OutputLine make_output_line(RecordIdentity&& record, swarm::Response response, s
 std::string format_output_line(const OutputLine& line) {
   const auto& r = line.response;
   ojson out;
-  out["index"] = line.index;
   if (line.batch) {
-    out["custom_id"] = line.custom_id;
-  } else if (!line.id.is_null()) {
-    out["id"] = line.id;
-  }
-  out["agent"] = line.agent;
-  out["endpoint"] = line.endpoint;
-  out["success"] = r.success;
-  out["text"] = r.text;
-  out["error"] = r.success ? ojson(nullptr) : ojson(r.error);
-  out["http_status"] = r.http_status;
-  // Microsecond resolution is plenty and keeps lines short.
-  out["latency_ms"] = std::round(r.latency.count() * 1e6) / 1e3;
-  out["attempts"] = r.attempts;
-  out["usage"] = usage_json(r.usage);
-  out["finish_reason"] = or_null(r.finish_reason);
-  if (line.batch) {
-    if (r.success) {
-      out["response"] = ojson{{"status_code", r.http_status}, {"body", openai_body(line)}};
-      out["error"] = nullptr;
-    } else {
-      out["response"] = nullptr;
-      out["error"] = ojson{{"message", r.error}};
-    }
+    out = batch_line(line);
+  } else {
+    out["index"] = line.index;
+    if (!line.id.is_null()) out["id"] = line.id;
+    out["agent"] = line.agent;
+    out["endpoint"] = line.endpoint;
+    out["success"] = r.success;
+    out["text"] = r.text;
+    out["error"] = r.success ? ojson(nullptr) : ojson(r.error);
+    out["http_status"] = r.http_status;
+    out["latency_ms"] = latency_ms(r);
+    out["attempts"] = r.attempts;
+    out["usage"] = usage_json(r.usage);
+    out["finish_reason"] = or_null(r.finish_reason);
+    out["reasoning"] = or_null(r.reasoning);
+    out["response_id"] = or_null(r.response_id);
+    out["model"] = or_null(r.model);
   }
   // Model output is not guaranteed to be valid UTF-8: replace bad bytes instead of throwing.
   return out.dump(-1, ' ', false, ojson::error_handler_t::replace);

@@ -4,18 +4,23 @@
 /// order, flushed and fsync()ed per window so a job killed at walltime keeps every finished
 /// window.
 ///
-/// Every line: {"index", "id" (only when the input gave one) | "custom_id" (batch input),
-///   "agent", "endpoint", "success", "text", "error", "http_status", "latency_ms", "attempts",
-///   "usage": {"prompt_tokens", "completion_tokens", "total_tokens"}, "finish_reason"}
-/// `error` and `finish_reason` are null when absent; `agent` is -1 and `endpoint` "" when no
-/// agent was involved.
+/// Plain input, every line: {"index", "id" (only when the input gave one), "agent",
+///   "endpoint", "success", "text", "error", "http_status", "latency_ms", "attempts",
+///   "usage": {"prompt_tokens", "completion_tokens", "total_tokens"[, "reasoning_tokens"]},
+///   "finish_reason", "reasoning", "response_id", "model"}
+/// `error`, `finish_reason`, `reasoning`, `response_id` and `model` are null when absent;
+/// `agent` is -1 and `endpoint` "" when no agent was involved; `text` is the content, or the
+/// reasoning when a reasoning model left the content empty.
 ///
-/// OpenAI batch input also gets the OpenAI/vLLM batch output shape on the same line:
-///   success: "response": {"status_code": <http_status>, "body": <chat.completion or
-///            text_completion object rebuilt from the Response>}, "error": null
-///   failure: "response": null, "error": {"message": <error>}
-/// so `error` is an object (not a string) for batch input; readers of the batch output format
-/// (custom_id, response, error) can consume the file as is.
+/// OpenAI batch input gets the OpenAI Batch / vllm run-batch output line instead:
+///   {"id": "aswarm-<index>", "custom_id",
+///    "response": {"status_code", "request_id", "body": the server's JSON as received} or null
+///                when no HTTP reply came back,
+///    "error": null or {"code": <failure kind>, "message"},
+///    "aswarm": {"index", "success", "agent", "endpoint", "http_status", "latency_ms",
+///               "attempts", "text", "reasoning", "finish_reason", "usage"}}
+/// so readers of the batch output format can consume the file as is; resume reads "index" and
+/// "success" from "aswarm" for these lines.
 
 #include <cstdint>
 #include <memory>

@@ -61,12 +61,15 @@ ParsedLine check_line(const json& line, const std::string& path, std::size_t lin
   if (!line.is_object()) {
     throw InputError(path, line_no, "not an aswarm output line (expected a JSON object)");
   }
-  auto index = line.find("index");
-  if (index == line.end() || !index->is_number_unsigned()) {
+  // Batch output lines keep aswarm's own fields under "aswarm" (output.hpp).
+  const auto own = line.find("aswarm");
+  const nlohmann::json& meta = own != line.end() && own->is_object() ? *own : line;
+  auto index = meta.find("index");
+  if (index == meta.end() || !index->is_number_unsigned()) {
     throw InputError(path, line_no, "not an aswarm output line (no integer \"index\")");
   }
-  auto success = line.find("success");
-  if (success == line.end() || !success->is_boolean()) {
+  auto success = meta.find("success");
+  if (success == meta.end() || !success->is_boolean()) {
     throw InputError(path, line_no, "not an aswarm output line (no boolean \"success\")");
   }
   const auto value = index->get<std::uint64_t>();

@@ -25,8 +25,12 @@ swarm::Response full_response() {
   r.http_status = 201;
   r.latency = std::chrono::duration<double>(1.25);
   r.attempts = 3;
-  r.usage = {7, 11, 18};
+  r.usage = {7, 11, 18, 5};
   r.finish_reason = "length";
+  r.reasoning = "thinking";
+  r.response_id = "chatcmpl-1";
+  r.model = "m";
+  r.body = R"({"id":"chatcmpl-1"})";
   return r;
 }
 
@@ -41,6 +45,10 @@ void expect_same(const swarm::Response& a, const swarm::Response& b) {
   EXPECT_EQ(a.attempts, b.attempts);
   EXPECT_EQ(a.usage, b.usage);
   EXPECT_EQ(a.finish_reason, b.finish_reason);
+  EXPECT_EQ(a.reasoning, b.reasoning);
+  EXPECT_EQ(a.response_id, b.response_id);
+  EXPECT_EQ(a.model, b.model);
+  EXPECT_EQ(a.body, b.body);
 }
 
 TEST(Wire, ResponseRoundTripsEveryField) {
@@ -60,6 +68,7 @@ TEST(Wire, WorkKeepsAnAbsentMaxTokensAbsent) {
 
 TEST(Wire, EndpointsBoardEntriesAndPipelineMessages) {
   swarm::Endpoint e{"::1", 8443, swarm::Scheme::https, {{"role", "critic"}, {"node", "x1"}}};
+  e.base_path = "/gw/agent/1";
   const auto endpoints = decode<std::vector<swarm::Endpoint>>(encode(std::vector{e, e}));
   ASSERT_EQ(endpoints.size(), 2u);
   EXPECT_EQ(endpoints[1], e);
