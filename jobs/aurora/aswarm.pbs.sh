@@ -52,10 +52,14 @@ health_timeout=${ASWARM_HEALTH_TIMEOUT:-1800}        # overall deadline, s
 health_settle=${ASWARM_HEALTH_SETTLE:-600}           # wait after the first healthy server, s
 health_interval=${ASWARM_HEALTH_INTERVAL:-10}        # between probe rounds, s
 min_healthy=${ASWARM_MIN_HEALTHY:-90%}               # count or percentage of all servers
+# Late join (scatter-gather by default): start as soon as ASWARM_MIN_HEALTHY servers answer
+# (no settle wait) and give aswarm-mpi every server, with --min-healthy, so those still loading
+# join the run when they come up. Off: aswarm-mpi runs on the servers healthy at the gate only.
 
 # ---- the aswarm-mpi run ------------------------------------------------------------------
 ranks_per_node=${ASWARM_RANKS_PER_NODE:-4}
 pattern=${ASWARM_PATTERN:-broadcast}
+late_join=${ASWARM_LATE_JOIN:-$([[ $pattern == scatter-gather ]] && echo 1 || echo 0)}
 # Pattern arguments, quoted as in a shell (parsed by xargs, never evaluated).
 pattern_args=${ASWARM_ARGS-"--prompt 'Name one open problem in protein design, in one sentence.' --aggregate concat"}
 
@@ -160,28 +164,38 @@ launcher_pid=$!
 
 # ---- health gate -------------------------------------------------------------------------
 ready=$run_dir/hostfile.ready
-health_rc=0
-"$aswarm_health" --hostfile "$hostfile" --output "$ready" --timeout "$health_timeout" \
-  --settle "$health_settle" --interval "$health_interval" --min-healthy "$min_healthy" \
-  2>&1 | tee "$run_dir/health.log" || health_rc=${PIPESTATUS[0]}
-if ((health_rc != 0)); then
-  die "health gate failed (aswarm-health exit $health_rc); see $run_dir/health.log" $((10 + health_rc))
+run_hostfile=$ready
+late_args=()
+if ((late_join)); then
+  # aswarm-mpi is the gate: it starts once $min_healthy answer /health and keeps probing the rest.
+  run_hostfile=$hostfile
+  late_args=(--min-healthy "$min_healthy" --give-up-after "$health_timeout")
+  log "late join: aswarm-mpi starts once $min_healthy of $total servers answer; the rest join later"
+else
+  health_rc=0
+  "$aswarm_health" --hostfile "$hostfile" --output "$ready" --timeout "$health_timeout" \
+    --settle "$health_settle" --interval "$health_interval" --min-healthy "$min_healthy" \
+    2>&1 | tee "$run_dir/health.log" || health_rc=${PIPESTATUS[0]}
+  if ((health_rc != 0)); then
+    die "health gate failed (aswarm-health exit $health_rc); see $run_dir/health.log" $((10 + health_rc))
+  fi
+  log "$(grep -cv '^#' "$ready") of $total servers healthy; running aswarm-mpi"
 fi
 if ! kill -0 "$launcher_pid" 2> /dev/null; then
   die "the vLLM launcher ended before the run; see $run_dir/logs/launcher.log" 20
 fi
-log "$(grep -cv '^#' "$ready") of $total servers healthy; running aswarm-mpi"
 
 # ---- the run -----------------------------------------------------------------------------
 mpi_rc=0
 "$mpiexec" -n $((nodes * ranks_per_node)) -ppn "$ranks_per_node" "${mpi_flag_list[@]}" \
-  "$aswarm_mpi" --pattern "$pattern" --hostfile "$ready" --output "$run_dir/results.jsonl" \
-  --summary "$run_dir/summary.json" --progress never "${args[@]}" \
+  "$aswarm_mpi" --pattern "$pattern" --hostfile "$run_hostfile" --output "$run_dir/results.jsonl" \
+  --summary "$run_dir/summary.json" --progress never "${late_args[@]}" "${args[@]}" \
   > "$run_dir/aswarm.stdout" 2> >(tee "$run_dir/aswarm.stderr" >&2) || mpi_rc=$?
 cat "$run_dir/aswarm.stdout"
 case $mpi_rc in
   0) log "aswarm-mpi succeeded: $run_dir/results.jsonl" ;;
   3) log "aswarm-mpi finished, some requests failed (see their lines in $run_dir/results.jsonl)" ;;
+  4) log "aswarm-mpi: fewer than $min_healthy servers answered /health within ${health_timeout} s" ;;
   *) log "aswarm-mpi failed with exit code $mpi_rc" ;;
 esac
 exit "$mpi_rc"

@@ -76,6 +76,17 @@ set +e
 case $case_name in
   flow) job ASWARM_MIN_HEALTHY=3 ;;
   gate-fails) job ASWARM_MIN_HEALTHY=4 ;;
+  late-join)
+    # scatter-gather starts with one healthy server; node 1's two come up about 2 s later and
+    # must take part (100 ms answers, one at a time per server: the run lasts several seconds).
+    python3 -c "
+import json
+with open('$scratch/in.jsonl', 'w') as f:
+    for i in range(60): f.write(json.dumps('q%d' % i) + '\n')"
+    job ASWARM_PATTERN=scatter-gather ASWARM_MIN_HEALTHY=1 \
+      MOCK_ARGS_NODE0="--dead-agents 1 --latency fixed:100" MOCK_ARGS_NODE1="--health-delay 2 --latency fixed:100" \
+      ASWARM_ARGS="--input $scratch/in.jsonl --per-agent-concurrency 1 --timeout 20"
+    ;;
   terminated)
     # qdel/walltime: PBS sends SIGTERM to the whole job (its own session) while the gate waits.
     setsid env "${job_env[@]}" ASWARM_MIN_HEALTHY=3 ASWARM_HEALTH_SETTLE=100 \
@@ -124,6 +135,23 @@ grep -q "node 2 (127.0.0.1): vLLM start script ended by itself with code 1" "$sc
   fail "node 2's failure not reported"
 [[ $case_name == terminated ]] && { echo "PASS [$case_name]"; exit 0; }  # checked above
 grep -q "stopping the vLLM servers" "$scratch/job.out" || fail "servers not stopped by the job"
+
+if [[ $case_name == late-join ]]; then
+  [[ $rc -eq 0 ]] || fail "job rc=$rc"
+  grep -q "late join: aswarm-mpi starts once 1 of 6 servers answer" "$scratch/job.out" || fail "no late-join line"
+  python3 - "$run_dir/results.jsonl" "$port_base" << 'PY' || fail "results"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+base = int(sys.argv[2])
+assert [l["index"] for l in lines] == list(range(60)), "order"
+assert all(l["success"] for l in lines), [l["error"] for l in lines if not l["success"]]
+late = {f"http://127.0.0.1:{p}" for p in (base + 2, base + 3)}
+assert sum(l["endpoint"] in late for l in lines) > 0, "node 1's servers never answered"
+assert all(l["endpoint"] != f"http://127.0.0.1:{base + 1}" for l in lines), "the dead server answered"
+PY
+  echo "PASS [$case_name]"
+  exit 0
+fi
 
 healthy="127.0.0.1:$port_base node=127.0.0.1 role=hypotheses
 127.0.0.1:$((port_base + 2)) node=127.0.0.1 role=hypotheses
