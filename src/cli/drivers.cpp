@@ -1,6 +1,9 @@
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <iterator>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +12,7 @@
 #include "io/file_handles.hpp"
 #include "io/summary.hpp"
 #include "swarm/aggregators.hpp"
+#include "swarm/pool.hpp"
 #include "swarm/mpi/error.hpp"
 #include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
@@ -53,13 +57,41 @@ nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, dou
   return out;
 }
 
+/// The engines' counters summed over ranks, as a JSON object on the root (null elsewhere):
+/// how much retrying, cooling, probing and failing over the run took.
+nlohmann::json reduce_engine_stats(mpi::Swarm& swarm) {
+  const mpi::Communicator comm = swarm.communicator();
+  std::uint64_t mine[7] = {};
+  if (const AgentPool* pool = swarm.existing_rank_pool()) {
+    const PoolStats s = pool->stats();
+    const std::uint64_t healthy = pool->healthy_count();
+    const std::uint64_t values[7] = {s.attempts, s.retries,  s.failovers, s.cooldowns,
+                                     s.probes,   healthy,    pool->size()};
+    std::copy(std::begin(values), std::end(values), std::begin(mine));
+  } else {
+    // A rank that never built its pool has sent nothing; its agents count as healthy.
+    mine[5] = mine[6] = swarm.count_on(comm.rank());
+  }
+  std::uint64_t all[7] = {};
+  mpi::check(MPI_Reduce(mine, all, 7, MPI_UINT64_T, MPI_SUM, mpi::Communicator::kRoot,
+                        comm.mpi_communicator()),
+             "MPI_Reduce");
+  if (!comm.is_root()) return nullptr;
+  return {{"attempts", all[0]},      {"retries", all[1]},
+          {"failovers", all[2]},     {"cooldowns", all[3]},
+          {"health_probes", all[4]}, {"healthy_at_end", all[5]},
+          {"endpoints", all[6]}};
+}
+
 }  // namespace
 
 void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
                 const Options& options) {
   const mpi::Communicator comm = swarm.communicator();
   auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds, wall_seconds);
+  auto engine = reduce_engine_stats(swarm);
   if (!comm.is_root()) return;
+  summary.set_extra("engine", std::move(engine));
   summary.set_extra("pattern", options.pattern);
   summary.set_extra("ranks", comm.size());
   summary.set_extra("agents", swarm.size());

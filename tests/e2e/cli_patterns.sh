@@ -116,8 +116,14 @@ assert d[1]['response']['body']['choices'][0]['message']['content'] == 'agent 1:
     printf '"a"\n"b"\n"c"\n"d"\n"e"\n"f"\n' > "$scratch/in.jsonl"
     for schedule in dynamic static; do
       run 2 --pattern scatter-gather --schedule "$schedule" --hostfile "$scratch/agents.txt" \
-        --input "$scratch/in.jsonl" --output "$scratch/out-$schedule.jsonl" --retries 0 --give-up-after 1
+        --input "$scratch/in.jsonl" --output "$scratch/out-$schedule.jsonl" --retries 0 --give-up-after 1 \
+        --summary "$scratch/summary-$schedule.json"
       [[ $rc -eq 3 ]] || fail "$schedule: all dead must exit 3, got $rc ($err)"
+      python3 -c "
+import json; e = json.load(open('$scratch/summary-$schedule.json'))['engine']
+# Not every agent need cool: a rank with a healthy agent left fails its prompts after failover.
+assert e['endpoints'] == 3 and e['healthy_at_end'] <= 2 and e['cooldowns'] >= 1, e
+assert e['health_probes'] >= 1 and e['retries'] == 0 and e['attempts'] >= 6, e" || fail "engine summary"
       json "assert [l['index'] for l in d] == list(range(6)), d
 assert all(not l['success'] for l in d), d
 assert all(l['error'] in ('HTTP 503: this agent is down (--dead-agents)',
@@ -126,9 +132,10 @@ assert any(l['error'].startswith('no healthy agent for 1 s') for l in d), d" "$s
     done
     ;;
   health-min-healthy)
-    # Agent 3 listens after 0.5 s: --min-healthy 3 starts without it, and it joins the run.
-    start_mock --count 4 --mode script --script "$(who_script)" --latency fixed:50 \
-      --late-agents 3 --late-after-seconds 0.5
+    # Agent 3 listens after 3 s: --min-healthy 3 starts without it, and it joins the run (about
+    # 6.7 s: 400 prompts, 3 agents x 2 slots, 100 ms answers).
+    start_mock --count 4 --mode script --script "$(who_script)" --latency fixed:100 \
+      --late-agents 3 --late-after-seconds 3
     python3 -c "
 import json
 with open('$scratch/in.jsonl', 'w') as f:
