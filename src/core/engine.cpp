@@ -322,9 +322,12 @@ int Engine::on_prereq(void* user, char* /*remote_ip*/, char* /*local_ip*/, int /
 
 Seconds Engine::backoff(const Transfer& t, curl_off_t retry_after) {
   // Full jitter (uniform in [0, min(max, base * 2^(attempt-1))]) spreads a thundering herd of
-  // retries from thousands of agents; a server's Retry-After is a floor.
-  const double ceiling = std::min(options_.backoff_max.count(),
-                                  options_.backoff_base.count() * std::ldexp(1.0, t.attempts - 1));
+  // retries from thousands of agents; a server's Retry-After is a floor. The exponent counts the
+  // attempts on this endpoint only: a request that failed over starts a fresh back-off, rather
+  // than inheriting seconds of waiting that the dead endpoint earned it.
+  const double ceiling =
+      std::min(options_.backoff_max.count(),
+               options_.backoff_base.count() * std::ldexp(1.0, t.agent_attempts - 1));
   std::uniform_real_distribution<double> jitter(0.0, std::max(ceiling, 0.0));
   double delay = jitter(rng_);
   if (retry_after > 0) {
