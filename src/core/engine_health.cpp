@@ -64,16 +64,24 @@ bool Engine::reroute(Transfer* t) {
   const auto& family = *t->family;
   const std::size_t cap = options_.per_agent_concurrency;
   std::size_t best = family.size();
+  bool best_failing = true;
   double best_load = std::numeric_limits<double>::infinity();
   Seconds best_latency{0.0};
-  // A linear scan, but only on the failure path, never per healthy request.
+  // A linear scan, but only on the failure path, never per healthy request. An endpoint whose
+  // last requests failed comes last whatever its load: a dying server fails fast, so it looks
+  // idle, and would otherwise draw every failover until it cools.
   for (std::size_t k = 0; k < family.size(); ++k) {
     const std::uint32_t e = family[k];
     if (e == t->endpoint || !health_.healthy(e)) continue;
+    const bool failing = health_.failures(e) > 0;
     const double n = static_cast<double>(state_[e].assigned);
     const double load = cap == 0 ? n : n / static_cast<double>(cap);
     const Seconds latency = health_.latency(e);
-    if (load < best_load || (load == best_load && latency < best_latency)) {
+    const bool better = failing != best_failing
+                            ? !failing
+                            : load < best_load || (load == best_load && latency < best_latency);
+    if (better) {
+      best_failing = failing;
       best = k;
       best_load = load;
       best_latency = latency;

@@ -47,6 +47,8 @@ class HealthTable {
     return entries_[e].state == AgentHealth::healthy;
   }
   [[nodiscard]] Seconds latency(std::uint32_t e) const noexcept { return entries_[e].latency; }
+  /// Consecutive cooling failures of a still healthy `e` (0 after any answer).
+  [[nodiscard]] int failures(std::uint32_t e) const noexcept { return entries_[e].failures; }
   [[nodiscard]] const LastFailure& last_failure(std::uint32_t e) const noexcept {
     return entries_[e].last;
   }

@@ -6,8 +6,9 @@
 // one prompt near the end, so no rank sits on a backlog while others idle.
 //
 // Health: a rank none of whose agents is healthy is `down` (least_loaded.hpp). It gives its
-// queued prompts back, and with failover those that failed there through their agent's fault;
-// the root puts them at the front of its queue, sends the rank nothing until it says it is up
+// queued prompts back; with failover, every prompt that failed there through its agent's fault
+// comes back too (tag 6 while the rank is up, 4 when down). The root puts them at the front of
+// its queue, sends a down rank nothing until it says it is up
 // again, and counts each prompt's returns (at most failover_attempts, then its last failure is
 // its answer). While every rank is down the root holds the prompts; after give_up_after it
 // fails them, and any it reads while all stay down, with "no healthy agent for N s".
@@ -44,6 +45,7 @@ constexpr int kAnswersTag = 2;  // rank -> root: std::vector<Answer>
 constexpr int kCloseTag = 3;    // root -> rank: no more prompts
 constexpr int kReturnTag = 4;   // rank -> root: std::vector<Returned>; the rank is down
 constexpr int kUpTag = 5;       // rank -> root: empty; a local agent is healthy again
+constexpr int kRetryTag = 6;    // rank -> root: std::vector<Returned>; failed, the rank is up
 
 using Clock = std::chrono::steady_clock;
 
@@ -85,7 +87,9 @@ class Root {
     if (!swarm.local_agents().empty()) {
       local_.emplace(
           swarm, call, [this](std::uint64_t seq, Response&& r) { place(seq, std::move(r)); },
-          [this](std::vector<detail::Returned>&& back) { take_back(0, std::move(back)); });
+          [this](std::vector<detail::Returned>&& back, bool down) {
+            take_back(0, std::move(back), down);
+          });
     }
     io_.emplace();
     reading_ = read();
@@ -168,10 +172,10 @@ class Root {
         auto answers = detail::decode<std::vector<detail::Answer>>(m->bytes);
         outstanding_[r] -= answers.size();
         for (auto& a : answers) place(a.seq, std::move(a.response));
-      } else if (m->tag == kReturnTag) {
+      } else if (m->tag == kReturnTag || m->tag == kRetryTag) {
         auto back = detail::decode<std::vector<detail::Returned>>(m->bytes);
         outstanding_[r] -= back.size();
-        take_back(r, std::move(back));
+        take_back(r, std::move(back), m->tag == kReturnTag);
       } else if (m->tag == kUpTag) {
         down_[r] = false;
       } else {
@@ -182,10 +186,11 @@ class Root {
     return any;
   }
 
-  /// Prompts rank `r` gave back: to the front of the queue (they are the oldest), or answered
-  /// with their last failure once they have used up the return budget.
-  void take_back(std::size_t r, std::vector<detail::Returned>&& back) {
-    down_[r] = true;
+  /// Prompts rank `r` gave back (`down`: it has no healthy agent left): to the front of the
+  /// queue (they are the oldest), or answered with their last failure once they have used up
+  /// the return budget.
+  void take_back(std::size_t r, std::vector<detail::Returned>&& back, bool down) {
+    if (down) down_[r] = true;
     for (auto it = back.rbegin(); it != back.rend(); ++it) {
       if (it->last.attempts > 0 || !it->last.error.empty()) last_failure_ = it->last;
       if (it->last.attempts > 0) {
@@ -290,13 +295,15 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
   detail::SendQueue sends(comm, progress);
   std::vector<detail::Answer> ready;
   std::vector<detail::Returned> back;
+  bool back_down = false;  // some of `back` was given back because the rank is down
   std::optional<detail::LeastLoaded> local;
   if (!swarm.local_agents().empty()) {
     local.emplace(
         swarm, call,
         [&ready](std::uint64_t seq, Response&& r) { ready.push_back({seq, std::move(r)}); },
-        [&back](std::vector<detail::Returned>&& b) {
+        [&back, &back_down](std::vector<detail::Returned>&& b, bool down) {
           for (auto& x : b) back.push_back(std::move(x));
+          back_down = back_down || down;
         });
   }
   bool reported_down = false;
@@ -320,9 +327,10 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
       moved = true;
     }
     if (!back.empty()) {
-      sends.send(detail::encode(back), Communicator::kRoot, kReturnTag);
+      sends.send(detail::encode(back), Communicator::kRoot, back_down ? kReturnTag : kRetryTag);
       back.clear();
-      reported_down = true;
+      reported_down = reported_down || back_down;
+      back_down = false;
       moved = true;
     } else if (reported_down && local && !local->down()) {
       sends.send({}, Communicator::kRoot, kUpTag);

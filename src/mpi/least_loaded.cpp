@@ -98,7 +98,7 @@ void LeastLoaded::pump() {
     back.reserve(queue_.size());
     for (auto& w : queue_) back.push_back({std::move(w), why});
     queue_.clear();
-    give_back(std::move(back));
+    on_return_(std::move(back), true);
   }
 }
 
@@ -110,19 +110,15 @@ void LeastLoaded::finished(std::size_t k, Work&& work, Response&& r) {
   --busy_[k];
   --in_flight_;
   if (!r.success && failover_ && on_return_ && agent_fault(r)) {
+    // The engine's failover could not save it here; the root decides whether it gets another
+    // try (elsewhere, or here again once this rank is up), within its return budget.
     refresh();
-    if (idle_.empty()) {  // no local agent to retry it: another rank's may answer
-      std::vector<Returned> back;
-      back.push_back({std::move(work), std::move(r)});
-      give_back(std::move(back));
-      return;
-    }
+    std::vector<Returned> back;
+    back.push_back({std::move(work), std::move(r)});
+    on_return_(std::move(back), idle_.empty());
+    return;
   }
   on_answer_(work.index, std::move(r));
-}
-
-void LeastLoaded::give_back(std::vector<Returned>&& back) {
-  on_return_(std::move(back));
 }
 
 }  // namespace swarm::mpi::detail

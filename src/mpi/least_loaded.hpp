@@ -3,9 +3,9 @@
 // local agent with the fewest requests in flight (ties to the lower index), never past the
 // pool's cap nor `per_agent_concurrency`, so a slow agent holds its few slots longer and simply
 // receives fewer prompts. Cooling agents (AgentHealth) get nothing until a probe brings them
-// back. When no local agent is healthy the rank is `down`: its queued prompts, and with
-// PoolOptions::failover those that failed here through their agent's fault, are given back
-// through the ReturnFn for another rank to run. No MPI inside.
+// back. When no local agent is healthy the rank is `down`: its queued prompts are given back
+// through the ReturnFn for another rank to run; with PoolOptions::failover so is every prompt
+// that failed here through its agent's fault (after the engine's own failover). No MPI inside.
 
 #include <chrono>
 #include <cstdint>
@@ -29,8 +29,10 @@ class LeastLoaded {
  public:
   /// Receives the answer to the Work whose index was `seq` (agent_index: who answered).
   using AnswerFn = std::function<void(std::uint64_t seq, Response&& response)>;
-  /// Receives prompts given back while the rank is down (Work::index is the caller's seq).
-  using ReturnFn = std::function<void(std::vector<Returned>&& back)>;
+  /// Receives prompts given back (Work::index is the caller's seq): `down` when no local agent
+  /// is healthy; otherwise prompts that failed here through their agent's fault, for another
+  /// try elsewhere.
+  using ReturnFn = std::function<void(std::vector<Returned>&& back, bool down)>;
 
   /// Over this rank's agents of `swarm` (none: add() is a logic error). Without `on_return`
   /// prompts wait for a local agent to come back, and failures are answers.
@@ -54,7 +56,6 @@ class LeastLoaded {
   void finished(std::size_t local, Work&& work, Response&& response);
   /// Moves agents between idle_ (healthy) and cooling_ as the engine's health says.
   void refresh();
-  void give_back(std::vector<Returned>&& back);
 
   Swarm& swarm_;
   CallOptions call_;
