@@ -172,6 +172,19 @@ for o in lines(sys.argv[1]):
     [[ $rc -eq 0 ]] || fail "tree-reduce: rc=$rc err=$err"
     run 2 --dry-run --hostfile "$scratch/agents.txt"
     [[ $rc -eq 0 && "$out" == *"/gw/agent"* ]] || fail "dry-run: rc=$rc out=$out"
+    printf '{"stages": [{"name": "one", "prompt": "a {input}"}, {"name": "two", "prompt": "b {input}"}]}' \
+      > "$scratch/pipe.json"
+    run 2 --pattern pipeline --hostfile "$scratch/agents.txt" --config "$scratch/pipe.json" \
+      --input "$scratch/in.jsonl" --output "$scratch/p.jsonl"
+    [[ $rc -eq 0 && $(grep -c '"success":true' "$scratch/p.jsonl") -eq 4 ]] || fail "pipeline: rc=$rc err=$err"
+    kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
+    start_mock --count 4 --path-prefix /gw/agent --roles hypotheses,critiques
+    printf '{"sections": [{"name": "hypotheses", "prompt": "propose r{round}"}, {"name": "critiques", "prompt": "judge {section:hypotheses}"}], "max_rounds": 2}' \
+      > "$scratch/board.json"
+    run 2 --pattern blackboard --hostfile "$scratch/agents.txt" --config "$scratch/board.json" \
+      --output "$scratch/board.jsonl"
+    [[ $rc -eq 0 && $(grep -c '"success":true' "$scratch/board.jsonl") -ge 4 ]] || fail "blackboard: rc=$rc err=$err"
+    [[ $(grep -c '"success":false' "$scratch/board.jsonl") -eq 0 ]] || fail "blackboard: failed entries"
     ;;
   *) fail "unknown case" ;;
 esac
