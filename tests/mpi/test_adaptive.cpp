@@ -97,8 +97,10 @@ TEST(MpiAdaptive, ARankWhoseAgentsAreAllDeadHasItsWorkDoneElsewhere) {
     EXPECT_EQ(dead.count(results[i].agent_index), 0u) << i;
     EXPECT_EQ(results[i].text, who(static_cast<std::size_t>(results[i].agent_index), prompts[i]));
   }
-  // A dead agent saw at most what it held when it failed: its slots (no retries here).
-  for (const auto d : dead) EXPECT_LE(completions_of(mock, static_cast<std::size_t>(d)), 2.0) << d;
+  // A dead agent sees what it held when its first failure cooled it: its 2 slots, each perhaps
+  // taken once more by a prompt failing over from a dead neighbour before that (no retries
+  // here). The static rule would have sent it 10.
+  for (const auto d : dead) EXPECT_LE(completions_of(mock, static_cast<std::size_t>(d)), 4.0) << d;
 }
 
 TEST(MpiAdaptive, AnAgentThatStartsListeningLateReceivesRequests) {
