@@ -10,7 +10,7 @@
 
 namespace swarm::cli {
 
-std::size_t min_healthy_count(const std::string& spec, std::size_t endpoints) {
+MinHealthy parse_min_healthy(const std::string& spec) {
   const bool percent = !spec.empty() && spec.back() == '%';
   const std::string_view digits(spec.data(), spec.size() - (percent ? 1 : 0));
   std::size_t n = 0;
@@ -19,15 +19,20 @@ std::size_t min_healthy_count(const std::string& spec, std::size_t endpoints) {
     throw std::invalid_argument(
         fmt::format("--min-healthy {}: expected a count N or a percentage P%", spec));
   }
-  if (percent) {
-    if (n > 100) throw std::invalid_argument(fmt::format("--min-healthy {}: above 100%", spec));
-    return (n * endpoints + 99) / 100;
+  if (percent && n > 100) {
+    throw std::invalid_argument(fmt::format("--min-healthy {}: above 100%", spec));
   }
-  if (n > endpoints) {
+  return {n, percent};
+}
+
+std::size_t min_healthy_count(const std::string& spec, std::size_t endpoints) {
+  const MinHealthy m = parse_min_healthy(spec);
+  if (m.percent) return (m.value * endpoints + 99) / 100;
+  if (m.value > endpoints) {
     throw std::invalid_argument(
         fmt::format("--min-healthy {}: the hostfile has only {} endpoints", spec, endpoints));
   }
-  return n;
+  return m.value;
 }
 
 mpi::Swarm open_swarm(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {

@@ -19,8 +19,16 @@ class TooFewHealthy : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// --min-healthy's value for `endpoints` endpoints: "N" or "P%" (rounded up); throws
-/// std::invalid_argument for another form, a percentage above 100, or N above `endpoints`.
+/// --min-healthy as written: a count, or a percentage (`percent`, at most 100).
+struct MinHealthy {
+  std::size_t value = 0;
+  bool percent = false;
+};
+/// Parses "N" or "P%"; throws std::invalid_argument naming the flag for another form or a
+/// percentage above 100 (the flag's own check, before the hostfile is read).
+MinHealthy parse_min_healthy(const std::string& spec);
+/// --min-healthy's value for `endpoints` endpoints (a percentage rounded up); throws as
+/// parse_min_healthy, or for N above `endpoints`.
 std::size_t min_healthy_count(const std::string& spec, std::size_t endpoints);
 
 /// Collective: the Swarm of --hostfile; with --min-healthy, after mpi::await_healthy found

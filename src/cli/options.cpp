@@ -1,7 +1,6 @@
 #include "options.hpp"
 
 #include <fstream>
-#include <limits>
 #include <span>
 #include <sstream>
 #include <string_view>
@@ -127,7 +126,7 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("N|P%")
       ->check([](const std::string& v) {
         try {
-          (void)min_healthy_count(v, std::numeric_limits<std::size_t>::max() / 200);
+          (void)parse_min_healthy(v);
         } catch (const std::invalid_argument& e) {
           return std::string(e.what());
         }

@@ -1,6 +1,8 @@
 #include "least_loaded.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <memory>
 #include <stdexcept>
 
 #include "swarm/mpi/swarm.hpp"
@@ -51,15 +53,15 @@ void LeastLoaded::refresh() {
     return true;
   });
   for (auto it = idle_.begin(); it != idle_.end();) {
-    const std::size_t k = it->second;
-    if (pool.health(k) == AgentHealth::healthy) {
-      ++it;
-      continue;
-    }
-    it = idle_.erase(it);
-    cooling_flag_[k] = true;
-    cooling_.push_back(k);
+    it = pool.health(it->second) == AgentHealth::healthy ? std::next(it) : set_aside(it);
   }
+}
+
+std::set<std::pair<std::size_t, std::size_t>>::iterator LeastLoaded::set_aside(
+    std::set<std::pair<std::size_t, std::size_t>>::iterator it) {
+  cooling_flag_[it->second] = true;
+  cooling_.push_back(it->second);
+  return idle_.erase(it);
 }
 
 void LeastLoaded::pump() {
@@ -72,24 +74,21 @@ void LeastLoaded::pump() {
     const auto [busy, k] = *idle_.begin();
     if (agent_cap_ != 0 && busy >= agent_cap_) return;  // every healthy agent is at its cap
     if (pool.health(k) != AgentHealth::healthy) {
-      idle_.erase(idle_.begin());
-      cooling_flag_[k] = true;
-      cooling_.push_back(k);
+      set_aside(idle_.begin());
       continue;
     }
     idle_.erase(idle_.begin());
     idle_.emplace(busy + 1, k);
     ++busy_[k];
     ++in_flight_;
-    Work w = std::move(queue_.front());
+    // The Work stays with its callback, to be given back if it fails; shared, not copied.
+    auto w = std::make_shared<Work>(std::move(queue_.front()));
     queue_.pop_front();
     CallOptions c = call_;
-    if (w.max_tokens) c.max_tokens = w.max_tokens;
-    const std::string prompt = w.prompt;  // the Work stays with its callback, to be returned
+    if (w->max_tokens) c.max_tokens = w->max_tokens;
     swarm_.submit(
-        swarm_.local_agents()[k], prompt,
-        [this, k, w = std::move(w)](Response&& r) mutable { finished(k, std::move(w), std::move(r)); },
-        c);
+        swarm_.local_agents()[k], w->prompt,
+        [this, k, w](Response&& r) { finished(k, std::move(*w), std::move(r)); }, c);
   }
   if (idle_.empty() && !queue_.empty() && on_return_) {
     // Never sent here: they carry why this rank's agents are cooling, and cost no budget.

@@ -56,6 +56,9 @@ class LeastLoaded {
   void finished(std::size_t local, Work&& work, Response&& response);
   /// Moves agents between idle_ (healthy) and cooling_ as the engine's health says.
   void refresh();
+  /// Moves the agent at `it` from idle_ to cooling_; the iterator after it.
+  std::set<std::pair<std::size_t, std::size_t>>::iterator set_aside(
+      std::set<std::pair<std::size_t, std::size_t>>::iterator it);
 
   Swarm& swarm_;
   CallOptions call_;

@@ -47,11 +47,16 @@ class MockSwarm {
     swarm::mpi::broadcast_string(path, world_);
     hostfile_ = path;
   }
-  Swarm swarm(swarm::Protocol protocol = swarm::Protocol::chat) const {
+  /// What the tests' pools use: the mock's model and context known, no retries.
+  static swarm::PoolOptions options() {
     swarm::PoolOptions o;
     o.model = "mock-model";
     o.model_max_context = 32768;
     o.retries = 0;
+    return o;
+  }
+  Swarm swarm(swarm::Protocol protocol = swarm::Protocol::chat) const {
+    swarm::PoolOptions o = options();
     o.protocol = protocol;
     return Swarm::from_hostfile(world_, hostfile_, o);
   }

@@ -28,10 +28,7 @@ using swarm::mpi_test::MockSwarm;
 using swarm::mpi_test::who;
 
 swarm::PoolOptions adaptive_options() {
-  swarm::PoolOptions o;
-  o.model = "mock-model";
-  o.model_max_context = 32768;
-  o.retries = 0;
+  swarm::PoolOptions o = MockSwarm::options();
   o.failover = true;
   o.cooldown_failures = 1;
   o.per_agent_concurrency = 2;

@@ -189,10 +189,7 @@ TEST(MpiScatterGatherDynamic, SlowAgentsReceiveFewerPrompts) {
   // Agent 1 answers in 150 ms, the others in 5 ms; two slots per agent, as vLLM's max_num_seqs.
   MockSwarm mock(
       {"--count", "4", "--latency", "fixed:5", "--slow-agents", "1", "--slow-factor", "30"});
-  swarm::PoolOptions o;
-  o.model = "mock-model";
-  o.model_max_context = 32768;
-  o.retries = 0;
+  swarm::PoolOptions o = MockSwarm::options();
   o.per_agent_concurrency = 2;
   Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), o);
   const std::vector<std::string> prompts(120, "p");
@@ -212,10 +209,7 @@ TEST(MpiScatterGatherDynamic, SlowAgentsReceiveFewerPrompts) {
 TEST(MpiScatterGather, WithFailoverADeadAgentsPromptsAreAnsweredByItsRanksOtherAgents) {
   // 8 agents: at up to 4 ranks the dead agent 2 always shares its rank with agent 3.
   MockSwarm mock({"--count", "8", "--dead-agents", "2"});
-  swarm::PoolOptions o;
-  o.model = "mock-model";
-  o.model_max_context = 32768;
-  o.retries = 0;
+  swarm::PoolOptions o = MockSwarm::options();
   o.failover = true;
   o.cooldown_failures = 1;
   Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), o);
