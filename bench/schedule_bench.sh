@@ -2,8 +2,9 @@
 # Static vs dynamic scheduling of scatter-gather on a fleet with slow agents (issue 15, bench 1):
 # ASWARM_BENCH_AGENTS mock agents (default 200), 10% of them 5x slower, each running 4 requests at
 # once (--max-concurrent 4; the client's --per-agent-concurrency 4 matches, as a vLLM
-# max_num_seqs would), 50 ms answers, ASWARM_BENCH_PROMPTS prompts (default 20,000), at 1, 2
-# and 4 ranks. Prints each run's makespan (--summary wall_time_s) and its ratio to the ideal:
+# max_num_seqs would), ASWARM_BENCH_LATENCY_MS answers (default 50), ASWARM_BENCH_PROMPTS prompts
+# (default 20,000), at 1, 2 and 4 ranks, --concurrency 800 (so one rank's cap holds every slot).
+# Prints each run's makespan (--summary wall_time_s) and its ratio to the ideal:
 #   ideal = prompts / sum over agents of (slots / latency)
 # i.e. every slot of every agent busy from the first request to the last (target: dynamic <=
 # 1.15x; static is printed beside it). The same prompts on a uniform fleet (no slow agents,
@@ -15,7 +16,7 @@ set -euo pipefail
 build=${1:-build}
 agents=${ASWARM_BENCH_AGENTS:-200}
 prompts=${ASWARM_BENCH_PROMPTS:-20000}
-latency_ms=50
+latency_ms=${ASWARM_BENCH_LATENCY_MS:-50}
 slots=4
 slow_fraction=0.1
 slow_factor=5
@@ -39,7 +40,7 @@ run() {  # run <ranks> <schedule>: the makespan in seconds
   rm -f "$work/out.jsonl"
   mpiexec -n "$1" "$build/src/cli/aswarm-mpi" --pattern scatter-gather \
     --hostfile "$work/agents.txt" --input "$work/in.jsonl" --output "$work/out.jsonl" \
-    --per-agent-concurrency "$slots" --schedule "$2" --progress never \
+    --per-agent-concurrency "$slots" --concurrency 800 --schedule "$2" --progress never \
     --summary "$work/summary.json" > /dev/null
   python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['wall_time_s'])" "$work/summary.json"
 }
@@ -54,7 +55,7 @@ for ranks in 1 2 4; do
     rm -f "$work/out.jsonl"
     mpiexec -n "$ranks" "$build/src/cli/aswarm-mpi" --pattern scatter-gather \
       --hostfile "$work/agents.txt" --input "$work/in.jsonl" --output "$work/out.jsonl" \
-      --per-agent-concurrency "$slots" --schedule "$schedule" --progress never \
+      --per-agent-concurrency "$slots" --concurrency 800 --schedule "$schedule" --progress never \
       --summary "$work/summary.json" > /dev/null
     python3 -c "
 import json, sys

@@ -89,6 +89,8 @@ struct PoolStats {
   std::uint64_t cooldowns = 0;  ///< Transitions healthy -> cooling.
   std::uint64_t probes = 0;     ///< /health probes of cooling endpoints started.
   std::uint64_t failovers = 0;  ///< Requests re-targeted to another agent (PoolOptions::failover).
+  std::uint64_t hedges = 0;      ///< Second copies started (PoolOptions::hedge_quantile).
+  std::uint64_t hedge_wins = 0;  ///< Requests the copy answered first (the original cancelled).
 };
 
 class AgentPool {

@@ -86,6 +86,13 @@ struct PoolOptions {
   bool failover = false;
   int failover_attempts = 3;     ///< Other agents one request may be re-targeted to.
   Seconds give_up_after{600.0};  ///< Longest a request waits while all its agents are cooling.
+  /// Hedging near the tail; 0 = off, else a quantile in (0, 1), e.g. 0.95. When the pool has
+  /// nothing queued, a failover-enabled request whose attempt has run longer than this quantile
+  /// of the last 1,024 successful attempts (once 50 are known) is also sent, once, to an idle
+  /// agent (nothing assigned) of its pool. The first 2xx completes it, the other transfer is
+  /// cancelled; either copy failing leaves the other to answer. Costs at most one extra request
+  /// per hedged request, on agents that had nothing else to do.
+  double hedge_quantile = 0.0;
 
   /// Returns `base` with the environment applied: AURORA_SWARM_MAX_TOKENS,
   /// AURORA_SWARM_MAX_TOKENS_AGGREGATION, AURORA_SWARM_MODEL_MAX_CONTEXT,

@@ -61,26 +61,27 @@ nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, dou
 /// how much retrying, cooling, probing and failing over the run took.
 nlohmann::json reduce_engine_stats(mpi::Swarm& swarm) {
   const mpi::Communicator comm = swarm.communicator();
-  std::uint64_t mine[7] = {};
+  constexpr std::size_t kFields = 9;
+  std::uint64_t mine[kFields] = {};
   if (const AgentPool* pool = swarm.existing_rank_pool()) {
     const PoolStats s = pool->stats();
     const std::uint64_t healthy = pool->healthy_count();
-    const std::uint64_t values[7] = {s.attempts, s.retries,  s.failovers, s.cooldowns,
-                                     s.probes,   healthy,    pool->size()};
+    const std::uint64_t values[kFields] = {s.attempts, s.retries, s.failovers,
+                                           s.cooldowns, s.probes,  healthy,
+                                           pool->size(), s.hedges, s.hedge_wins};
     std::copy(std::begin(values), std::end(values), std::begin(mine));
   } else {
     // A rank that never built its pool has sent nothing; its agents count as healthy.
     mine[5] = mine[6] = swarm.count_on(comm.rank());
   }
-  std::uint64_t all[7] = {};
-  mpi::check(MPI_Reduce(mine, all, 7, MPI_UINT64_T, MPI_SUM, mpi::Communicator::kRoot,
+  std::uint64_t all[kFields] = {};
+  mpi::check(MPI_Reduce(mine, all, kFields, MPI_UINT64_T, MPI_SUM, mpi::Communicator::kRoot,
                         comm.mpi_communicator()),
              "MPI_Reduce");
   if (!comm.is_root()) return nullptr;
-  return {{"attempts", all[0]},      {"retries", all[1]},
-          {"failovers", all[2]},     {"cooldowns", all[3]},
-          {"health_probes", all[4]}, {"healthy_at_end", all[5]},
-          {"endpoints", all[6]}};
+  return {{"attempts", all[0]},      {"retries", all[1]},        {"failovers", all[2]},
+          {"cooldowns", all[3]},     {"health_probes", all[4]},  {"healthy_at_end", all[5]},
+          {"endpoints", all[6]},     {"hedges", all[7]},         {"hedge_wins", all[8]}};
 }
 
 }  // namespace

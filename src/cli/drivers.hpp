@@ -37,9 +37,9 @@ void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void
 /// Collective, the last step of every driver: gathers each rank's MPI seconds, their share of
 /// `wall_seconds` and its peak RSS (what the benchmarks read from --summary). On the root it
 /// then sets "pattern", "ranks", "agents", "per_rank" and "engine" (the pools' attempts,
-/// retries, failovers, cooldowns, health probes and endpoints healthy at the end, summed over
-/// ranks) in `summary` and writes it to
-/// --summary FILE if one was given; other ranks leave `summary` alone.
+/// retries, failovers, cooldowns, health probes, endpoints healthy at the end, hedges and hedge
+/// wins, summed over ranks) in `summary` and writes it to --summary FILE if one was given;
+/// other ranks leave `summary` alone.
 void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
                 const Options& options);
 

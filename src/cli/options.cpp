@@ -107,14 +107,24 @@ void add_options(CLI::App& app, Options& o) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--schedule", o.schedule,
-                 "Scatter-gather: dynamic (default: each prompt to the healthy agent with room, "
-                 "so slow or dead agents and ranks get fewer) or static (prompt i -> agent "
-                 "i mod N, the seed's rule; the default with --batch-size > 1)")
+                 "Scatter-gather and tree-reduce --items leaves: dynamic (default: each prompt "
+                 "to the healthy agent with room, so slow or dead agents and ranks get fewer) or "
+                 "static (prompt i -> agent i mod N, the seed's rule; the default with "
+                 "--batch-size > 1)")
       ->check(CLI::IsMember({"static", "dynamic"}));
   app.add_flag("--no-failover", o.no_failover,
                "Keep each prompt on the agent it was given (default: a prompt whose agent "
                "fails or is cooling moves to another healthy agent of its rank; in dynamic "
                "mode also to other ranks)");
+  app.add_flag("--hedge", o.hedge,
+               "When nothing is queued, send a request running past --hedge-quantile of recent "
+               "answer times once more to an idle agent; the first answer wins, the other "
+               "transfer is cancelled (needs failover)");
+  app.add_option("--hedge-quantile", o.hedge_quantile,
+                 "With --hedge: the quantile of the last 1,024 answer times a request must "
+                 "outrun to be hedged")
+      ->check(CLI::Range(0.5, 0.999))
+      ->capture_default_str();
   app.add_option("--give-up-after", o.give_up_after,
                  "Seconds a prompt waits while no agent it may use is healthy, then fails "
                  "(also --min-healthy's limit)")
@@ -177,6 +187,10 @@ void validate(const Options& o) {
         "--schedule dynamic sends one prompt per request: drop --batch-size or use --schedule "
         "static");
   }
+  if (o.hedge && o.no_failover) {
+    throw CLI::ValidationError(
+        "--hedge sends a second copy to another agent, which --no-failover forbids: drop one");
+  }
   if (o.batch_size > 1 && o.protocol != "completions") {
     throw CLI::ValidationError(
         "--batch-size > 1 sends /v1/completions list requests: add --protocol completions");
@@ -197,6 +211,7 @@ PoolOptions pool_options(const Options& o) {
   p.retries = o.retries;
   p.failover = !o.no_failover;
   p.give_up_after = Seconds(o.give_up_after);
+  p.hedge_quantile = o.hedge ? o.hedge_quantile : 0.0;
   p.validate();
   return p;
 }

@@ -43,6 +43,8 @@ struct Options {
   bool no_failover = false;     ///< Keep each prompt on the agent it was first given.
   double give_up_after = 600;   ///< Seconds without a healthy agent before prompts fail.
   std::string min_healthy;      ///< Start gate: "N" or "P%" endpoints answering /health.
+  bool hedge = false;           ///< Second copies of tail requests on idle agents.
+  double hedge_quantile = 0.95;  ///< Of recent attempt times, past which a request is hedged.
   bool resume = false;
   std::string progress = "auto";
   std::string summary;

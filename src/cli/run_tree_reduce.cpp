@@ -91,8 +91,11 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   const auto started = std::chrono::steady_clock::now();
   std::optional<std::span<const std::string>> leaf_items;
   if (with_items) leaf_items = std::span<const std::string>(items);
-  const auto result =
-      mpi::tree_reduce(swarm, prompt, options.reduce_prompt, options.fanin, leaf_items);
+  const mpi::Schedule schedule = effective_schedule(options) == "dynamic"
+                                     ? mpi::Schedule::dynamic
+                                     : mpi::Schedule::fixed;
+  const auto result = mpi::tree_reduce(swarm, prompt, options.reduce_prompt, options.fanin,
+                                       leaf_items, {}, {.aggregation = true}, schedule);
   const auto wall = std::chrono::steady_clock::now() - started;
   const double wall_seconds = std::chrono::duration<double>(wall).count();
   RunSummary summary;
@@ -142,6 +145,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   summary.set_extra("failed", failed);
   summary.set_extra("fanin", options.fanin);
   summary.set_extra("items", items.size());
+  if (with_items) summary.set_extra("schedule", effective_schedule(options));
   summary.set_extra("local_levels", result.local_levels);
   summary.set_extra("rank_levels", result.rank_levels);
   summary.set_extra("levels", levels_json(result));

@@ -161,7 +161,10 @@ Engine::~Engine() {
     if (priv != nullptr) {
       // Unchecked: a destructor must not throw, and the multi handle is cleaned up next anyway.
       curl_multi_remove_handle(multi_.get(), h.get());
-      delete reinterpret_cast<Transfer*>(priv);  // NOLINT(cppcoreguidelines-owning-memory)
+      auto* t = reinterpret_cast<Transfer*>(priv);
+      // A held original lives only through its copy on the wire.
+      if (t->twin != nullptr && t->twin->held) delete t->twin;
+      delete t;  // NOLINT(cppcoreguidelines-owning-memory)
     }
   }
   for (Fifo* q : {&pending_, &retry_, &probes_}) {
@@ -268,6 +271,7 @@ void Engine::dispatch() {
     auto& s = state_[t->endpoint];
     if (per_cap != 0 && s.in_flight >= per_cap) {
       s.parked.push(t);  // each request parks at most once per attempt: O(1) amortised
+      ++parked_;
       continue;
     }
     start(t);
@@ -278,6 +282,7 @@ void Engine::start(Transfer* t) {
   CURL* h = acquire_handle();
   // First, so that the destructor finds and frees `t` through the handle if a later call throws.
   set_option(h, CURLOPT_PRIVATE, t);
+  t->handle = h;
   t->response.clear();
   t->too_large = false;
   t->error_buffer[0] = '\0';
@@ -344,6 +349,11 @@ bool Engine::finish(CURLMsg* msg) {
     return false;
   }
   const std::uint32_t endpoint = out.t->endpoint;
+  if (out.t->twin != nullptr) {
+    const bool completed = finish_twin(out);
+    refill(endpoint);
+    return completed;
+  }
   // The freed slot is refilled only after the outcome is judged: a failure that cools the
   // endpoint must divert its parked requests instead of starting one more there.
   const bool completed = !retry(out) && !judge(out);
@@ -359,6 +369,7 @@ Engine::Outcome Engine::release(CURL* h, CURLcode code) {
   char* priv = nullptr;
   curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
   out.t = reinterpret_cast<Transfer*>(priv);
+  out.t->handle = nullptr;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
   long connects = 0;
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
@@ -382,6 +393,7 @@ void Engine::refill(std::uint32_t endpoint) {
   auto& s = state_[endpoint];
   while (!s.parked.empty() && in_flight_ < options_.concurrency) {
     Transfer* next = s.parked.pop();
+    --parked_;
     if (divert(next)) continue;
     start(next);
     break;
@@ -391,6 +403,7 @@ void Engine::refill(std::uint32_t endpoint) {
 // Schedules another attempt of a transient failure while retries remain; true if it did.
 bool Engine::retry(const Outcome& out) {
   Transfer* t = out.t;
+  if (t->hedge) return false;  // a copy has one attempt: its original still has its own
   const bool transient = out.code != CURLE_OK ? (transient_curl_error(out.code) && !t->too_large)
                                               : transient_status(out.status);
   if (!transient || t->agent_attempts > options_.retries) return false;
@@ -460,6 +473,7 @@ std::size_t Engine::poll(std::chrono::milliseconds max_wait) {
     start_due_probes(now);
     delivered += expire_waiting(now);
     dispatch();
+    maybe_hedge(now);
     int running = 0;
     check_multi(curl_multi_perform(multi_.get(), &running), "curl_multi_perform");
     delivered += drain();

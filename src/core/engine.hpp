@@ -16,6 +16,9 @@
 //             cooling endpoint, and they decide when work may return to it).
 //   waiting_  min-heap by give-up time of failover requests whose pool has no healthy agent;
 //             a probe that brings an endpoint back moves them all to retry_.
+// Hedging (opt-in, engine_hedge.cpp): when every queue is empty, a failover request whose
+// attempt has run past a quantile of recent attempts gets a twin on an idle agent of its
+// family; the first 2xx completes the request and the other copy is cancelled.
 // Every request ends in exactly one call of its completion function. Probes are the engine's
 // own GETs: they are not requests (not outstanding, not in submitted/completed/attempts).
 // Health and failover (health.hpp, engine_health.cpp): the final outcome of every POST feeds
@@ -25,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <random>
 #include <string>
@@ -32,6 +36,7 @@
 
 #include "curl_handles.hpp"
 #include "health.hpp"
+#include "latency_window.hpp"
 #include "swarm/endpoint.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/pool_options.hpp"
@@ -83,6 +88,17 @@ struct Transfer {
   bool too_large = false;
   std::size_t max_bytes = 0;
   Engine* owner = nullptr;   ///< For counting libcurl's silent re-sends (on_prereq).
+  CURL* handle = nullptr;    ///< While on the wire (so that a hedge's loser can be cancelled).
+  // Hedging (engine_hedge.cpp). While a request runs twice, each copy points at the other.
+  Transfer* twin = nullptr;
+  bool hedge = false;   ///< The copy: one attempt, no failover; it completes only by winning.
+  bool hedged = false;  ///< Has had its copy (at most one per request).
+  /// The original finished without a 2xx while its copy still runs: its outcome waits here
+  /// for the copy's (no retry or failover meanwhile, so the two never both continue).
+  bool held = false;
+  CURLcode held_code = CURLE_OK;
+  long held_status = 0;
+  curl_off_t held_retry_after = 0;
   Transfer* next = nullptr;  ///< Intrusive FIFO link.
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
@@ -170,6 +186,7 @@ class Engine {
   void complete(std::unique_ptr<Transfer> t, Reply&& r);
 
   // Health and failover (engine_health.cpp).
+  bool note(const Outcome& out);  // feeds the health table; true for a cooling failure
   bool judge(const Outcome& out);
   bool divert(Transfer* t);
   bool reroute(Transfer* t);
@@ -178,6 +195,14 @@ class Engine {
   void finish_probe(const Outcome& out);
   std::size_t expire_waiting(Clock::time_point now);
   [[nodiscard]] Clock::time_point next_timer() const noexcept;
+
+  // Hedging near the tail (engine_hedge.cpp).
+  void maybe_hedge(Clock::time_point now);
+  std::optional<std::size_t> idle_sibling(const Transfer& t);
+  void launch_hedge(Transfer* t, std::size_t family_index);
+  bool finish_twin(const Outcome& out);
+  void discard(Transfer* t);  // frees a copy that finished and lost, without completing it
+  void cancel(Transfer* t);   // takes a losing copy off the wire (or frees it, held) unfinished
 
   std::vector<Endpoint> endpoints_;
   PoolOptions options_;
@@ -194,6 +219,10 @@ class Engine {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> waiting_;
   std::size_t in_flight_ = 0;
   std::size_t outstanding_ = 0;
+  std::size_t parked_ = 0;  ///< Over every endpoint's parked FIFO.
+  LatencyWindow latencies_;  ///< Successful attempts, kept only while hedging is on.
+  Clock::time_point next_hedge_scan_{};
+  std::size_t hedge_cursor_ = 0;  ///< Where the next idle-agent search starts in a family.
   PoolStats stats_;
   std::mt19937_64 rng_;
 };

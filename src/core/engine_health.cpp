@@ -21,6 +21,12 @@ constexpr const char* kProbePath = "/health";  // vLLM's liveness route (and the
 // health table; returns true when failover took the request elsewhere instead of completing.
 bool Engine::judge(const Outcome& out) {
   Transfer* t = out.t;
+  return note(out) && t->family != nullptr && t->failovers_left > 0 && reroute(t);
+}
+
+// What judge() records, without moving the request: true when the outcome was a cooling failure.
+bool Engine::note(const Outcome& out) {
+  Transfer* t = out.t;
   // GETs address one endpoint on purpose (metadata, aswarm-health's own probes): they neither
   // judge it nor move.
   if (t->body.empty()) return false;
@@ -29,7 +35,9 @@ bool Engine::judge(const Outcome& out) {
   const long status = out.code == CURLE_OK ? out.status : 0;
   if (!cooling_failure(kind, status)) {
     if (kind == FailureKind::none && status >= 200 && status < 300) {
-      health_.succeeded(t->endpoint, Clock::now() - t->attempt_start);
+      const Seconds took = Clock::now() - t->attempt_start;
+      health_.succeeded(t->endpoint, took);
+      if (options_.hedge_quantile > 0) latencies_.add(took);
     } else {
       health_.answered(t->endpoint);
     }
@@ -45,7 +53,7 @@ bool Engine::judge(const Outcome& out) {
                        ? fmt::format("{}: {}", curl_easy_strerror(out.code), t->error_buffer)
                        : std::string(curl_easy_strerror(out.code)));
   if (health_.failed(t->endpoint, std::move(why), Clock::now())) ++stats_.cooldowns;
-  return t->family != nullptr && t->failovers_left > 0 && reroute(t);
+  return true;
 }
 
 // Called before a request starts: true when it must not start on its endpoint (cooling) and
@@ -185,6 +193,8 @@ Clock::time_point Engine::next_timer() const noexcept {
   Clock::time_point next = health_.next_probe();
   if (!backoff_.empty()) next = std::min(next, backoff_.top().when);
   if (!waiting_.empty()) next = std::min(next, waiting_.top().when);
+  // Hedging looks at running attempts every few ms, but only while there are some.
+  if (options_.hedge_quantile > 0 && in_flight_ > 0) next = std::min(next, next_hedge_scan_);
   return next;
 }
 

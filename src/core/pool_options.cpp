@@ -93,6 +93,10 @@ void PoolOptions::validate() const {
   if (probe_timeout.count() <= 0) bad("probe_timeout", probe_timeout.count());
   if (failover_attempts < 0) bad("failover_attempts", failover_attempts);
   if (give_up_after.count() < 0) bad("give_up_after", give_up_after.count());
+  // Written so that NaN fails too.
+  if (!(hedge_quantile == 0.0 || (hedge_quantile > 0.0 && hedge_quantile < 1.0))) {
+    bad("hedge_quantile", hedge_quantile);
+  }
 }
 
 }  // namespace swarm

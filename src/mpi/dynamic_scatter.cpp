@@ -13,6 +13,9 @@
 // its answer). While every rank is down the root holds the prompts; after give_up_after it
 // fails them, and any it reads while all stay down, with "no healthy agent for N s".
 //
+// Keep mode (dynamic_farm.hpp, tree-reduce's leaves): answers stay on the rank that ran them and
+// only their credit travels; the root's sink then sees empty Responses.
+//
 // Point-to-point on a private duplicate of the swarm's communicator. The root reads and writes
 // on its I/O thread (as in static mode) and holds at most two windows; results leave in input
 // order.
@@ -28,6 +31,7 @@
 
 #include <fmt/format.h>
 
+#include "dynamic_farm.hpp"
 #include "least_loaded.hpp"
 #include "private_comm.hpp"
 #include "progress.hpp"
@@ -66,10 +70,11 @@ struct Window {
 class Root {
  public:
   Root(Swarm& swarm, const WindowSource& next, const WindowSink& done, std::size_t window,
-       CallOptions call, MPI_Comm comm)
+       CallOptions call, MPI_Comm comm, const detail::KeepFn& keep)
       : swarm_(swarm),
         next_(next),
         done_(done),
+        keep_(keep),
         window_(window),
         comm_(comm),
         progress_(swarm),
@@ -171,7 +176,8 @@ class Root {
       if (m->tag == kAnswersTag) {
         auto answers = detail::decode<std::vector<detail::Answer>>(m->bytes);
         outstanding_[r] -= answers.size();
-        for (auto& a : answers) place(a.seq, std::move(a.response));
+        // Kept answers stay on their rank: what arrives is only the credit.
+        for (auto& a : answers) place(a.seq, std::move(a.response), /*credit=*/bool(keep_));
       } else if (m->tag == kReturnTag || m->tag == kRetryTag) {
         auto back = detail::decode<std::vector<detail::Returned>>(m->bytes);
         outstanding_[r] -= back.size();
@@ -233,10 +239,15 @@ class Root {
     return true;
   }
 
-  void place(std::uint64_t seq, Response&& r) {
+  /// The final answer to `seq` (`credit`: kept on the rank that ran it; only its slot counts).
+  void place(std::uint64_t seq, Response&& r, bool credit = false) {
     if (const auto h = history_.find(seq); h != history_.end()) {
       r.attempts += h->second.attempts;  // attempts on every rank count
       history_.erase(h);
+    }
+    if (keep_ && !credit) {
+      keep_(seq, std::move(r));  // the root's own answers, and failures it decided
+      r = Response{};
     }
     for (auto& w : windows_) {
       if (seq >= w.base && seq < w.base + w.results.size()) {
@@ -265,6 +276,7 @@ class Root {
   Swarm& swarm_;
   const WindowSource& next_;
   const WindowSink& done_;
+  const detail::KeepFn& keep_;
   std::size_t window_;
   MPI_Comm comm_;
   detail::Progress progress_;
@@ -290,7 +302,7 @@ class Root {
 };
 
 /// Non-root ranks: serve chunks until the root closes.
-void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
+void serve(Swarm& swarm, CallOptions call, MPI_Comm comm, const detail::KeepFn& keep) {
   detail::Progress progress(swarm);
   detail::SendQueue sends(comm, progress);
   std::vector<detail::Answer> ready;
@@ -300,7 +312,13 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
   if (!swarm.local_agents().empty()) {
     local.emplace(
         swarm, call,
-        [&ready](std::uint64_t seq, Response&& r) { ready.push_back({seq, std::move(r)}); },
+        [&ready, &keep](std::uint64_t seq, Response&& r) {
+          if (keep) {
+            keep(seq, std::move(r));
+            r = Response{};  // the root needs only the credit
+          }
+          ready.push_back({seq, std::move(r)});
+        },
         [&back, &back_down](std::vector<detail::Returned>&& b, bool down) {
           for (auto& x : b) back.push_back(std::move(x));
           back_down = back_down || down;
@@ -345,16 +363,21 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm) {
 
 }  // namespace
 
-void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
-                            std::size_t window, CallOptions call) {
+void detail::run_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
+                         std::size_t window, CallOptions call, const KeepFn& keep) {
   if (swarm.size() == 0) throw std::logic_error("scatter_gather over an empty swarm");
   if (window == 0) throw std::invalid_argument("scatter_gather: window must be positive");
   const detail::PrivateComm comm(swarm.communicator().mpi_communicator());
   if (swarm.communicator().is_root()) {
-    Root(swarm, next, done, window, call, comm.get()).run();
+    Root(swarm, next, done, window, call, comm.get(), keep).run();
   } else {
-    serve(swarm, call, comm.get());
+    serve(swarm, call, comm.get(), keep);
   }
+}
+
+void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
+                            std::size_t window, CallOptions call) {
+  detail::run_dynamic(swarm, next, done, window, call, {});
 }
 
 }  // namespace swarm::mpi

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "collectives.hpp"
+#include "dynamic_farm.hpp"
 #include "local_runner.hpp"
 #include "private_comm.hpp"
 #include "progress.hpp"
@@ -85,11 +86,39 @@ int reduce_locally(Swarm& swarm, std::vector<Response>& current, std::string_vie
   return level - 1;
 }
 
+/// This rank's leaf answers in dynamic mode: the items are handed out on demand (dynamic_farm.hpp)
+/// and each answer stays on the rank whose agent gave it, in item order.
+std::vector<Response> dynamic_leaves(Swarm& swarm, const std::string& prompt,
+                                     std::optional<std::span<const std::string>> items,
+                                     CallOptions call) {
+  std::size_t next_item = 0;  // the root's, on its I/O thread
+  const WindowSource source = [&](std::size_t max) {
+    std::vector<Work> window;
+    for (; next_item < items->size() && window.size() < max; ++next_item) {
+      window.push_back(Work{next_item, fill_template(prompt, {{"item", (*items)[next_item]}}), {}});
+    }
+    return window;
+  };
+  const WindowSink ignore = [](std::vector<std::uint64_t>&&, std::vector<Response>&&) {};
+  std::vector<std::pair<std::uint64_t, Response>> kept;
+  const detail::KeepFn keep = [&kept](std::uint64_t seq, Response&& r) {
+    kept.emplace_back(seq, std::move(r));
+  };
+  detail::run_dynamic(swarm, source, ignore, kDefaultWindow, call, keep);
+  std::sort(kept.begin(), kept.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Response> out;
+  out.reserve(kept.size());
+  for (auto& [seq, r] : kept) out.push_back(std::move(r));
+  return out;
+}
+
 /// This rank's leaf answers: every agent answers `prompt`, or the root's items are dealt as in
 /// scatter-gather (item i to agent i mod N) and answered in item order.
 std::vector<Response> run_leaves(Swarm& swarm, const std::string& prompt, bool with_items,
                                  std::optional<std::span<const std::string>> items,
-                                 CallOptions call) {
+                                 CallOptions call, Schedule schedule) {
+  if (with_items && schedule == Schedule::dynamic) return dynamic_leaves(swarm, prompt, items, call);
   if (with_items) {
     const bool root = swarm.communicator().is_root();
     const auto n = static_cast<std::uint64_t>(swarm.size());
@@ -221,7 +250,7 @@ void sum_levels(Swarm& swarm, std::vector<TreeLevel>& levels) {
 
 TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
                              std::size_t fanin, std::optional<std::span<const std::string>> items,
-                             CallOptions leaf_call, CallOptions reduce_call) {
+                             CallOptions leaf_call, CallOptions reduce_call, Schedule schedule) {
   if (swarm.size() == 0) throw std::logic_error("tree_reduce on an empty swarm");
   const Communicator world = swarm.communicator();
   const bool root = world.is_root();
@@ -233,6 +262,7 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
     detail::ByteWriter w;
     w.put<std::uint64_t>(fanin);
     w.put<std::uint8_t>(items.has_value() ? 1 : 0);
+    w.put<std::uint8_t>(schedule == Schedule::dynamic ? 1 : 0);
     w.put_string(prompt);
     w.put_string(reduce_prompt);
     args = std::move(w.bytes());
@@ -244,6 +274,7 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
   detail::ByteReader in(args);
   fanin = in.get<std::uint64_t>();
   const bool with_items = in.get<std::uint8_t>() != 0;
+  schedule = in.get<std::uint8_t>() != 0 ? Schedule::dynamic : Schedule::fixed;
   const std::string leaf_prompt = in.get_string();
   const std::string supervisor = in.get_string();
   if (fanin < 2) throw std::invalid_argument("tree_reduce: fanin must be at least 2");
@@ -251,7 +282,7 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
   // Leaves, then the seed's loop on this rank's own agents.
   TreeReduceResult out;
   std::vector<TreeLevel> levels(1);
-  auto leaves = run_leaves(swarm, leaf_prompt, with_items, items, leaf_call);
+  auto leaves = run_leaves(swarm, leaf_prompt, with_items, items, leaf_call, schedule);
   levels[0].inputs = levels[0].calls = leaves.size();
   std::vector<Response> current;
   for (auto& r : leaves) {

@@ -162,6 +162,33 @@ assert sum(l['agent'] == 3 for l in d) > 0, 'the late agent never answered'" "$s
       --output "$scratch/out2.jsonl" --min-healthy 3x
     [[ $rc -eq 2 && "$err" == *"expected a count N or a percentage P%"* ]] || fail "rc=$rc err=$err"
     ;;
+  hedge)
+    # Agent 0 answers in 1 s, the others in 20 ms: at the end of the run the other agents are
+    # idle while agent 0 still holds prompts; --hedge sends those once more and they finish.
+    start_mock --count 4 --mode script --script "$(who_script)" --latency fixed:20 \
+      --slow-agents 0 --slow-factor 50
+    python3 -c "
+import json
+with open('$scratch/in.jsonl', 'w') as f:
+    for i in range(200): f.write(json.dumps('p%d' % i) + '\n')"
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" \
+      --output "$scratch/out.jsonl" --per-agent-concurrency 2 --hedge --summary "$scratch/s.json"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    json "assert [l['index'] for l in d] == list(range(200)), 'order/duplicates'
+assert all(l['success'] and l['text'] == 'agent %d: p%d' % (l['agent'], l['index']) for l in d)" \
+      "$scratch/out.jsonl"
+    python3 - "$scratch/s.json" "$(requests)" <<'PY' || fail "summary: $(cat "$scratch/s.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+e = s['engine']
+assert e['hedges'] >= 1 and 1 <= e['hedge_wins'] <= e['hedges'], e
+# The lines' attempts count both copies of a hedged prompt, and each reached the mock once.
+assert s['attempts'] == 200 + e['hedges'] == int(sys.argv[2]), (s['attempts'], e, sys.argv[2])
+PY
+    run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" \
+      --output "$scratch/out.jsonl" --hedge --no-failover
+    [[ $rc -eq 2 && "$err" == *"--hedge"*"--no-failover"* ]] || fail "rc=$rc err=$err"
+    ;;
   resume | resume-dynamic)
     start_mock --count 4 --latency fixed:20
     python3 -c "

@@ -1,11 +1,13 @@
 // The adaptive swarm under mpiexec at 1-4 ranks against a real aswarm-mock-agent: both schedules
 // answer every input once in input order with the same texts; in dynamic mode a rank whose
-// agents are all dead gives its work to the others, an agent that starts listening late joins,
+// agents are all dead gives its work to the others (scatter-gather and tree-reduce leaves), an agent that starts listening late joins,
 // and when every agent is dead each prompt fails after give_up_after instead of hanging.
 
 #include <mpi.h>
 
+#include <cctype>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "swarm/mpi/scatter_gather.hpp"
 #include "swarm/mpi/shard.hpp"
 #include "swarm/mpi/swarm.hpp"
+#include "swarm/mpi/tree_reduce.hpp"
 
 namespace {
 
@@ -98,6 +101,43 @@ TEST(MpiAdaptive, ARankWhoseAgentsAreAllDeadHasItsWorkDoneElsewhere) {
   // taken once more by a prompt failing over from a dead neighbour before that (no retries
   // here). The static rule would have sent it 10.
   for (const auto d : dead) EXPECT_LE(completions_of(mock, static_cast<std::size_t>(d)), 4.0) << d;
+}
+
+TEST(MpiAdaptive, TreeReduceLeavesInDynamicModeSurviveARankOfDeadAgents) {
+  const Communicator world;
+  if (world.size() == 1) GTEST_SKIP() << "needs a second rank to take the work";
+  constexpr std::int64_t n = 8;
+  std::string dead_list;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (swarm::mpi::block_owner(n, world.size(), i) != world.size() - 1) continue;
+    dead_list += (dead_list.empty() ? "" : ",") + std::to_string(i);
+  }
+  MockSwarm mock({"--count", std::to_string(n), "--dead-agents", dead_list});
+  auto options = adaptive_options();
+  options.give_up_after = Seconds(1);  // the static run's dead leaves wait for a healthy agent
+  Swarm s = Swarm::from_hostfile(world, mock.hostfile(), options);
+  const auto items = numbered("t", 40);
+  const std::span<const std::string> leaves(items);
+  const auto dynamic = swarm::mpi::tree_reduce(s, "leaf {item}", "sum {responses}", 4, leaves, {},
+                                               {.aggregation = true}, Schedule::dynamic);
+  // The same fleet under the static rule: the dead rank's share of the leaves fails.
+  const auto fixed = swarm::mpi::tree_reduce(s, "leaf {item}", "sum {responses}", 4, leaves, {},
+                                             {.aggregation = true}, Schedule::fixed);
+  ASSERT_TRUE(dynamic.response.success) << dynamic.response.error;
+  EXPECT_EQ(dynamic.levels[0].inputs, items.size());  // every item exactly once
+  EXPECT_EQ(dynamic.levels[0].ok, items.size());
+  EXPECT_EQ(dynamic.levels[0].failed, 0u);
+  EXPECT_EQ(fixed.levels[0].inputs, items.size());
+  EXPECT_GT(fixed.levels[0].failed, 0u);
+  // The final summary covers every leaf exactly once: the mock's answers quote their prompts.
+  const std::string& text = dynamic.response.text;
+  std::multiset<std::string> seen;
+  for (auto at = text.find("leaf t"); at != std::string::npos; at = text.find("leaf t", at + 1)) {
+    auto end = at + 6;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end])) != 0) ++end;
+    seen.insert(text.substr(at + 5, end - at - 5));
+  }
+  EXPECT_EQ(seen, std::multiset<std::string>(items.begin(), items.end()));
 }
 
 TEST(MpiAdaptive, AnAgentThatStartsListeningLateReceivesRequests) {

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "swarm/mpi/scatter_gather.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/response.hpp"
 
@@ -68,10 +69,15 @@ struct TreeReduceResult {
 /// {responses} and {level} filled (see the file comment) under `reduce_call` (by default the
 /// aggregation max_tokens cap). Returns the result on every rank. Throws std::logic_error (on
 /// every rank) for an empty swarm and std::invalid_argument for fanin < 2.
+/// `schedule` (significant on the root) applies to item leaves: `fixed` is the rule above;
+/// `dynamic` hands the items out on demand as scatter_gather_dynamic does (a slow or dead agent
+/// or rank gets fewer, failed items move), and each rank's leaves are then the answers its
+/// agents gave, in item order; they stay on that rank (only credits travel to the root).
 TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
                              std::size_t fanin = 50,
                              std::optional<std::span<const std::string>> items = std::nullopt,
                              CallOptions leaf_call = {},
-                             CallOptions reduce_call = {.aggregation = true});
+                             CallOptions reduce_call = {.aggregation = true},
+                             Schedule schedule = Schedule::fixed);
 
 }  // namespace swarm::mpi
