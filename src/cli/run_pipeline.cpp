@@ -155,8 +155,9 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
       if (batch.empty()) break;
       for (auto& rec : batch) {
         if (io.resume && io.resume->done(rec.index)) continue;
+        const std::uint64_t hash = record_hash(rec);  // before the prompt moves into the items
         items.push_back(std::move(rec.prompt));
-        records.push_back(RecordIdentity::of(std::move(rec)));
+        records.push_back(RecordIdentity::of(std::move(rec), hash));
       }
     }
     std::string more = items.empty() ? "" : "1";

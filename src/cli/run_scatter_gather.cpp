@@ -20,6 +20,7 @@
 #include "io/journal.hpp"
 #include "io/output.hpp"
 #include "io/progress.hpp"
+#include "io/record_hash.hpp"
 #include "io/resume.hpp"
 #include "io/summary.hpp"
 #include "jsonl_run.hpp"
@@ -125,8 +126,9 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
       records_read += records.size();
       for (auto& record : records) {
         if (resume && resume->done(record.index)) continue;
+        const std::uint64_t hash = record_hash(record);  // before make_work moves the prompt
         work.push_back(make_work(record, item_template, options, call.prompts_are_requests));
-        kept.push_back(RecordIdentity::of(std::move(record)));
+        kept.push_back(RecordIdentity::of(std::move(record), hash));
       }
     }
     if (!work.empty()) window_records.push_back(std::move(kept));

@@ -66,7 +66,7 @@ TEST(OutputLine, RecordIdentityGivesTheSameLineAsTheRecord) {
     for (const auto& response : {good_response(), bad_response()}) {
       const auto expected = format_output_line(make_output_line(record, response, "http://n:1", 5));
       InputRecord copy = record;
-      auto identity = RecordIdentity::of(std::move(copy));
+      auto identity = RecordIdentity::of(std::move(copy), record_hash(record));
       EXPECT_EQ(identity.batch != nullptr, record.batch);
       EXPECT_EQ(
           format_output_line(make_output_line(std::move(identity), response, "http://n:1", 5)),

@@ -4,7 +4,7 @@
 # never a crash, a hang or a usage error), one output line per input (per agent for broadcast,
 # per item for scatter-gather and the pipeline, one for tree-reduce, one per round and section
 # for the blackboard), and the engine's attempts (--summary) against the generation requests
-# the mock counted: equal wherever every attempt reaches the mock, at least as many where some
+# (and model lookups) the mock counted: equal wherever every attempt reaches the mock, at least as many where some
 # are refused before they arrive (late or closed agents).
 #   fault_matrix.sh <mpiexec> <aswarm-mpi> <aswarm-mock-agent> <scratch dir> [<class>...]
 # Small inputs and 1 s timeouts keep the whole matrix within about a minute on two cores.
@@ -38,14 +38,15 @@ order=(healthy http500 http429 reset hang bad-json truncated html-error dead-503
 (( $# > 0 )) && order=("$@")
 patterns=(broadcast scatter-gather tree-reduce blackboard pipeline)
 
-# generation: the mock's generation requests (chat and completions), all agents, through the
-# last agent (never made dead or late here).
-generation() {
+# received: the requests the mock received that the engine counts as attempts (generation and
+# /v1/models; not /health probes, not these scrapes), all agents, through the last agent
+# (never made dead or late here).
+received() {
   local last
   last=$(tail -n 1 "$scratch/agents.txt" | cut -d' ' -f1)
   curl -sf --retry 3 --retry-connrefused --max-time 10 "http://$last/metrics" |
     awk 'index($0, "aswarm_mock_requests_total{") == 1 &&
-         (index($0, "route=\"/v1/chat/completions\"") || index($0, "route=\"/v1/completions\"")) { s += $2 }
+         !index($0, "route=\"/health\"") && !index($0, "route=\"/metrics\"") { s += $2 }
          END { print s + 0 }'
 }
 
@@ -60,14 +61,14 @@ cat > "$scratch/pipeline.json" << 'JSON'
             {"name": "second", "prompt": "B:{input}", "agents": 1}]}
 JSON
 
-# pattern_args <pattern>: its flags; expected_lines <pattern>: its output lines.
+# pattern_args <pattern>: sets args to its flags; expected_lines <pattern>: its output lines.
 pattern_args() {
   case $1 in
-    broadcast) echo --prompt hello ;;
-    scatter-gather) echo --input "$scratch/items.jsonl" ;;
-    tree-reduce) echo --prompt leaf --reduce-prompt "sum: {responses}" --fanin 2 ;;
-    blackboard) echo --config "$scratch/board.json" ;;
-    pipeline) echo --config "$scratch/pipeline.json" --input "$scratch/items.jsonl" ;;
+    broadcast) args=(--prompt hello) ;;
+    scatter-gather) args=(--input "$scratch/items.jsonl") ;;
+    tree-reduce) args=(--prompt leaf --reduce-prompt "sum: {responses}" --fanin 2) ;;
+    blackboard) args=(--config "$scratch/board.json") ;;
+    pipeline) args=(--config "$scratch/pipeline.json" --input "$scratch/items.jsonl") ;;
   esac
 }
 expected_lines() {
@@ -86,12 +87,12 @@ for class in "${order[@]}"; do
   start_mock --count 4 --roles a,b --seed 7 --model mock-model ${classes[$class]}
   for pattern in "${patterns[@]}"; do
     out_file="$scratch/$class-$pattern.jsonl"
-    before=$(generation)
+    before=$(received)
     t0=$SECONDS
-    # shellcheck disable=SC2046  # pattern_args gives words
-    run 2 --pattern "$pattern" --hostfile "$scratch/agents.txt" $(pattern_args "$pattern") \
+    pattern_args "$pattern"
+    run 2 --pattern "$pattern" --hostfile "$scratch/agents.txt" "${args[@]}" \
       --output "$out_file" --summary "$scratch/summary.json"
-    sent=$(( $(generation) - before ))
+    sent=$(( $(received) - before ))
     problem=""
     if [[ $rc -ne 0 && $rc -ne 3 ]]; then
       problem="exit $rc: $(tail -n 3 <<< "$err")"

@@ -93,10 +93,9 @@ OutputLine make_output_line(const InputRecord& record, swarm::Response response,
   return line;
 }
 
-RecordIdentity RecordIdentity::of(InputRecord&& record) {
-  const std::uint64_t hash = record_hash(record);
+RecordIdentity RecordIdentity::of(InputRecord&& record, std::uint64_t input_hash) {
   RecordIdentity identity{
-      .index = record.index, .id = std::move(record.id), .batch = nullptr, .input_hash = hash};
+      .index = record.index, .id = std::move(record.id), .batch = nullptr, .input_hash = input_hash};
   if (record.batch) {
     identity.batch = std::make_unique<Batch>(Batch{.custom_id = std::move(record.custom_id),
                                                    .url = std::move(record.url),

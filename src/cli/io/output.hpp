@@ -71,8 +71,9 @@ struct RecordIdentity {
   std::unique_ptr<Batch> batch;  ///< Batch input only.
   std::uint64_t input_hash = 0;  ///< record_hash() of the record.
 
-  /// What the output needs of `record`; its prompt is left alone.
-  static RecordIdentity of(InputRecord&& record);
+  /// What the output needs of `record`; its prompt is left alone. `input_hash` is
+  /// record_hash(record), taken before anything was moved out of it (make_work moves the prompt).
+  static RecordIdentity of(InputRecord&& record, std::uint64_t input_hash);
 };
 
 /// An OutputLine for the record behind `record`: the same line make_output_line() gives for
