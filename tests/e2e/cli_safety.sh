@@ -102,7 +102,7 @@ with open(sys.argv[1], 'w') as f:
     # One window holds the whole input (the default window), so without the journal a kill
     # keeps nothing.
     start_mock --count 4 --latency fixed:40
-    inputs "$scratch/in.jsonl" 3000
+    inputs "$scratch/in.jsonl" 1500
     args=(--pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl"
           --output "$scratch/out.jsonl" --concurrency 8)
     started=$(date +%s.%N)
@@ -123,7 +123,7 @@ with open(sys.argv[1], 'w') as f:
     # At most ~1 s of answers (the journal's sync interval) plus those in flight may be lost;
     # allow 2 s of the run's average rate.
     slack=$(python3 -c "print(int(2 * $sent / $elapsed) + 32)")
-    (( sent < 3000 )) || fail "the run finished before the kill"
+    (( sent < 1500 )) || fail "the run finished before the kill"
     (( kept > 0 && kept >= sent - slack )) || fail "the kill lost too much: $sent sent, $kept kept (slack $slack)"
     ls "$scratch"/out.jsonl.journal-* > /dev/null 2>&1 || fail "no journal segment after the kill"
     # Without --resume the journal is not overwritten.
@@ -133,8 +133,8 @@ with open(sys.argv[1], 'w') as f:
     run 2 "${args[@]}" --resume
     [[ $rc -eq 0 ]] || fail "resume rc=$rc err=$err"
     resent=$(( $(requests) - before ))
-    [[ $resent -eq $((3000 - kept)) ]] || fail "resume sent $resent, expected $((3000 - kept))"
-    json "assert [l['index'] for l in d] == list(range(3000)), 'order/duplicates'
+    [[ $resent -eq $((1500 - kept)) ]] || fail "resume sent $resent, expected $((1500 - kept))"
+    json "assert [l['index'] for l in d] == list(range(1500)), 'order/duplicates'
 assert all(l['success'] and l['text'] == 'completion: prompt %d' % l['index'] for l in d)" "$scratch/out.jsonl"
     no_leftovers "$scratch/out.jsonl"
     echo "kill-journal: $sent requests received before the kill after ${elapsed}s, $kept answers kept, $resent re-sent"
