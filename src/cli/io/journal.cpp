@@ -97,19 +97,22 @@ void fold_journal(const std::string& output, OutputWriter& writer, ResumeState& 
                   const InputChecks& checks, const WarningHandler& on_warning) {
   const auto segments = journal_segments(output);
   if (segments.empty()) return;
+  // A segment holds up to a window of answers: copied in pieces, never held whole.
+  constexpr std::size_t kPiece = 1 << 20;
   std::string bytes;
   for (const auto& segment : segments) {
     const ResumeState part =
         load_resume(segment, state.expected_count(), checks.keys, on_warning, checks.hashes);
-    {
-      detail::File file = detail::File::open(segment, "r");
-      bytes.resize(part.valid_bytes());
-      if (!bytes.empty() && std::fread(bytes.data(), 1, bytes.size(), file.get()) != bytes.size()) {
+    detail::File file = detail::File::open(segment, "r");
+    for (std::uint64_t left = part.valid_bytes(); left > 0;) {
+      bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(left, kPiece)));
+      if (std::fread(bytes.data(), 1, bytes.size(), file.get()) != bytes.size()) {
         throw std::runtime_error(detail::errno_message("cannot read", segment));
       }
+      writer.write_lines(bytes);
+      left -= bytes.size();
     }
-    if (part.needs_newline()) bytes += '\n';
-    writer.write_lines(bytes);
+    if (part.needs_newline()) writer.write_lines("\n");
     state.merge(part);
   }
   writer.flush();  // the folded lines are durable in the output before their segments go

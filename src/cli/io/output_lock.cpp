@@ -80,11 +80,12 @@ OutputLock::OutputLock(const std::string& output) : lock_path_(output + ".lock")
     ::close(fd);
   }
   if (fd_ < 0) throw std::runtime_error(fmt::format("cannot lock '{}': it keeps changing", lock_path_));
+  // The lock holds without the text too; only a refused run's message would lack the pid.
   const std::string holder = fmt::format("pid {} on {}\n", ::getpid(), host_name());
-  if (::ftruncate(fd_, 0) != 0 ||
-      ::pwrite(fd_, holder.data(), holder.size(), 0) != static_cast<ssize_t>(holder.size())) {
-    // The lock holds without the text; only the message of a refused run would lack the pid.
-  }
+  const bool named = ::ftruncate(fd_, 0) == 0 &&
+                     ::pwrite(fd_, holder.data(), holder.size(), 0) ==
+                         static_cast<ssize_t>(holder.size());
+  static_cast<void>(named);
   remove_stale_temps(output);
 }
 
