@@ -120,9 +120,11 @@ with open(sys.argv[1], 'w') as f:
     sent=$(requests)
     elapsed=$(python3 -c "import time; print(time.time() - $started)")
     kept=$(kept "$scratch/out.jsonl")
-    # At most ~1 s of answers (the journal's sync interval) plus those in flight may be lost;
-    # allow 2 s of the run's average rate.
-    slack=$(python3 -c "print(int(2 * $sent / $elapsed) + 32)")
+    # At most ~1 s of answers (the journal's sync interval) plus those in flight and those the
+    # I/O thread had not synced yet may be lost: allow 3 s of the run's average rate (a loaded
+    # machine delays the fsync; the full suite at -j2 lost 1.3 s worth here). Without the
+    # journal everything is lost.
+    slack=$(python3 -c "print(int(3 * $sent / $elapsed) + 64)")
     (( sent < 1500 )) || fail "the run finished before the kill"
     (( kept > 0 && kept >= sent - slack )) || fail "the kill lost too much: $sent sent, $kept kept (slack $slack)"
     ls "$scratch"/out.jsonl.journal-* > /dev/null 2>&1 || fail "no journal segment after the kill"
