@@ -3,23 +3,37 @@
 #include <filesystem>
 
 #include "io/input_error.hpp"
+#include "io/journal.hpp"
 
 namespace swarm::cli {
+
+CompactOptions JsonlRun::compact_options() const {
+  CompactOptions out;
+  if (reader) out.input_hashes = reader->input_hashes();
+  return out;
+}
 
 JsonlRun open_jsonl_run(const Options& options, const std::string& input) {
   JsonlRun run;
   run.reader = std::make_unique<InputReader>(input);
   run.reader->validate();
+  run.lock = lock_output(options.output);  // before anything reads or writes the output
   std::error_code ec;
+  const bool journal = options.output != "-" && !journal_segments(options.output).empty();
   if (!options.resume && options.output != "-" &&
-      std::filesystem::file_size(options.output, ec) > 0 && !ec) {
+      ((std::filesystem::file_size(options.output, ec) > 0 && !ec) || journal)) {
     throw InputError(options.output, 0,
-                     "holds results of an earlier run; pass --resume to continue it, or "
-                     "remove the file to start over");
+                     journal ? "has a journal of an earlier, interrupted run beside it; pass "
+                               "--resume to continue it, or remove it and its .journal-* files "
+                               "to start over"
+                             : "holds results of an earlier run; pass --resume to continue it, or "
+                               "remove the file to start over");
   }
   if (options.resume) {
-    run.resume = load_resume(options.output, run.reader->count(), run.reader->key_fingerprints());
+    const InputChecks checks{run.reader->key_fingerprints(), run.reader->input_hashes()};
+    run.resume = load_resume(options.output, run.reader->count(), checks.keys, {}, checks.hashes);
     run.writer = std::make_unique<OutputWriter>(options.output, *run.resume);
+    fold_journal(options.output, *run.writer, *run.resume, checks);
   } else {
     run.writer = std::make_unique<OutputWriter>(options.output);
   }

@@ -17,6 +17,7 @@
 #include "dry_run.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input_error.hpp"
+#include "launcher_guard.hpp"
 #include "open_swarm.hpp"
 #include "options.hpp"
 #include "patterns.hpp"
@@ -46,6 +47,7 @@ int run(const Options& options, swarm::mpi::Communicator comm) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  stop_with_launcher();  // a rank whose launcher died stops (launcher_guard.hpp)
   swarm::mpi::Environment env(argc, argv);
   const swarm::mpi::Communicator comm;
   const bool root = comm.is_root();

@@ -3,8 +3,12 @@
 // board; --output gets one JSON line per round and section with the prompt and every answer;
 // --summary adds rounds run and why the run stopped.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 
@@ -12,10 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "board_config.hpp"
+#include "board_resume.hpp"
 #include "drivers.hpp"
 #include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/file_handles.hpp"
+#include "io/input_error.hpp"
+#include "io/output_lock.hpp"
+#include "io/record_hash.hpp"
 #include "io/summary.hpp"
 #include "swarm/mpi/blackboard.hpp"
 #include "swarm/mpi/swarm.hpp"
@@ -38,11 +46,32 @@ void print_board(const mpi::BoardState& board, std::FILE* out) {
   }
 }
 
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in && !in.eof()) throw InputError(path, 0, "cannot read");
+  return text;
+}
+
+// The log cut after its last complete round, opened for appending.
+detail::File open_log_at(const std::string& path, const BoardCheckpoint& checkpoint) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    std::filesystem::resize_file(path, checkpoint.valid_bytes, ec);
+    if (ec) throw std::runtime_error(fmt::format("cannot cut '{}': {}", path, ec.message()));
+  }
+  detail::File log = detail::File::open(path, "a");
+  if (checkpoint.needs_newline &&
+      (std::fputc('\n', log.get()) == EOF || std::fflush(log.get()) != 0)) {
+    throw std::runtime_error(detail::errno_message("cannot write", path));
+  }
+  return log;
+}
+
 }  // namespace
 
 void validate_blackboard(const Options& o) {
   if (o.config.empty()) throw CLI::ValidationError("--pattern blackboard needs --config FILE");
-  if (o.resume) throw CLI::ValidationError("--resume applies to --pattern scatter-gather");
 }
 
 int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
@@ -56,12 +85,25 @@ int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communi
   const int max_rounds = options.max_rounds > 0 ? options.max_rounds : config->max_rounds;
 
   detail::File log;
+  std::unique_ptr<OutputLock> lock;  // one run per output file
+  std::string config_hash;           // every log line names its config (board_resume.hpp)
   on_root_or_fail_everywhere(comm, [&] {
-    if (!options.output.empty() && options.output != "-") {
-      log = detail::File::open(options.output, "w");
-    }
+    config_hash = format_record_hash(text_hash(read_text_file(options.config)));
+    lock = lock_output(options.output);
+    if (lock && !options.resume) log = detail::File::open(options.output, "w");
   });
   auto swarm = open_swarm(options, pool, comm);
+  // --resume: the log's complete rounds are put back on the board, the rest is cut off.
+  BoardCheckpoint checkpoint;
+  on_root_or_fail_everywhere(comm, [&] {
+    if (!lock || !options.resume) return;
+    std::vector<bool> stepped;
+    for (const auto& s : config->section_names()) {
+      stepped.push_back(!swarm.agents_with_tag("role", s).empty());
+    }
+    checkpoint = load_board_log(options.output, config->section_names(), stepped, config_hash);
+    log = open_log_at(options.output, checkpoint);
+  });
 
   const auto started = std::chrono::steady_clock::now();
   RunSummary summary;
@@ -71,6 +113,8 @@ int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communi
                           return config->prompt(section, state);
                         });
   board.seed(config->initial);
+  if (options.resume) board.restore(checkpoint.entries, checkpoint.rounds, checkpoint.failed);
+  const int restored = board.round();
   mpi::StepFn on_step = [&](mpi::BoardStep&& step) {
     nlohmann::json answers = nlohmann::json::array();
     for (const auto& r : step.responses) {
@@ -83,12 +127,13 @@ int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communi
                        {{"round", step.round},
                         {"section", step.section},
                         {"prompt", step.prompt},
-                        {"responses", std::move(answers)}},
+                        {"responses", std::move(answers)},
+                        {"config_hash", config_hash}},
                        options.output);
     }
   };
   const auto final_board = board.run(
-      max_rounds,
+      std::max(0, max_rounds - restored),
       [&](const mpi::BoardState& state) {
         auto why = config->converged(state);
         if (why) reason = *why;

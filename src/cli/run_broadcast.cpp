@@ -10,6 +10,7 @@
 #include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/output.hpp"
+#include "io/output_lock.hpp"
 #include "io/summary.hpp"
 #include "swarm/mpi/broadcast.hpp"
 #include "swarm/mpi/swarm.hpp"
@@ -27,8 +28,10 @@ void validate_broadcast(const Options& o) {
 int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   std::string prompt;
   std::unique_ptr<OutputWriter> writer;
+  std::unique_ptr<OutputLock> lock;  // one run per output file
   on_root_or_fail_everywhere(comm, [&] {
     prompt = prompt_text(options);
+    lock = lock_output(options.output);
     writer = std::make_unique<OutputWriter>(options.output);
   });
   auto swarm = open_swarm(options, pool, comm);

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include <fmt/format.h>
@@ -21,7 +22,9 @@
 #include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/file_handles.hpp"
+#include "io/output_lock.hpp"
 #include "io/progress.hpp"
+#include "io/record_hash.hpp"
 #include "io/summary.hpp"
 #include "jsonl_run.hpp"
 #include "pipeline_config.hpp"
@@ -74,6 +77,7 @@ json stage_json(const mpi::Swarm& swarm, const mpi::StageResult& s, RunSummary& 
 int run_once(const Options& options, const PipelineConfig& config, mpi::Swarm& swarm,
              mpi::Communicator comm) {
   std::string initial;
+  std::unique_ptr<OutputLock> lock;
   detail::File log;
   on_root_or_fail_everywhere(comm, [&] {
     initial = prompt_text(options);
@@ -85,6 +89,7 @@ int run_once(const Options& options, const PipelineConfig& config, mpi::Swarm& s
           options.config);
     }
     if (!options.output.empty() && options.output != "-") {
+      lock = lock_output(options.output);  // one run per output file
       log = detail::File::open(options.output, "w");
     }
   });
@@ -150,8 +155,9 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
       if (batch.empty()) break;
       for (auto& rec : batch) {
         if (io.resume && io.resume->done(rec.index)) continue;
+        const std::uint64_t hash = record_hash(rec);  // before the prompt moves into the items
         items.push_back(std::move(rec.prompt));
-        records.push_back(RecordIdentity::of(std::move(rec)));
+        records.push_back(RecordIdentity::of(std::move(rec), hash));
       }
     }
     std::string more = items.empty() ? "" : "1";
@@ -183,6 +189,7 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
         if (s.ran) stages.push_back(stage_json(swarm, s, summary, failed_requests));
       }
       line["stages"] = std::move(stages);
+      line["input_hash"] = format_record_hash(rec.input_hash);  // what --resume checks
       io.writer->write(line);
     }
     io.writer->flush();  // a job killed at walltime keeps every finished window
@@ -195,7 +202,7 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
   }
   progress->finish();
   io.writer->close();
-  if (options.resume) compact(options.output, total);
+  if (options.resume) compact(options.output, total, io.compact_options());
   summary.set_wall_time(wall);
   summary.set_extra("inputs", total);
   summary.set_extra("skipped_already_done", skipped);

@@ -17,8 +17,10 @@
 #include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input.hpp"
+#include "io/journal.hpp"
 #include "io/output.hpp"
 #include "io/progress.hpp"
+#include "io/record_hash.hpp"
 #include "io/resume.hpp"
 #include "io/summary.hpp"
 #include "jsonl_run.hpp"
@@ -45,6 +47,29 @@ void pin_mmap_threshold() {
 #ifdef __GLIBC__
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
+}
+
+// The record of input `index` among the windows read and not yet written (each window's
+// records ascend by index); null if its window was written.
+const RecordIdentity* find_record(const std::deque<std::vector<RecordIdentity>>& windows,
+                                  std::uint64_t index) {
+  for (const auto& w : windows) {
+    if (w.empty() || index < w.front().index || index > w.back().index) continue;
+    const auto it = std::lower_bound(
+        w.begin(), w.end(), index,
+        [](const RecordIdentity& r, std::uint64_t i) { return r.index < i; });
+    return it != w.end() && it->index == index ? &*it : nullptr;
+  }
+  return nullptr;
+}
+
+// The journal segment of input `index`: its window's first index.
+std::uint64_t window_key(const std::deque<std::vector<RecordIdentity>>& windows,
+                         std::uint64_t index) {
+  for (const auto& w : windows) {
+    if (!w.empty() && index >= w.front().index && index <= w.back().index) return w.front().index;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -101,16 +126,38 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
       records_read += records.size();
       for (auto& record : records) {
         if (resume && resume->done(record.index)) continue;
+        const std::uint64_t hash = record_hash(record);  // before make_work moves the prompt
         work.push_back(make_work(record, item_template, options, call.prompts_are_requests));
-        kept.push_back(RecordIdentity::of(std::move(record)));
+        kept.push_back(RecordIdentity::of(std::move(record), hash));
       }
     }
     if (!work.empty()) window_records.push_back(std::move(kept));
     return work;
   };
+  // Dynamic schedule: answers are journaled as they arrive (journal.hpp), so a kill loses
+  // about a second of them, not up to two windows.
+  std::optional<Journal> journal;
+  if (root && options.output != "-") journal.emplace(options.output);
+  const auto url_of = [&](std::int64_t agent) {
+    return agent >= 0 ? swarm.endpoint(static_cast<std::size_t>(agent)).url() : std::string{};
+  };
+  const auto answered = [&](std::vector<std::uint64_t>&& indices,
+                            std::vector<Response>&& results) {
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const RecordIdentity* record = find_record(window_records, indices[k]);
+      if (record == nullptr) continue;  // its window is written already
+      const auto agent = results[k].agent_index;
+      std::string line =
+          format_output_line(make_output_line(*record, std::move(results[k]), url_of(agent), agent));
+      line += '\n';
+      journal->append(window_key(window_records, indices[k]), line);
+    }
+    journal->sync();
+  };
   const auto sink = [&](std::vector<std::uint64_t>&&, std::vector<Response>&& results) {
     auto records = std::move(window_records.front());
     window_records.pop_front();
+    const std::uint64_t key = records.empty() ? 0 : records.front().index;
     for (std::size_t k = 0; k < results.size(); ++k) {
       const auto agent = results[k].agent_index;
       const std::string url =
@@ -121,12 +168,14 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
       writer->write(make_output_line(std::move(records[k]), std::move(results[k]), url, agent));
     }
     writer->flush();  // a job killed at walltime keeps every finished window
+    if (journal) journal->retire(key);  // only after the window is durable in the output
     done += results.size();
     progress->update(done, ok, failed);
   };
   const auto started = std::chrono::steady_clock::now();
   if (effective_schedule(options) == "dynamic") {
-    mpi::scatter_gather_dynamic(swarm, next, sink, options.window, call);
+    mpi::scatter_gather_dynamic(swarm, next, sink, options.window, call,
+                                journal ? mpi::WindowSink(answered) : mpi::WindowSink{});
   } else {
     mpi::scatter_gather_windows(swarm, next, sink, options.window, call, options.batch_size);
   }
@@ -139,7 +188,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   }
   progress->finish();
   writer->close();
-  if (options.resume) compact(options.output, total);
+  if (options.resume) compact(options.output, total, io.compact_options());
   summary.set_wall_time(wall);
   summary.set_extra("inputs", total);
   summary.set_extra("skipped_already_done", skipped);

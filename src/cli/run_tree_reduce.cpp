@@ -15,14 +15,19 @@
 #include <optional>
 #include <span>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "drivers.hpp"
 #include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input.hpp"
+#include "io/output_lock.hpp"
+#include "io/record_hash.hpp"
 #include "io/summary.hpp"
 #include "requests.hpp"
+#include "swarm/mpi/strings.hpp"
+#include "tree_checkpoint.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/mpi/tree_reduce.hpp"
 #include "swarm/template.hpp"
@@ -45,7 +50,6 @@ void check_flags(const Options& o) {
   if (!o.input.empty()) {
     throw UsageError("--input applies to --pattern scatter-gather; tree-reduce reads --items FILE");
   }
-  if (o.resume) throw UsageError("--resume applies to --pattern scatter-gather");
   if (o.batch_size > 1) throw UsageError("--batch-size applies to --pattern scatter-gather");
 }
 
@@ -71,6 +75,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   std::string prompt;
   std::vector<std::string> items;
   std::unique_ptr<std::ofstream> file;
+  std::unique_ptr<OutputLock> lock;
   const bool with_items = !options.items.empty();
   on_root_or_fail_everywhere(comm, [&] {
     prompt = prompt_text(options);
@@ -82,11 +87,28 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
       for (auto& record : reader.next(count)) items.push_back(std::move(record.prompt));
     }
     if (options.output != "-") {
+      lock = lock_output(options.output);  // one run per output file
       file = std::make_unique<std::ofstream>(options.output, std::ios::binary | std::ios::trunc);
       if (!*file) throw InputError(options.output, 0, "cannot open output file for writing");
     }
   });
   auto swarm = open_swarm(options, pool, comm);
+  // With --output FILE, each rank checkpoints its local phase (tree_checkpoint.hpp).
+  std::optional<TreeCheckpointFile> checkpoint;
+  if (options.output != "-") {
+    std::string key;
+    if (comm.is_root()) {
+      std::string what = fmt::format("{}\n{}\n{}\n{}\n", prompt, options.reduce_prompt,
+                                     options.fanin, comm.size());
+      for (const auto& item : items) what += item + '\n';
+      key = format_record_hash(text_hash(what));
+    }
+    mpi::broadcast_string(key, comm);
+    for (const auto a : swarm.local_agents()) key += ' ' + swarm.endpoint(a).url();
+    key = format_record_hash(text_hash(key));
+    checkpoint.emplace(fmt::format("{}.tree-{}-of-{}", options.output, comm.rank(), comm.size()),
+                       std::move(key), options.resume);
+  }
 
   const auto started = std::chrono::steady_clock::now();
   std::optional<std::span<const std::string>> leaf_items;
@@ -94,13 +116,15 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   const mpi::Schedule schedule = effective_schedule(options) == "dynamic"
                                      ? mpi::Schedule::dynamic
                                      : mpi::Schedule::fixed;
-  const auto result = mpi::tree_reduce(swarm, prompt, options.reduce_prompt, options.fanin,
-                                       leaf_items, {}, {.aggregation = true}, schedule);
+  const auto result = mpi::tree_reduce(
+      swarm, prompt, options.reduce_prompt, options.fanin, leaf_items, {}, {.aggregation = true},
+      checkpoint ? checkpoint->hooks() : mpi::ReduceCheckpoint{}, schedule);
   const auto wall = std::chrono::steady_clock::now() - started;
   const double wall_seconds = std::chrono::duration<double>(wall).count();
   RunSummary summary;
   if (!comm.is_root()) {
     finish_run(summary, swarm, wall_seconds, options);
+    if (checkpoint) checkpoint->remove();
     return kExitOk;
   }
 
@@ -158,6 +182,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
                                  {"bytes_sent", root_mpi.bytes_sent},
                                  {"bytes_received", root_mpi.bytes_received}});
   finish_run(summary, swarm, wall_seconds, options);
+  if (checkpoint) checkpoint->remove();  // the result is written
 
   Aggregator aggregate(options.aggregate);  // of the final answer: the root holds nothing else
   aggregate.add(final_answer);

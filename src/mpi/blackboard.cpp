@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -158,6 +159,39 @@ void Blackboard::seed(const std::vector<std::pair<std::string, std::string>>& se
   append(w.bytes(), count);
 }
 
+void Blackboard::restore(const std::vector<BoardEntry>& entries, int rounds,
+                         std::uint64_t failed) {
+  std::vector<char> bytes;
+  if (swarm_.communicator().is_root()) {
+    detail::ByteWriter w;
+    w.put<std::uint64_t>(static_cast<std::uint64_t>(rounds));
+    w.put<std::uint64_t>(failed);
+    w.put<std::uint64_t>(entries.size());
+    for (const auto& e : entries) detail::put(w, e);
+    bytes = std::move(w.bytes());
+  }
+  detail::broadcast_from_root(swarm_, bytes);
+  detail::ByteReader in(bytes);
+  round_ = static_cast<int>(in.get<std::uint64_t>());
+  failed_ += in.get<std::uint64_t>();
+  const auto count = in.get<std::uint64_t>();
+  detail::ByteWriter mine;
+  std::uint64_t kept = 0;
+  for (std::uint64_t k = 0; k < count; ++k) {
+    BoardEntry e;
+    detail::get(in, e);
+    if (e.agent < 0 || static_cast<std::size_t>(e.agent) >= swarm_.size()) {
+      throw std::invalid_argument("Blackboard::restore: an entry of no agent of the board");
+    }
+    if (!swarm_.is_mine(static_cast<std::size_t>(e.agent))) continue;
+    detail::put(mine, e);
+    ++kept;
+  }
+  ok_ += count;
+  restored_ = round_ > 0;
+  append(mine.bytes(), kept);
+}
+
 void Blackboard::step(std::size_t s, const StepFn& on_step) {
   if (section_agents_[s].empty()) return;  // the seed skips sections nobody writes to
   const Communicator comm = swarm_.communicator();
@@ -201,6 +235,15 @@ BoardState Blackboard::run(int max_rounds, const ConvergenceFn& convergence,
                            const StepFn& on_step) {
   stop_reason_ = StopReason::max_rounds;
   const Communicator comm = swarm_.communicator();
+  if (std::exchange(restored_, false) && convergence) {
+    // Restored rounds: the run they came from may have stopped after the last of them.
+    std::string stop = comm.is_root() && convergence(read()) ? "stop" : "";
+    detail::broadcast_from_root(swarm_, stop);
+    if (!stop.empty()) {
+      stop_reason_ = StopReason::converged;
+      return read();
+    }
+  }
   for (int i = 0; i < max_rounds; ++i) {
     for (std::size_t s = 0; s < sections_.size(); ++s) step(s, on_step);
     ++round_;

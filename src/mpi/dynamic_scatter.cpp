@@ -26,6 +26,7 @@
 #include <future>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -70,10 +71,11 @@ struct Window {
 class Root {
  public:
   Root(Swarm& swarm, const WindowSource& next, const WindowSink& done, std::size_t window,
-       CallOptions call, MPI_Comm comm, const detail::KeepFn& keep)
+       CallOptions call, MPI_Comm comm, const WindowSink& answered, const detail::KeepFn& keep)
       : swarm_(swarm),
         next_(next),
         done_(done),
+        answered_(answered),
         keep_(keep),
         window_(window),
         comm_(comm),
@@ -248,6 +250,8 @@ class Root {
     if (keep_ && !credit) {
       keep_(seq, std::move(r));  // the root's own answers, and failures it decided
       r = Response{};
+    } else if (answered_ && !keep_) {
+      fresh_.emplace_back(seq, r);  // a copy: the window keeps the original
     }
     for (auto& w : windows_) {
       if (seq >= w.base && seq < w.base + w.results.size()) {
@@ -259,8 +263,35 @@ class Root {
     throw std::logic_error("scatter_gather_dynamic: an answer for no window");
   }
 
+  /// Answers that arrived since the last hand-over, about once a kAnsweredInterval, minus those
+  /// of complete windows (their done() call follows at once and writes them).
+  void hand_over_answers() {
+    const auto now = Clock::now();
+    if (fresh_.empty() || now - answered_at_ < kAnsweredInterval) return;
+    answered_at_ = now;
+    std::vector<std::uint64_t> indices;
+    std::vector<Response> results;
+    for (auto& [seq, r] : fresh_) {
+      for (const auto& w : windows_) {
+        if (seq < w.base || seq >= w.base + w.results.size()) continue;
+        if (w.remaining > 0) {
+          indices.push_back(w.indices[seq - w.base]);
+          results.push_back(std::move(r));
+        }
+        break;
+      }
+    }
+    fresh_.clear();
+    if (indices.empty()) return;
+    sinks_.push_back(io_->submit([this, indices = std::move(indices),
+                                  results = std::move(results)]() mutable {
+      answered_(std::move(indices), std::move(results));
+    }));
+  }
+
   /// Complete windows go to the caller's sink, in order, on the I/O thread.
   bool write_finished() {
+    if (answered_) hand_over_answers();
     bool any = false;
     while (!windows_.empty() && windows_.front().remaining == 0) {
       sinks_.push_back(io_->submit([this, w = std::move(windows_.front())]() mutable {
@@ -276,7 +307,10 @@ class Root {
   Swarm& swarm_;
   const WindowSource& next_;
   const WindowSink& done_;
+  const WindowSink& answered_;
   const detail::KeepFn& keep_;
+  std::vector<std::pair<std::uint64_t, Response>> fresh_;  // arrived since the last hand-over
+  Clock::time_point answered_at_ = Clock::now();
   std::size_t window_;
   MPI_Comm comm_;
   detail::Progress progress_;
@@ -364,20 +398,21 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm, const detail::KeepFn& 
 }  // namespace
 
 void detail::run_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
-                         std::size_t window, CallOptions call, const KeepFn& keep) {
+                         std::size_t window, CallOptions call, const WindowSink& answered,
+                         const KeepFn& keep) {
   if (swarm.size() == 0) throw std::logic_error("scatter_gather over an empty swarm");
   if (window == 0) throw std::invalid_argument("scatter_gather: window must be positive");
   const detail::PrivateComm comm(swarm.communicator().mpi_communicator());
   if (swarm.communicator().is_root()) {
-    Root(swarm, next, done, window, call, comm.get(), keep).run();
+    Root(swarm, next, done, window, call, comm.get(), answered, keep).run();
   } else {
     serve(swarm, call, comm.get(), keep);
   }
 }
 
 void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
-                            std::size_t window, CallOptions call) {
-  detail::run_dynamic(swarm, next, done, window, call, {});
+                            std::size_t window, CallOptions call, const WindowSink& answered) {
+  detail::run_dynamic(swarm, next, done, window, call, answered, {});
 }
 
 }  // namespace swarm::mpi

@@ -60,12 +60,41 @@ std::string supervisor_prompt(std::string_view reduce_prompt, std::span<const Re
   return fill_template(reduce_prompt, {{"responses", combined}, {"level", std::to_string(level)}});
 }
 
+/// A checkpoint record: the last local level done, what this rank carries up, its counts.
+std::vector<char> encode_checkpoint(int level, const std::vector<Response>& current,
+                                    const std::vector<TreeLevel>& levels) {
+  detail::ByteWriter w;
+  w.put<std::uint64_t>(static_cast<std::uint64_t>(level));
+  detail::put(w, current);
+  w.put<std::uint64_t>(levels.size());
+  for (const auto& l : levels) {
+    for (const auto c : {l.inputs, l.calls, l.ok, l.failed, l.blank, l.passed}) w.put(c);
+  }
+  return std::move(w.bytes());
+}
+
+int decode_checkpoint(const std::vector<char>& bytes, std::vector<Response>& current,
+                      std::vector<TreeLevel>& levels) {
+  detail::ByteReader in(bytes);
+  const auto level = static_cast<int>(in.get<std::uint64_t>());
+  detail::get(in, current);
+  levels.resize(in.get<std::uint64_t>());
+  for (auto& l : levels) {
+    for (auto* c : {&l.inputs, &l.calls, &l.ok, &l.failed, &l.blank, &l.passed}) {
+      *c = in.get<std::uint64_t>();
+    }
+  }
+  if (!in.done()) throw std::logic_error("tree_reduce: trailing bytes in a checkpoint");
+  return level;
+}
+
 /// The seed's loop on this rank's agents: groups of `fanin` consecutive answers, group g to
-/// local agent g mod (agent count), until at most one answer is left. Returns the levels used.
+/// local agent g mod (agent count), until at most one answer is left. Starts at `level` (after
+/// a checkpoint) and saves one after each level. Returns the last level used.
 int reduce_locally(Swarm& swarm, std::vector<Response>& current, std::string_view reduce_prompt,
-                   std::size_t fanin, CallOptions call, std::vector<TreeLevel>& levels) {
+                   std::size_t fanin, CallOptions call, std::vector<TreeLevel>& levels,
+                   int level, const ReduceCheckpoint& checkpoint) {
   const auto& mine = swarm.local_agents();
-  int level = 1;
   while (current.size() > 1) {
     std::vector<Work> work;
     for (std::size_t start = 0, g = 0; start < current.size(); start += fanin, ++g) {
@@ -81,6 +110,7 @@ int reduce_locally(Swarm& swarm, std::vector<Response>& current, std::string_vie
     for (auto& r : answers) {
       if (account(stats, r)) current.push_back(std::move(r));
     }
+    if (checkpoint.save) checkpoint.save(encode_checkpoint(level, current, levels));
     ++level;
   }
   return level - 1;
@@ -104,7 +134,7 @@ std::vector<Response> dynamic_leaves(Swarm& swarm, const std::string& prompt,
   const detail::KeepFn keep = [&kept](std::uint64_t seq, Response&& r) {
     kept.emplace_back(seq, std::move(r));
   };
-  detail::run_dynamic(swarm, source, ignore, kDefaultWindow, call, keep);
+  detail::run_dynamic(swarm, source, ignore, kDefaultWindow, call, {}, keep);
   std::sort(kept.begin(), kept.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Response> out;
@@ -114,11 +144,11 @@ std::vector<Response> dynamic_leaves(Swarm& swarm, const std::string& prompt,
 }
 
 /// This rank's leaf answers: every agent answers `prompt`, or the root's items are dealt as in
-/// scatter-gather (item i to agent i mod N) and answered in item order.
+/// scatter-gather (item i to agent i mod N) and answered in item order. `ask` false: only take
+/// part in dealing the items (a resumed rank has its answers).
 std::vector<Response> run_leaves(Swarm& swarm, const std::string& prompt, bool with_items,
                                  std::optional<std::span<const std::string>> items,
-                                 CallOptions call, Schedule schedule) {
-  if (with_items && schedule == Schedule::dynamic) return dynamic_leaves(swarm, prompt, items, call);
+                                 CallOptions call, bool ask) {
   if (with_items) {
     const bool root = swarm.communicator().is_root();
     const auto n = static_cast<std::uint64_t>(swarm.size());
@@ -130,9 +160,11 @@ std::vector<Response> run_leaves(Swarm& swarm, const std::string& prompt, bool w
             Work{i, fill_template(prompt, {{"item", (*items)[i]}}), {}});
       }
     }
-    return detail::run_local(swarm, detail::scatter_work(swarm, buckets), call);
+    auto work = detail::scatter_work(swarm, buckets);
+    if (!ask) return {};  // resumed: the answers are in the checkpoint
+    return detail::run_local(swarm, work, call);
   }
-  if (swarm.local_agents().empty()) return {};
+  if (!ask || swarm.local_agents().empty()) return {};
   return swarm.ask(swarm.local_agents(), prompt, call);
 }
 
@@ -250,7 +282,8 @@ void sum_levels(Swarm& swarm, std::vector<TreeLevel>& levels) {
 
 TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
                              std::size_t fanin, std::optional<std::span<const std::string>> items,
-                             CallOptions leaf_call, CallOptions reduce_call, Schedule schedule) {
+                             CallOptions leaf_call, CallOptions reduce_call,
+                             const ReduceCheckpoint& checkpoint, Schedule schedule) {
   if (swarm.size() == 0) throw std::logic_error("tree_reduce on an empty swarm");
   const Communicator world = swarm.communicator();
   const bool root = world.is_root();
@@ -279,17 +312,34 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
   const std::string supervisor = in.get_string();
   if (fanin < 2) throw std::invalid_argument("tree_reduce: fanin must be at least 2");
 
-  // Leaves, then the seed's loop on this rank's own agents.
+  // Leaves, then the seed's loop on this rank's own agents (or, resuming, from the last level
+  // this rank saved; the items are still scattered, as every rank takes part in that).
   TreeReduceResult out;
   std::vector<TreeLevel> levels(1);
-  auto leaves = run_leaves(swarm, leaf_prompt, with_items, items, leaf_call, schedule);
-  levels[0].inputs = levels[0].calls = leaves.size();
   std::vector<Response> current;
-  for (auto& r : leaves) {
-    if (account(levels[0], r)) current.push_back(std::move(r));
+  std::vector<char> saved = checkpoint.load ? checkpoint.load() : std::vector<char>{};
+  const bool dynamic = with_items && schedule == Schedule::dynamic;
+  if (dynamic && checkpoint.load) {
+    // Which rank answered which item is not reproducible: resume only if every rank has its
+    // leaves saved; otherwise every rank starts over (a collective decision).
+    if (detail::allreduce_max(swarm, saved.empty() ? 1 : 0) != 0) saved.clear();
   }
-  leaves.clear();
-  int local_levels = reduce_locally(swarm, current, supervisor, fanin, reduce_call, levels);
+  int level = 1;
+  if (!saved.empty()) {
+    level = decode_checkpoint(saved, current, levels) + 1;
+    if (with_items && !dynamic) run_leaves(swarm, leaf_prompt, with_items, items, leaf_call, false);
+  } else {
+    auto leaves = dynamic ? dynamic_leaves(swarm, leaf_prompt, items, leaf_call)
+                          : run_leaves(swarm, leaf_prompt, with_items, items, leaf_call, true);
+    levels[0].inputs = levels[0].calls = leaves.size();
+    for (auto& r : leaves) {
+      if (account(levels[0], r)) current.push_back(std::move(r));
+    }
+    leaves.clear();
+    if (checkpoint.save) checkpoint.save(encode_checkpoint(0, current, levels));
+  }
+  int local_levels =
+      reduce_locally(swarm, current, supervisor, fanin, reduce_call, levels, level, checkpoint);
 
   // Rank-tree levels continue after the highest local level any rank reached.
   local_levels =

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/output.hpp"
+#include "io/record_hash.hpp"
 #include "test_util.hpp"
 
 namespace swarm::cli {
@@ -65,7 +66,7 @@ TEST(OutputLine, RecordIdentityGivesTheSameLineAsTheRecord) {
     for (const auto& response : {good_response(), bad_response()}) {
       const auto expected = format_output_line(make_output_line(record, response, "http://n:1", 5));
       InputRecord copy = record;
-      auto identity = RecordIdentity::of(std::move(copy));
+      auto identity = RecordIdentity::of(std::move(copy), record_hash(record));
       EXPECT_EQ(identity.batch != nullptr, record.batch);
       EXPECT_EQ(
           format_output_line(make_output_line(std::move(identity), response, "http://n:1", 5)),
@@ -82,7 +83,10 @@ TEST(OutputLine, PlainSuccessHasEveryField) {
       format_output_line(make_output_line(record, good_response(), "http://node1:8000", 1027));
   EXPECT_EQ(text.find('\n'), std::string::npos);
   EXPECT_EQ(text.rfind("{\"index\":12,", 0), 0U) << "index comes first: " << text;
-  const json line = json::parse(text);
+  json line = json::parse(text);
+  // The record's fingerprint (what --resume checks), then the rest.
+  EXPECT_EQ(line["input_hash"], format_record_hash(record_hash(record)));
+  line.erase("input_hash");
   EXPECT_EQ(line, json::parse(R"({
     "index": 12, "id": "q12", "agent": 1027, "endpoint": "http://node1:8000", "success": true,
     "text": "The answer is 4.", "error": null, "http_status": 200, "latency_ms": 12.346,
@@ -131,8 +135,11 @@ TEST(OutputLine, BatchSuccessIsTheOpenAiBatchOutputShapeWithTheServersBody) {
   const auto text = format_output_line(
       make_output_line(batch_record("/v1/chat/completions"), r, "http://n:1", 3));
   EXPECT_EQ(text.rfind(R"({"id":"aswarm-4","custom_id":"req-4","response":)", 0), 0U) << text;
-  const json line = json::parse(text);
+  json line = json::parse(text);
   EXPECT_EQ(line.size(), 5u);  // id, custom_id, response, error, aswarm: nothing else on top
+  EXPECT_EQ(line["aswarm"]["input_hash"],
+            format_record_hash(record_hash(batch_record("/v1/chat/completions"))));
+  line["aswarm"].erase("input_hash");
   EXPECT_TRUE(line["error"].is_null());
   EXPECT_EQ(line["response"]["status_code"], 200);
   EXPECT_EQ(line["response"]["request_id"], "chatcmpl-xyz");

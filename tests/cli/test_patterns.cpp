@@ -114,8 +114,8 @@ TEST(PatternRules, EachPatternKeepsItsMessages) {
        "--batch-size > 1 sends /v1/completions list requests: add --protocol completions"},
       {{"--pattern", "scatter-gather", "--input", "-", "--resume", "--output", "o"}, ""},
       {{"--pattern", "blackboard"}, "--pattern blackboard needs --config FILE"},
-      {{"--pattern", "blackboard", "--config", "b.json", "--resume", "--output", "o"},
-       "--resume applies to --pattern scatter-gather"},
+      // The blackboard resumes from its --output log (board_resume.hpp).
+      {{"--pattern", "blackboard", "--config", "b.json", "--resume", "--output", "o"}, ""},
       {{"--pattern", "pipeline"}, "--pattern pipeline needs --config FILE"},
       {{"--pattern", "pipeline", "--config", "p.json", "--input", "-", "--prompt", "x"},
        "--pattern pipeline: --input gives one input per item; --prompt/--prompt-file give the "

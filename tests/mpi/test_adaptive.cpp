@@ -119,10 +119,10 @@ TEST(MpiAdaptive, TreeReduceLeavesInDynamicModeSurviveARankOfDeadAgents) {
   const auto items = numbered("t", 40);
   const std::span<const std::string> leaves(items);
   const auto dynamic = swarm::mpi::tree_reduce(s, "leaf {item}", "sum {responses}", 4, leaves, {},
-                                               {.aggregation = true}, Schedule::dynamic);
+                                               {.aggregation = true}, {}, Schedule::dynamic);
   // The same fleet under the static rule: the dead rank's share of the leaves fails.
   const auto fixed = swarm::mpi::tree_reduce(s, "leaf {item}", "sum {responses}", 4, leaves, {},
-                                             {.aggregation = true}, Schedule::fixed);
+                                             {.aggregation = true}, {}, Schedule::fixed);
   ASSERT_TRUE(dynamic.response.success) << dynamic.response.error;
   EXPECT_EQ(dynamic.levels[0].inputs, items.size());  // every item exactly once
   EXPECT_EQ(dynamic.levels[0].ok, items.size());

@@ -92,8 +92,16 @@ class Blackboard {
   /// Collective. Adds entries written before round 1 (round 0, no agent); significant on rank 0.
   void seed(const std::vector<std::pair<std::string, std::string>>& section_texts);
 
+  /// Collective. Puts back what a killed run completed (resume): `entries` (significant on rank
+  /// 0) are every agent entry of its rounds 1..`rounds`, in any order; each goes to the rank of
+  /// its agent, so the board is the one the run had (board order does not depend on who holds
+  /// an entry). Afterwards round() is `rounds` and run() continues with round `rounds` + 1;
+  /// `failed` (rank 0) is added to answers_failed(). Call after seed(), before run().
+  void restore(const std::vector<BoardEntry>& entries, int rounds, std::uint64_t failed);
+
   /// Collective. Runs rounds until `max_rounds` or convergence; returns the final board on every
-  /// rank.
+  /// rank. After restore(), `max_rounds` are the rounds still to run, and convergence is first
+  /// checked on the restored board (the run it came from may have stopped there).
   BoardState run(int max_rounds, const ConvergenceFn& convergence = {}, const StepFn& on_step = {});
 
   /// Completed rounds.
@@ -125,6 +133,7 @@ class Blackboard {
   StopReason stop_reason_ = StopReason::max_rounds;
   std::uint64_t ok_ = 0;
   std::uint64_t failed_ = 0;
+  bool restored_ = false;  // restore() ran; run() has not yet checked convergence
   int grows_ = 0;
 };
 

@@ -12,6 +12,7 @@
 /// objects); the root also holds the next window while `next` reads it and the gathered
 /// answers of a finished window while `done` writes them.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -59,8 +60,19 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
 /// with the fewest requests in flight, within the pool's and per-agent caps. So slow agents and
 /// slow ranks receive fewer prompts. Response::agent_index is the agent that answered. No
 /// list requests (batch_size) in this mode; per-prompt max_tokens are kept.
+///
+/// `answered` (optional; root, on the same helper thread, under the same rules) receives copies
+/// of the answers as they arrive, before their window is complete: a batch at most every
+/// kAnsweredInterval, in arrival order, indices[k] answered by results[k]. It never sees an
+/// answer whose window has already been passed to `done` (a complete window's answers go to
+/// `done` only). The CLI journals them, so a kill loses about a second of finished answers, not
+/// a window's.
 void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
-                            std::size_t window = kDefaultWindow, CallOptions call = {});
+                            std::size_t window = kDefaultWindow, CallOptions call = {},
+                            const WindowSink& answered = {});
+
+/// How often scatter_gather_dynamic hands arrived answers to `answered`.
+inline constexpr std::chrono::milliseconds kAnsweredInterval{1000};
 
 /// How scatter_gather assigns prompts: `fixed` is the seed's prompt i -> agent i mod N (the CLI's
 /// `--schedule static`), `dynamic` is scatter_gather_dynamic's.

@@ -29,6 +29,7 @@
 /// one pass, so an answer containing "{level}" is never substituted.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -63,6 +64,17 @@ struct TreeReduceResult {
   int rank_levels = 0;            ///< Steps of the rank tree (0 on one rank).
 };
 
+/// Rank-local storage for resuming a killed reduction (the CLI keeps one file per rank). After
+/// the leaves and after each level of the local phase, each rank hands `save` an opaque record
+/// of what it carries up and its counts so far; at the start, `load` gives back the last record
+/// this rank saved in an earlier run of the same reduction on the same ranks and agents (empty:
+/// none), and the rank continues from there instead of asking its leaves and levels again. The
+/// rank tree (a few supervisor calls) is always run again. Empty functions: no checkpoints.
+struct ReduceCheckpoint {
+  std::function<void(std::span<const char> record)> save;
+  std::function<std::vector<char>()> load;
+};
+
 /// Collective. `prompt`, `reduce_prompt`, `fanin` and `items` are significant on the root.
 /// Without `items` every agent answers `prompt`; with them, prompt i is `prompt` with {item}
 /// replaced by items[i] and goes to agent i mod N. Supervisors answer `reduce_prompt` with
@@ -72,12 +84,15 @@ struct TreeReduceResult {
 /// `schedule` (significant on the root) applies to item leaves: `fixed` is the rule above;
 /// `dynamic` hands the items out on demand as scatter_gather_dynamic does (a slow or dead agent
 /// or rank gets fewer, failed items move), and each rank's leaves are then the answers its
-/// agents gave, in item order; they stay on that rank (only credits travel to the root).
+/// agents gave, in item order; they stay on that rank (only credits travel to the root). Which
+/// rank answered which item is not reproducible, so with dynamic leaves a `checkpoint` resumes
+/// only when every rank loads one; otherwise every rank starts over.
 TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
                              std::size_t fanin = 50,
                              std::optional<std::span<const std::string>> items = std::nullopt,
                              CallOptions leaf_call = {},
                              CallOptions reduce_call = {.aggregation = true},
+                             const ReduceCheckpoint& checkpoint = {},
                              Schedule schedule = Schedule::fixed);
 
 }  // namespace swarm::mpi

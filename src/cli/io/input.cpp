@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "io/record_hash.hpp"
+
 namespace swarm::cli {
 namespace {
 
@@ -179,17 +181,31 @@ std::span<const std::uint64_t> InputReader::key_fingerprints() {
   if (!validated_) {
     throw std::logic_error("InputReader::key_fingerprints() called before validate()");
   }
-  if (have_fingerprints_) return fingerprints_;
+  load_identities();
+  return fingerprints_;
+}
+
+std::span<const std::uint64_t> InputReader::input_hashes() {
+  if (!validated_) throw std::logic_error("InputReader::input_hashes() called before validate()");
+  load_identities();
+  return hashes_;
+}
+
+void InputReader::load_identities() {
+  if (have_fingerprints_) return;
   // next() reads the same stream: come back to where it stands.
   const off_t position = ::ftello(data_);
   if (position < 0) throw std::runtime_error(detail::errno_message("cannot read", name_));
   fingerprints_.clear();
   fingerprints_.reserve(count_);
+  hashes_.clear();
+  hashes_.reserve(count_);
   rescan(data_, SIZE_MAX, [&](const InputRecord& record, std::size_t line_no) {
     if (fingerprints_.size() == count_) {
       throw InputError(name_, line_no, "the file changed after it was validated (more records)");
     }
     fingerprints_.push_back(key_fingerprint(record.batch, record.id, record.custom_id));
+    hashes_.push_back(record_hash(record));
   });
   if (fingerprints_.size() != count_) {
     throw InputError(name_, 0, "the file changed after it was validated (fewer records)");
@@ -198,7 +214,6 @@ std::span<const std::uint64_t> InputReader::key_fingerprints() {
     throw std::runtime_error(detail::errno_message("cannot read", name_));
   }
   have_fingerprints_ = true;
-  return fingerprints_;
 }
 
 std::vector<InputRecord> InputReader::next(std::size_t max_records) {

@@ -73,6 +73,10 @@ class InputReader {
   /// first call (one more pass over the input; only --resume asks) and kept. Does not disturb
   /// next(). Throws InputError if the file changed since validate().
   std::span<const std::uint64_t> key_fingerprints();
+  /// record_hash() of every record, by index (computed in the same pass as key_fingerprints()):
+  /// what load_resume() and compact() need to tell an edited prompt from the one an output line
+  /// answers. Same cost and errors as key_fingerprints().
+  std::span<const std::uint64_t> input_hashes();
 
   /// The hash validate()'s duplicate check keeps per id.
   using KeyHash = std::uint64_t (*)(std::string_view key) noexcept;
@@ -102,7 +106,9 @@ class InputReader {
   std::size_t first_request_line_ = 0;
   std::size_t first_messages_line_ = 0;
   std::size_t first_textless_line_ = 0;
-  std::vector<std::uint64_t> fingerprints_;  // filled by key_fingerprints()
+  void load_identities();
+  std::vector<std::uint64_t> fingerprints_;  // filled by load_identities()
+  std::vector<std::uint64_t> hashes_;        // filled by load_identities()
   bool have_fingerprints_ = false;
   KeyHash duplicate_hash_ = detail::fingerprint_of_key;
   std::size_t line_no_ = 0;  // next() position

@@ -4,11 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "io/record_hash.hpp"
 #include "io/resume.hpp"
 
 namespace swarm::cli {
@@ -69,6 +71,7 @@ ojson batch_line(const OutputLine& line) {
                         {"reasoning", or_null(r.reasoning)},
                         {"finish_reason", or_null(r.finish_reason)},
                         {"usage", usage_json(r.usage)}};
+  if (line.input_hash != 0) out["aswarm"]["input_hash"] = format_record_hash(line.input_hash);
   return out;
 }
 
@@ -85,12 +88,14 @@ OutputLine make_output_line(const InputRecord& record, swarm::Response response,
   line.model = record.model;
   line.agent = agent;
   line.endpoint = std::move(endpoint);
+  line.input_hash = record_hash(record);
   line.response = std::move(response);
   return line;
 }
 
-RecordIdentity RecordIdentity::of(InputRecord&& record) {
-  RecordIdentity identity{.index = record.index, .id = std::move(record.id), .batch = nullptr};
+RecordIdentity RecordIdentity::of(InputRecord&& record, std::uint64_t input_hash) {
+  RecordIdentity identity{
+      .index = record.index, .id = std::move(record.id), .batch = nullptr, .input_hash = input_hash};
   if (record.batch) {
     identity.batch = std::make_unique<Batch>(Batch{.custom_id = std::move(record.custom_id),
                                                    .url = std::move(record.url),
@@ -112,8 +117,17 @@ OutputLine make_output_line(RecordIdentity&& record, swarm::Response response, s
   }
   line.agent = agent;
   line.endpoint = std::move(endpoint);
+  line.input_hash = record.input_hash;
   line.response = std::move(response);
   return line;
+}
+
+OutputLine make_output_line(const RecordIdentity& record, swarm::Response response,
+                            std::string endpoint, std::int64_t agent) {
+  RecordIdentity copy{.index = record.index, .id = record.id, .batch = nullptr,
+                      .input_hash = record.input_hash};
+  if (record.batch) copy.batch = std::make_unique<RecordIdentity::Batch>(*record.batch);
+  return make_output_line(std::move(copy), std::move(response), std::move(endpoint), agent);
 }
 
 std::string format_output_line(const OutputLine& line) {
@@ -137,6 +151,7 @@ std::string format_output_line(const OutputLine& line) {
     out["reasoning"] = or_null(r.reasoning);
     out["response_id"] = or_null(r.response_id);
     out["model"] = or_null(r.model);
+    if (line.input_hash != 0) out["input_hash"] = format_record_hash(line.input_hash);
   }
   // Model output is not guaranteed to be valid UTF-8: replace bad bytes instead of throwing.
   return out.dump(-1, ' ', false, ojson::error_handler_t::replace);
@@ -200,6 +215,11 @@ void OutputWriter::write(const nlohmann::json& line) {
   text += '\n';
   write_raw(text);
   ++lines_written_;
+}
+
+void OutputWriter::write_lines(std::string_view bytes) {
+  write_raw(bytes);
+  lines_written_ += static_cast<std::size_t>(std::count(bytes.begin(), bytes.end(), '\n'));
 }
 
 void OutputWriter::flush() {

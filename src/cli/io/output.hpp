@@ -7,7 +7,7 @@
 /// Plain input, every line: {"index", "id" (only when the input gave one), "agent",
 ///   "endpoint", "success", "text", "error", "http_status", "latency_ms", "attempts",
 ///   "usage": {"prompt_tokens", "completion_tokens", "total_tokens"[, "reasoning_tokens"]},
-///   "finish_reason", "reasoning", "response_id", "model"}
+///   "finish_reason", "reasoning", "response_id", "model", "input_hash"}
 /// `error`, `finish_reason`, `reasoning`, `response_id` and `model` are null when absent;
 /// `agent` is -1 and `endpoint` "" when no agent was involved; `text` is the content, or the
 /// reasoning when a reasoning model left the content empty.
@@ -18,9 +18,12 @@
 ///                when no HTTP reply came back,
 ///    "error": null or {"code": <failure kind>, "message"},
 ///    "aswarm": {"index", "success", "agent", "endpoint", "http_status", "latency_ms",
-///               "attempts", "text", "reasoning", "finish_reason", "usage"}}
+///               "attempts", "text", "reasoning", "finish_reason", "usage", "input_hash"}}
 /// so readers of the batch output format can consume the file as is; resume reads "index" and
 /// "success" from "aswarm" for these lines.
+///
+/// "input_hash" is the record's fingerprint (record_hash.hpp, 16 hex digits): --resume redoes a
+/// line whose record changed since and refuses an output made from another input.
 
 #include <cstdint>
 #include <memory>
@@ -45,6 +48,7 @@ struct OutputLine {
   std::optional<std::string> model;  ///< Batch only: echoed as body.model when known.
   std::int64_t agent = -1;  ///< Global agent index (the MPI driver's numbering), -1 if none.
   std::string endpoint;     ///< Agent base URL, "" if none.
+  std::uint64_t input_hash = 0;  ///< record_hash() of the input record; 0 = not written.
   swarm::Response response;
 };
 
@@ -65,15 +69,20 @@ struct RecordIdentity {
   std::size_t index = 0;
   nlohmann::json id;             ///< Plain input: the "id" (null if none).
   std::unique_ptr<Batch> batch;  ///< Batch input only.
+  std::uint64_t input_hash = 0;  ///< record_hash() of the record.
 
-  /// What the output needs of `record`; its prompt is left alone.
-  static RecordIdentity of(InputRecord&& record);
+  /// What the output needs of `record`; its prompt is left alone. `input_hash` is
+  /// record_hash(record), taken before anything was moved out of it (make_work moves the prompt).
+  static RecordIdentity of(InputRecord&& record, std::uint64_t input_hash);
 };
 
 /// An OutputLine for the record behind `record`: the same line make_output_line() gives for
 /// the InputRecord.
 OutputLine make_output_line(RecordIdentity&& record, swarm::Response response, std::string endpoint,
                             std::int64_t agent);
+/// The same, copying what it needs of `record` (the journal writes a line before its window's).
+OutputLine make_output_line(const RecordIdentity& record, swarm::Response response,
+                            std::string endpoint, std::int64_t agent);
 
 /// The JSON text of one line, without the '\n'. Never throws on invalid UTF-8 in texts (bad
 /// bytes become U+FFFD).
@@ -97,6 +106,8 @@ class OutputWriter {
   /// Buffers one line of another shape (the pipeline's per-item lines). It must carry
   /// "index" and "success" for load_resume() and compact().
   void write(const nlohmann::json& line);
+  /// Appends bytes that already are whole output lines (a journal's valid part).
+  void write_lines(std::string_view bytes);
   /// fflush() and, for regular files, fsync(): everything written so far survives a kill or a
   /// node crash. Call once per window. Throws std::runtime_error (e.g. disk full).
   void flush();

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <limits>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include "io/file_handles.hpp"
 #include "io/input_record.hpp"
+#include "io/record_hash.hpp"
 
 namespace swarm::cli {
 namespace {
@@ -24,10 +26,14 @@ struct ParsedLine {
   std::size_t line_no = 0;
   std::size_t index = 0;
   bool success = false;
+  bool stale = false;     // its input_hash is not its record's: the prompt changed since
+  bool unhashed = false;  // no input_hash: nothing to compare
 };
 
 struct ScanResult {
   std::size_t lines = 0;
+  std::size_t stale = 0;     // lines answering an earlier version of their record
+  std::size_t unhashed = 0;  // lines without input_hash (written before aswarm stored it)
   bool torn = false;
   bool in_order = true;  // every index once, ascending from 0, nothing else in the file
   std::uint64_t valid_bytes = 0;
@@ -57,7 +63,8 @@ std::uint64_t line_fingerprint(const json& line) {
 
 // Checks one parsed line of an output file; throws InputError naming it.
 ParsedLine check_line(const json& line, const std::string& path, std::size_t line_no,
-                      std::size_t expected_count, std::span<const std::uint64_t> fingerprints) {
+                      std::size_t expected_count, const InputChecks& checks) {
+  const auto fingerprints = checks.keys;
   if (!line.is_object()) {
     throw InputError(path, line_no, "not an aswarm output line (expected a JSON object)");
   }
@@ -84,6 +91,21 @@ ParsedLine check_line(const json& line, const std::string& path, std::size_t lin
                      fmt::format("{} does not match input request {} {}", describe_key(line),
                                  parsed.index, kForeignHint));
   }
+  if (!checks.hashes.empty()) {
+    const auto hash = meta.find("input_hash");
+    if (hash == meta.end()) {
+      parsed.unhashed = true;
+    } else {
+      const auto stored = hash->is_string()
+                              ? parse_record_hash(hash->get_ref<const std::string&>())
+                              : std::nullopt;
+      if (!stored) {
+        throw InputError(path, line_no,
+                         "not an aswarm output line (\"input_hash\" is not 16 hex digits)");
+      }
+      parsed.stale = *stored != checks.hashes[parsed.index];
+    }
+  }
   return parsed;
 }
 
@@ -92,11 +114,14 @@ ParsedLine check_line(const json& line, const std::string& path, std::size_t lin
 // of a killed run (stdio may split a line across write() calls), which is dropped with a warning.
 template <typename OnLine>
 ScanResult scan_output(std::FILE* file, const std::string& path, std::size_t expected_count,
-                       std::span<const std::uint64_t> fingerprints,
-                       const WarningHandler& on_warning, OnLine&& on_line) {
-  if (!fingerprints.empty() && fingerprints.size() != expected_count) {
-    throw std::logic_error("load_resume: key_fingerprints must have one entry per input");
+                       const InputChecks& checks, const WarningHandler& on_warning,
+                       bool warn_stale, OnLine&& on_line) {
+  if ((!checks.keys.empty() && checks.keys.size() != expected_count) ||
+      (!checks.hashes.empty() && checks.hashes.size() != expected_count)) {
+    throw std::logic_error("load_resume: input checks must have one entry per input");
   }
+  std::size_t first_stale_line = 0;
+  std::size_t first_stale_index = 0;
   ScanResult result;
   detail::LineReader lines(file);
   std::string_view text;
@@ -117,8 +142,16 @@ ScanResult scan_output(std::FILE* file, const std::string& path, std::size_t exp
       unparsable_line = line_no;
       continue;
     }
-    const ParsedLine parsed = check_line(line, path, line_no, expected_count, fingerprints);
+    const ParsedLine parsed = check_line(line, path, line_no, expected_count, checks);
     ++result.lines;
+    result.unhashed += parsed.unhashed ? 1 : 0;
+    if (parsed.stale) {
+      if (result.stale++ == 0) {
+        first_stale_line = line_no;
+        first_stale_index = parsed.index;
+      }
+      result.in_order = false;  // compaction drops it
+    }
     if (parsed.index == next_in_order) {
       ++next_in_order;
     } else {
@@ -137,6 +170,28 @@ ScanResult scan_output(std::FILE* file, const std::string& path, std::size_t exp
     result.in_order = false;
   }
   if (result.needs_newline) result.in_order = false;
+  // A few edited prompts are redone; most lines answering other prompts means another input
+  // with the same ids or line count (a rerun of the same job would otherwise keep its answers).
+  const std::size_t hashed = result.lines - result.unhashed;
+  if (result.stale > 0 && 2 * result.stale > hashed) {
+    throw InputError(path, first_stale_line,
+                     fmt::format("answers another prompt than input request {} ({} of {} lines "
+                                 "do) {}",
+                                 first_stale_index, result.stale, hashed, kForeignHint));
+  }
+  if (!warn_stale) return result;  // compaction: load_resume() said it already
+  if (result.stale > 0) {
+    detail::emit_warning(
+        on_warning, fmt::format("{}:{}: warning: {} lines answer an earlier version of their "
+                                "input request (the input was edited); they are sent again",
+                                path, first_stale_line, result.stale));
+  }
+  if (result.unhashed > 0) {
+    detail::emit_warning(
+        on_warning, fmt::format("{}: warning: {} lines carry no \"input_hash\" (written by an "
+                                "older aswarm); resume trusts that their prompts did not change",
+                                path, result.unhashed));
+  }
   return result;
 }
 
@@ -159,7 +214,8 @@ void read_at(int fd, std::uint64_t offset, std::size_t length, std::string& out,
 
 ResumeState load_resume(const std::string& path, std::size_t expected_count,
                         std::span<const std::uint64_t> key_fingerprints,
-                        const WarningHandler& on_warning) {
+                        const WarningHandler& on_warning,
+                        std::span<const std::uint64_t> input_hashes) {
   if (path == "-") throw std::runtime_error("cannot resume a run whose output is stdout ('-')");
   ResumeState state(expected_count);
   std::FILE* raw = std::fopen(path.c_str(), "re");
@@ -170,8 +226,9 @@ ResumeState load_resume(const std::string& path, std::size_t expected_count,
   detail::File file(raw, /*owned=*/true);
   state.exists_ = true;
   const ScanResult scan =
-      scan_output(file.get(), path, expected_count, key_fingerprints, on_warning,
-                  [&](const ParsedLine& line, std::uint64_t, std::size_t) {
+      scan_output(file.get(), path, expected_count, InputChecks{key_fingerprints, input_hashes},
+                  on_warning, /*warn_stale=*/true, [&](const ParsedLine& line, std::uint64_t, std::size_t) {
+                    if (line.stale) return;  // answers an old prompt: redo
                     auto& status = state.status_[line.index];
                     if (line.success) {
                       status = ResumeState::kOk;
@@ -184,10 +241,26 @@ ResumeState load_resume(const std::string& path, std::size_t expected_count,
     if (status == ResumeState::kFailed) ++state.failed_count_;
   }
   state.line_count_ = scan.lines;
+  state.stale_count_ = scan.stale;
   state.torn_tail_ = scan.torn;
   state.valid_bytes_ = scan.valid_bytes;
   state.needs_newline_ = scan.needs_newline;
   return state;
+}
+
+void ResumeState::merge(const ResumeState& other) {
+  if (other.status_.size() != status_.size()) {
+    throw std::logic_error("ResumeState::merge: states of different inputs");
+  }
+  done_count_ = failed_count_ = 0;
+  for (std::size_t i = 0; i < status_.size(); ++i) {
+    status_[i] = std::max(status_[i], other.status_[i]);  // kOk > kFailed > kNone
+    if (status_[i] == kOk) ++done_count_;
+    if (status_[i] == kFailed) ++failed_count_;
+  }
+  line_count_ += other.line_count_;
+  stale_count_ += other.stale_count_;
+  exists_ = exists_ || other.exists_;
 }
 
 CompactResult compact(const std::string& path, std::size_t expected_count,
@@ -201,8 +274,10 @@ CompactResult compact(const std::string& path, std::size_t expected_count,
   detail::File file = detail::File::open(path, "r");
   std::vector<Slot> slots(expected_count);
   const ScanResult scan =
-      scan_output(file.get(), path, expected_count, {}, options.on_warning,
+      scan_output(file.get(), path, expected_count, InputChecks{{}, options.input_hashes},
+                  options.on_warning, /*warn_stale=*/false,
                   [&](const ParsedLine& line, std::uint64_t offset, std::size_t length) {
+                    if (line.stale) return;  // answers an old version of its prompt: dropped
                     if (length > std::numeric_limits<std::uint32_t>::max()) {
                       throw InputError(path, line.line_no, "line longer than 4 GiB");
                     }
