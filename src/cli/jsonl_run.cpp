@@ -9,6 +9,7 @@ namespace swarm::cli {
 JsonlRun open_jsonl_run(const Options& options, const std::string& input) {
   JsonlRun run;
   run.reader = std::make_unique<InputReader>(input);
+  run.reader->set_max_line_bytes(options.max_line_bytes);
   run.reader->validate();
   std::error_code ec;
   if (!options.resume && options.output != "-" &&

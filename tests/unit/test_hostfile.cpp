@@ -371,4 +371,48 @@ TEST_F(HostfileTest, FormatRejectsTagsThatCannotRoundTrip) {
   EXPECT_THROW(swarm::format_hostfile({e}), std::invalid_argument);
 }
 
+// ---- limits and secrets (the reliability audit) -----------------------------------------------
+
+TEST_F(HostfileTest, ControlCharacterInATagIsRefused) {
+  // A CR inside a tag parsed, but format_hostfile() could not write it back (the fuzzer's
+  // round trip, and the 2-rank hang of the audit).
+  EXPECT_EQ(error_of("a:1 role=x\ry\n"),
+            path_str() + ":1: tag 'role' contains the control character 0x0d");
+  EXPECT_EQ(error_of("a:1 k\x01=v\n"), path_str() + ":1: tag 'k\x01' contains the control character 0x01");
+  EXPECT_EQ(parse("a:1 role=x\r\n").front().tags.at("role"), "x");  // CRLF still fine
+}
+
+TEST_F(HostfileTest, CredentialsAreRefusedWithoutEchoingThem) {
+  for (const std::string line : {"http://user:s3cret@gw:8000/agent/1\n", "user:s3cret@gw:8000\n",
+                                 "https://s3cret@gw\n", "http://u:s3/cret@gw/\n"}) {
+    const auto message = error_of(line);
+    EXPECT_EQ(message.find("s3"), std::string::npos) << message;
+    EXPECT_NE(message.find(path_str() + ":1: credentials in the address"), std::string::npos)
+        << message;
+  }
+}
+
+TEST_F(HostfileTest, LongLinesAndHostsAreRefused) {
+  EXPECT_EQ(error_of(std::string(300, 'h') + ":1\n"),
+            path_str() + ":1: host name of 300 bytes (at most 253)");
+  EXPECT_EQ(error_of("a:1\n" + std::string(swarm::kMaxHostfileLineBytes + 1, 'x')),
+            path_str() + ":2: line longer than 65536 bytes");
+  std::istringstream zeros(std::string(1 << 20, '\0'));  // what /dev/zero gives, bounded here
+  try {
+    swarm::parse_hostfile(zeros, "zeros");
+    FAIL();
+  } catch (const HostfileError& e) {
+    EXPECT_STREQ(e.what(), "zeros:1: line longer than 65536 bytes");
+  }
+}
+
+TEST_F(HostfileTest, NonRegularFilesAreRefused) {
+  try {
+    swarm::parse_hostfile("/dev/zero");
+    FAIL();
+  } catch (const HostfileError& e) {
+    EXPECT_STREQ(e.what(), "/dev/zero: cannot read hostfile: not a regular file");
+  }
+}
+
 }  // namespace
