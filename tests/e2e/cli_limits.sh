@@ -94,6 +94,13 @@ case "$case_name" in
     bounded 2 --pattern broadcast --hostfile "$scratch/bracket.hosts" --prompt x
     expect_usage "bracket" "$scratch/bracket.hosts:1: missing ']' in '[::1'"
     [[ $(requests) -eq 0 ]] || fail "requests were sent despite the errors"
+    # The mock's numeric flags: NaN passed CLI11's double ranges.
+    set +e
+    merr=$(timeout 10 "$mock" --count 1 --port-base 0 --fail-500 nan 2>&1)
+    mrc=$?
+    set -e
+    [[ $mrc -eq 2 && "$merr" == *"--fail-500: 'nan' is not a finite number in [0, 1]"* ]] ||
+      fail "mock --fail-500 nan: rc=$mrc $merr"
     ;;
   deep-answer)
     python3 -c "
