@@ -129,6 +129,11 @@ bool parse_address(std::string_view column, Endpoint& out) {
     if (close == std::string_view::npos) fail(fmt::format("missing ']' in '{}'", column));
     out.host = std::string(column.substr(1, close - 1));
     check_host(out.host, /*ipv6=*/true);
+    // Brackets are for IPv6 literals only: "[h%x]" would be written back as "h%x:8000", a
+    // different (invalid) line (found by fuzz_hostfile).
+    if (out.host.find(':') == std::string::npos) {
+      fail(fmt::format("bracketed host '{}' is not an IPv6 address", out.host));
+    }
     const auto after = column.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') fail(fmt::format("unexpected '{}' after ']'", after));

@@ -406,6 +406,14 @@ TEST_F(HostfileTest, LongLinesAndHostsAreRefused) {
   }
 }
 
+TEST_F(HostfileTest, BracketsAreForIpv6Only) {
+  // fuzz_hostfile's crash-6f445623: "[%st00]" parsed, but format_hostfile() wrote it back as
+  // "%st00:8000", which does not parse.
+  EXPECT_EQ(error_of("[%st00]\n"), path_str() + ":1: bracketed host '%st00' is not an IPv6 address");
+  EXPECT_EQ(error_of("[node1]:80\n"), path_str() + ":1: bracketed host 'node1' is not an IPv6 address");
+  EXPECT_EQ(parse("[fe80::1%eth0]:9\n").front().host, "fe80::1%eth0");
+}
+
 TEST_F(HostfileTest, NonRegularFilesAreRefused) {
   try {
     swarm::parse_hostfile("/dev/zero");
