@@ -196,8 +196,8 @@ class AgentPool {
   // ---- model metadata ---------------------------------------------------------------------
 
   /// The model name sent with requests (the configured one, else the first listed by
-  /// /v1/models of the first of this pool's endpoints that answers it, trying up to 32 of them,
-  /// 16 at a time; empty if none is known).
+  /// /v1/models of the first of this pool's endpoints that answers it: the first, then up to 31
+  /// more, 16 at a time; empty if none is known).
   const std::string& model();
   /// Whether model() and model_context() are configured or were read from a server (false:
   /// no endpoint answered /v1/models and the context is the 131072 fallback).

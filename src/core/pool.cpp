@@ -136,13 +136,14 @@ void AgentPool::ensure_model() {
   // The seed's /generate servers have no /v1/models; ask only OpenAI-style servers.
   sh.model_known = !need_name && !need_context;
   // The seed's /generate servers have no /v1/models; ask only OpenAI-style servers. Any
-  // endpoint that answers will do (the first may be down): a few at a time, in pool order, up
-  // to kModelsAsked of them, the lowest-indexed answer winning.
+  // endpoint that answers will do (the first may be down): the first alone (one request when
+  // it is up), then kModelsAtOnce at a time in pool order, up to kModelsAsked of them, the
+  // lowest-indexed answer winning.
   if ((need_name || need_context) && o.protocol != Protocol::generate && size() != 0) {
     const std::size_t asked = std::min(size(), kModelsAsked);
     std::string first_problem;
-    for (std::size_t begin = 0; begin < asked && !sh.model_known; begin += kModelsAtOnce) {
-      const std::size_t end = std::min(asked, begin + kModelsAtOnce);
+    for (std::size_t begin = 0, end = 0; begin < asked && !sh.model_known; begin = end) {
+      end = std::min(asked, begin == 0 ? 1 : begin + kModelsAtOnce);
       std::vector<std::optional<Response>> replies(end - begin);
       for (std::size_t a = begin; a < end; ++a) {
         get(a, "/v1/models", std::min(o.timeout, kModelsTimeout),
