@@ -37,6 +37,9 @@ using HostfileWarningHandler = std::function<void(const std::string&)>;
 /// Default port when a line gives none (vLLM's default).
 inline constexpr std::uint16_t kDefaultPort = 8000;
 
+/// Longest hostfile line accepted; a longer one is `path:line: line longer than N bytes`.
+inline constexpr std::size_t kMaxHostfileLineBytes = 64 * 1024;
+
 /// Parses a hostfile; endpoints keep file order. Throws HostfileError.
 std::vector<Endpoint> parse_hostfile(const std::filesystem::path& path,
                                      const HostfileWarningHandler& on_warning = {});

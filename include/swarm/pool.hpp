@@ -198,8 +198,15 @@ class AgentPool {
   // ---- model metadata ---------------------------------------------------------------------
 
   /// The model name sent with requests (the configured one, else the first listed by
-  /// /v1/models of this pool's first endpoint; empty if neither is known).
+  /// /v1/models of the first of this pool's endpoints that answers it: the first, then up to 31
+  /// more, 16 at a time; empty if none is known).
   const std::string& model();
+  /// Whether model() and model_context() are configured or were read from a server (false:
+  /// no endpoint answered /v1/models and the context is the 131072 fallback).
+  bool model_known();
+  /// Takes a model name and context learned elsewhere (another rank's endpoints) when this
+  /// pool knows none; configured values are kept. swarm::mpi::Swarm::share_model() uses it.
+  void adopt_model(std::string model, std::int64_t context);
   /// The context length used by the max_tokens rule (configured, from /v1/models, else 131072).
   std::int64_t model_context();
   /// max_tokens that a prompt of `prompt_chars` characters is sent with under `call`.

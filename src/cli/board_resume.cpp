@@ -9,6 +9,7 @@
 
 #include "io/file_handles.hpp"
 #include "io/input_error.hpp"
+#include "swarm/json_limits.hpp"
 
 namespace swarm::cli {
 
@@ -34,7 +35,9 @@ BoardCheckpoint load_board_log(const std::string& path, const std::vector<std::s
   std::size_t line_no = 0;
   while (lines.next(text, path)) {
     ++line_no;
-    const auto line = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    JsonFault fault = JsonFault::none;
+    const auto line = parse_json_limited(text, fault);
+    if (fault == JsonFault::too_deep) throw InputError(path, line_no, json_depth_reason());
     if (line.is_discarded() || !line.is_object()) break;  // a torn last line
     const auto hash = line.find("config_hash");
     if (hash == line.end() || !hash->is_string()) {

@@ -2,12 +2,21 @@
 // Reading the JSON configuration files of --config (blackboard, pipeline): a file that cannot be
 // read or is not JSON is an InputError naming the file (and the line of a syntax error).
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace swarm::cli {
+
+/// Longest file read whole (a config, --extra-body FILE, --prompt-file): 16 MiB.
+inline constexpr std::size_t kMaxSmallFileBytes = std::size_t{16} << 20;
+
+/// The whole of `path`, at most `max_bytes` (more is an InputError "... larger than N bytes",
+/// raised after reading max_bytes + 1, so /dev/zero ends at once); `what` names the file's role.
+std::string read_small_file(const std::string& path, std::string_view what,
+                            std::size_t max_bytes = kMaxSmallFileBytes);
 
 /// Reads and parses `path`; `what` names the file's role in the message ("blackboard config").
 nlohmann::json load_json_config(const std::string& path, std::string_view what);

@@ -1,8 +1,12 @@
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -31,6 +35,46 @@ void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void
   }
   mpi::broadcast_string(error, comm);
   if (!error.empty()) throw UsageError(error);
+}
+
+void on_every_rank_or_fail_everywhere(mpi::Communicator comm, const std::function<void()>& work) {
+  std::string error;
+  try {
+    work();
+  } catch (const std::exception& e) {
+    error = e.what();
+    if (error.empty()) error = "unknown error";
+  }
+  // The lowest failing rank speaks for all (size() when none failed).
+  const int mine = error.empty() ? comm.size() : comm.rank();
+  int first = comm.size();
+  mpi::check(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm.mpi_communicator()),
+             "MPI_Allreduce");
+  if (first == comm.size()) return;
+  mpi::broadcast_string(error, comm, first);
+  throw UsageError(error);
+}
+
+void check_output_paths(const Options& options) {
+  const auto check = [](const std::string& flag, const std::string& path) {
+    if (path.empty() || path == "-") return;
+    const std::filesystem::path target(path);
+    const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      throw UsageError(fmt::format("{} {}: the directory '{}' does not exist", flag, path,
+                                   dir.string()));
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      throw UsageError(fmt::format("{} {}: cannot write in '{}': {}", flag, path, dir.string(),
+                                   std::strerror(errno)));
+    }
+    if (std::filesystem::is_directory(target, ec)) {
+      throw UsageError(fmt::format("{} {}: is a directory", flag, path));
+    }
+  };
+  check("--output", options.output);
+  check("--summary", options.summary);
 }
 
 namespace {

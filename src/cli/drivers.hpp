@@ -34,6 +34,16 @@ class UsageError : public std::runtime_error {
 /// with the root's message. Used for everything before the first pattern collective.
 void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void()>& root_work);
 
+/// Collective: runs `work` on every rank (reading a config every rank needs, say); if it throws
+/// on any rank, every rank throws UsageError with the message of the lowest such rank. A file
+/// readable on one node only must not leave the others waiting in the next collective.
+void on_every_rank_or_fail_everywhere(mpi::Communicator comm, const std::function<void()>& work);
+
+/// Root only (call it in on_root_or_fail_everywhere): the files the run will write (--output,
+/// --summary) can be created, i.e. their directory exists and is writable. Checked before any
+/// request, so a typo in a path does not cost the whole run (the summary is written last).
+void check_output_paths(const Options& options);
+
 /// Collective, the last step of every driver: gathers each rank's MPI seconds, their share of
 /// `wall_seconds` and its peak RSS (what the benchmarks read from --summary). On the root it
 /// then sets "pattern", "ranks", "agents", "per_rank" and "engine" (the pools' attempts,

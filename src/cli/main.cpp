@@ -36,11 +36,15 @@ int run(const Options& options, swarm::mpi::Communicator comm) {
     dry_run(options.hostfile, comm, stdout);
     return kExitOk;
   }
-  const auto pool = pool_options(options);
+  // Every rank builds its pool settings (environment, --extra-body FILE): a failure on one
+  // rank must stop all of them.
+  swarm::PoolOptions pool;
+  on_every_rank_or_fail_everywhere(comm, [&] { pool = pool_options(options); });
   const PatternDriver* driver = find_pattern(options.pattern);
   if (driver == nullptr) {
     throw UsageError("--pattern " + options.pattern + " is not available in this build");
   }
+  on_root_or_fail_everywhere(comm, [&] { check_output_paths(options); });
   return driver->run(options, pool, comm);
 }
 

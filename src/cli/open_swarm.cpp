@@ -37,7 +37,10 @@ std::size_t min_healthy_count(const std::string& spec, std::size_t endpoints) {
 
 mpi::Swarm open_swarm(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
-  if (options.min_healthy.empty()) return swarm;
+  if (options.min_healthy.empty()) {
+    swarm.share_model();  // a rank whose endpoints are down still learns the model
+    return swarm;
+  }
   std::size_t need = 0;
   try {
     need = min_healthy_count(options.min_healthy, swarm.size());
@@ -55,6 +58,7 @@ mpi::Swarm open_swarm(const Options& options, const PoolOptions& pool, mpi::Comm
     fmt::print(stderr, "aswarm-mpi: {} of {} endpoints healthy; starting (the others join "
                "when they answer /health)\n", healthy, swarm.size());
   }
+  swarm.share_model();
   return swarm;
 }
 

@@ -8,10 +8,13 @@
 
 #include <fmt/format.h>
 
+#include "config_file.hpp"
 #include "io/input_error.hpp"
 #include "open_swarm.hpp"
 #include "patterns.hpp"
 #include "swarm/aggregators.hpp"
+#include "swarm/json_limits.hpp"
+#include "flags/number_flag.hpp"
 #include "swarm/version.hpp"
 
 namespace swarm::cli {
@@ -21,6 +24,12 @@ namespace {
 CLI::IsMember one_of(std::span<const std::string_view> names) {
   return CLI::IsMember(std::vector<std::string>(names.begin(), names.end()));
 }
+
+// Bounds of the numeric flags: far above any real use, low enough that no conversion (curl's
+// millisecond longs, chrono durations, buffer sizes) can overflow.
+constexpr std::size_t kMaxInFlight = 1'000'000;
+constexpr double kMaxTimeout = 7 * 86400.0;   // a week per attempt
+constexpr double kMaxGiveUp = 30 * 86400.0;   // a month without a healthy agent
 
 }  // namespace
 
@@ -49,7 +58,7 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--reduce-prompt", o.reduce_prompt,
                  "Broadcast: then ask agent 0 this template with {responses}");
   app.add_option("--fanin", o.fanin, "tree-reduce: answers summarised per supervisor call")
-      ->check(CLI::Range(2, 100000))
+      ->check(flags::in_range<std::size_t>(2, 100000))
       ->capture_default_str();
   app.add_option("--items", o.items,
                  "tree-reduce: JSONL items (same formats as --input); leaf prompt i is --prompt "
@@ -61,7 +70,7 @@ void add_options(CLI::App& app, Options& o) {
                  "transforms, dependencies (see jobs/local/pipeline.json)")
       ->type_name("FILE");
   app.add_option("--max-rounds", o.max_rounds, "blackboard: rounds cap (default: the config's)")
-      ->check(CLI::PositiveNumber);
+      ->check(flags::positive(1'000'000));
   app.add_option("--aggregate", o.aggregate, "Print an aggregate of the answers as JSON")
       ->check(one_of(aggregate_names()));
   app.add_option("--protocol", o.protocol, "Wire protocol")
@@ -71,10 +80,10 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--max-tokens", o.max_tokens,
                  "max_tokens cap (default 512 or AURORA_SWARM_MAX_TOKENS; sized to the "
                  "context as the Python seed does)")
-      ->check(CLI::PositiveNumber);
+      ->check(flags::positive<std::int64_t>(100'000'000));
   app.add_option("--system", o.system, "System prompt (chat)");
   app.add_option("--temperature", o.temperature, "Sampling temperature")
-      ->check(CLI::Range(0.0, 2.0));
+      ->check(flags::in_range(0.0, 2.0));
   app.add_option("--param", o.params,
                  "Request field KEY=JSON added to every request, repeatable, e.g. seed=7, "
                  "'stop=[\"\\n\"]', 'response_format={\"type\":\"json_object\"}' (a bare word "
@@ -85,26 +94,27 @@ void add_options(CLI::App& app, Options& o) {
                  "(--param wins for its keys; input values win)")
       ->type_name("FILE|JSON");
   app.add_option("--concurrency", o.concurrency, "In-flight requests per rank")
-      ->check(CLI::PositiveNumber)
+      ->check(flags::positive<std::size_t>(kMaxInFlight))
       ->capture_default_str();
   app.add_option("--per-agent-concurrency", o.per_agent_concurrency,
                  "In-flight requests per agent (0 = unlimited; vLLM queues)")
+      ->check(flags::in_range<std::size_t>(0, kMaxInFlight))
       ->capture_default_str();
   app.add_option("--timeout", o.timeout, "Seconds per request attempt")
-      ->check(CLI::PositiveNumber)
+      ->check(flags::positive(kMaxTimeout))
       ->capture_default_str();
   app.add_option("--retries", o.retries,
                  "Retries of transient failures (connect, timeout, 429, 502-504)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(flags::in_range(0, 1000))
       ->capture_default_str();
   app.add_option("--batch-size", o.batch_size,
                  "Scatter-gather: prompts per /v1/completions list request (1 = no batching)")
-      ->check(CLI::Range(1, 1024))
+      ->check(flags::in_range<std::size_t>(1, 1024))
       ->capture_default_str();
   app.add_option("--window", o.window,
                  "Scatter-gather: prompts per scatter/gather round; pipeline: items read, "
                  "streamed and written per round")
-      ->check(CLI::PositiveNumber)
+      ->check(flags::positive<std::size_t>(std::size_t{1} << 26))
       ->capture_default_str();
   app.add_option("--schedule", o.schedule,
                  "Scatter-gather and tree-reduce --items leaves: dynamic (default: each prompt "
@@ -128,7 +138,7 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--give-up-after", o.give_up_after,
                  "Seconds a prompt waits while no agent it may use is healthy, then fails "
                  "(also --min-healthy's limit)")
-      ->check(CLI::PositiveNumber)
+      ->check(flags::positive(kMaxGiveUp))
       ->capture_default_str();
   app.add_option("--min-healthy", o.min_healthy,
                  "Probe /health first; start once N endpoints (or P% of the hostfile) answer. "
@@ -152,6 +162,10 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("FILE");
   app.add_option("--log-level", o.log_level, "Diagnostics on stderr")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+  app.add_option("--max-line-bytes", o.max_line_bytes,
+                 "Longest line of --input/--items (a longer one is an error naming its line)")
+      ->check(flags::positive<std::size_t>(std::size_t{1} << 31))
       ->capture_default_str();
   app.add_flag("--dry-run", o.dry_run,
                "Validate the hostfile and print how its endpoints are sharded; send nothing");
@@ -228,16 +242,14 @@ nlohmann::json extra_body(const Options& o) {
     std::string text = o.extra_body;
     const auto start = text.find_first_not_of(" \t\r\n");
     if (start == std::string::npos || text[start] != '{') {
-      std::ifstream in(o.extra_body, std::ios::binary);
-      if (!in) {
+      if (!std::ifstream(o.extra_body, std::ios::binary)) {
         throw std::invalid_argument(fmt::format(
             "--extra-body: '{}' is neither a JSON object nor a readable file", o.extra_body));
       }
-      std::ostringstream content;
-      content << in.rdbuf();
-      text = content.str();
+      text = read_small_file(o.extra_body, "--extra-body file");
     }
-    out = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    JsonFault fault = JsonFault::none;
+    out = parse_json_limited(text, fault);
     if (out.is_discarded() || !out.is_object()) {
       throw std::invalid_argument(
           fmt::format("--extra-body: '{}' does not hold a JSON object", o.extra_body));
@@ -249,7 +261,8 @@ nlohmann::json extra_body(const Options& o) {
       throw std::invalid_argument(fmt::format("--param '{}': expected KEY=JSON", param));
     }
     const std::string value = param.substr(eq + 1);
-    json parsed = json::parse(value, nullptr, /*allow_exceptions=*/false);
+    JsonFault fault = JsonFault::none;
+    json parsed = parse_json_limited(value, fault);
     // A bare word (--param reasoning_effort=low) is meant as a string; anything that starts
     // like JSON must be JSON, so a typo in an object is an error, not a string.
     if (parsed.is_discarded()) {
@@ -272,11 +285,7 @@ nlohmann::json extra_body(const Options& o) {
 std::string prompt_text(const Options& o) {
   if (!o.prompt.empty()) return o.prompt;
   if (o.prompt_file.empty()) return {};
-  std::ifstream in(o.prompt_file, std::ios::binary);
-  if (!in) throw InputError(o.prompt_file, 0, "cannot read prompt file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return read_small_file(o.prompt_file, "prompt file");
 }
 
 }  // namespace swarm::cli

@@ -49,6 +49,8 @@ struct Options {
   std::string progress = "auto";
   std::string summary;
   std::string log_level = "info";
+  /// Longest --input/--items line (bytes); InputReader::kDefaultMaxLineBytes (8 MiB).
+  std::size_t max_line_bytes = std::size_t{8} << 20;
   bool dry_run = false;
 };
 

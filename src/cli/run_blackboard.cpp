@@ -75,13 +75,10 @@ void validate_blackboard(const Options& o) {
 }
 
 int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
-  // Every rank reads the (small) config itself: all need the prompts; an error is identical.
+  // Every rank reads the (small) config itself: all need the prompts. A failure on any rank
+  // fails every rank with its message.
   std::optional<BoardConfig> config;
-  try {
-    config = BoardConfig::load(options.config);
-  } catch (const std::exception& e) {  // InputError, or anything else: the same on every rank
-    throw UsageError(e.what());
-  }
+  on_every_rank_or_fail_everywhere(comm, [&] { config = BoardConfig::load(options.config); });
   const int max_rounds = options.max_rounds > 0 ? options.max_rounds : config->max_rounds;
 
   detail::File log;

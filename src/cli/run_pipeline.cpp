@@ -38,12 +38,43 @@ namespace {
 
 using nlohmann::json;
 
-PipelineConfig load_config(const Options& options) {
-  // Every rank reads the (small) config itself: all need the stages; an error is identical.
-  try {
-    return PipelineConfig::load(options.config);
-  } catch (const std::exception& e) {  // InputError, or anything else: the same on every rank
-    throw UsageError(e.what());
+PipelineConfig load_config(const Options& options, mpi::Communicator comm) {
+  // Every rank reads the (small) config itself: all need the stages. Whatever fails on one
+  // rank fails on all (a node that cannot read the file would otherwise leave the rest waiting).
+  std::optional<PipelineConfig> config;
+  on_every_rank_or_fail_everywhere(comm, [&] { config = PipelineConfig::load(options.config); });
+  return std::move(*config);
+}
+
+// Before anything is sent: every stage has agents, as many as it asks for (the library runs a
+// stage on what there is and fails it per item; from the command line that is a config error).
+// Every rank computes the same plan from the same hostfile, so every rank throws alike.
+void check_stage_agents(const PipelineConfig& config, const mpi::Swarm& swarm,
+                        const std::string& path) {
+  const auto agents = mpi::stage_agents(swarm, config.stages, config.reuse_agents);
+  for (std::size_t i = 0; i < config.stages.size(); ++i) {
+    const auto& st = config.stages[i];
+    const std::string which =
+        st.tag_key.empty() ? fmt::format("the hostfile has {} agents", swarm.size())
+                           : fmt::format("tag {}={} matches {} agents", st.tag_key, st.tag_value,
+                                         swarm.agents_with_tag(st.tag_key, st.tag_value).size());
+    if (agents[i].empty()) {
+      throw UsageError(InputError(path, 0,
+                                  fmt::format("stage '{}' has no agents ({}{})", st.name, which,
+                                              st.tag_key.empty() && !config.reuse_agents
+                                                  ? ", all taken by the stages before it"
+                                                  : ""))
+                           .what());
+    }
+    if (st.n_agents > agents[i].size()) {
+      throw UsageError(InputError(path, 0,
+                                  fmt::format("stage '{}' asks for {} agents but gets {} ({}{})",
+                                              st.name, st.n_agents, agents[i].size(), which,
+                                              st.tag_key.empty() && !config.reuse_agents
+                                                  ? ", some taken by the stages before it"
+                                                  : ""))
+                           .what());
+    }
   }
 }
 
@@ -233,7 +264,11 @@ void validate_pipeline(const Options& o) {
 }
 
 int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
-  const PipelineConfig config = load_config(options);
+  const PipelineConfig config = load_config(options, comm);
+  // The stages' agents are checked before the input is read and the output opened, so a bad
+  // config leaves no output file behind.
+  auto swarm = open_swarm(options, pool, comm);
+  check_stage_agents(config, swarm, options.config);
   JsonlRun io;
   if (!options.input.empty()) {
     on_root_or_fail_everywhere(comm, [&] {
@@ -241,7 +276,6 @@ int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communica
       check_text_items(*io.reader);
     });
   }
-  auto swarm = open_swarm(options, pool, comm);
   if (options.input.empty()) return run_once(options, config, swarm, comm);
   return run_items(options, config, swarm, comm, io);
 }

@@ -81,6 +81,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
     prompt = prompt_text(options);
     if (with_items) {
       InputReader reader(options.items);
+      reader.set_max_line_bytes(options.max_line_bytes);
       const auto count = reader.validate();  // every line checked before anything is sent
       if (count == 0) throw InputError(options.items, 0, "holds no items");
       check_text_items(reader);

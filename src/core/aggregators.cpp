@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "swarm/json_limits.hpp"
+
 namespace swarm {
 namespace {
 
@@ -186,9 +188,15 @@ std::vector<Response> top_k(std::span<const Response> responses, std::size_t k,
 MergeResult structured_merge(std::span<const Response> responses, bool include_failures) {
   MergeResult result;
   for (const Response* r : usable(responses, include_failures)) {
-    nlohmann::json value;
+    JsonFault fault = JsonFault::none;
+    nlohmann::json value = parse_json_limited(r->text, fault);
+    if (fault == JsonFault::too_deep) {
+      result.errors.push_back({r->agent_index, json_depth_reason()});
+      continue;
+    }
     try {
-      value = nlohmann::json::parse(r->text);
+      // Within the depth limit; with exceptions for nlohmann's reason when it is not JSON.
+      if (fault == JsonFault::syntax) value = nlohmann::json::parse(r->text);
     } catch (const nlohmann::json::exception& e) {
       // parse_error for bad syntax, out_of_range for numbers too large for a double.
       result.errors.push_back({r->agent_index, e.what()});

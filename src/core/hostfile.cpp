@@ -17,6 +17,8 @@ namespace swarm {
 namespace {
 
 constexpr std::string_view kWhitespace = " \t\v\f";
+// Longest host name DNS allows (an IPv6 literal with a zone id is shorter).
+constexpr std::size_t kMaxHostBytes = 253;
 
 // Why a single line failed; turned into a HostfileError with the file and line by the caller.
 struct LineError {
@@ -63,6 +65,9 @@ bool is_host_char(char c, bool ipv6) {
 
 void check_host(std::string_view host, bool ipv6) {
   if (host.empty()) fail("empty host");
+  if (host.size() > kMaxHostBytes) {
+    fail(fmt::format("host name of {} bytes (at most {})", host.size(), kMaxHostBytes));
+  }
   for (char c : host) {
     if (!is_host_char(c, ipv6)) {
       fail(fmt::format("invalid character '{}' in host '{}'", c, host));
@@ -94,6 +99,13 @@ std::string base_path(std::string_view path) {
 
 // Parses the first column into `out`; returns whether it carried an explicit port.
 bool parse_address(std::string_view column, Endpoint& out) {
+  // user:password@ would be echoed by every later message (and misread as IPv6): refused first,
+  // without repeating it. '@' is valid in no host and in no path we accept.
+  if (column.find('@') != std::string_view::npos) {
+    fail(
+        "credentials in the address (user:password@host) are not supported; the address is "
+        "not repeated here so the secret stays out of logs (use ASWARM_API_KEY for a key)");
+  }
   if (const auto sep = column.find("://"); sep != std::string_view::npos) {
     const auto scheme = column.substr(0, sep);
     if (scheme == "http") {
@@ -117,6 +129,11 @@ bool parse_address(std::string_view column, Endpoint& out) {
     if (close == std::string_view::npos) fail(fmt::format("missing ']' in '{}'", column));
     out.host = std::string(column.substr(1, close - 1));
     check_host(out.host, /*ipv6=*/true);
+    // Brackets are for IPv6 literals only: "[h%x]" would be written back as "h%x:8000", a
+    // different (invalid) line (found by fuzz_hostfile).
+    if (out.host.find(':') == std::string::npos) {
+      fail(fmt::format("bracketed host '{}' is not an IPv6 address", out.host));
+    }
     const auto after = column.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') fail(fmt::format("unexpected '{}' after ']'", after));
@@ -145,6 +162,14 @@ void add_tag(std::string_view column, std::size_t column_no, Endpoint& out) {
     fail(fmt::format("column {} '{}' is not a key=value tag", column_no, column));
   }
   if (eq == 0) fail(fmt::format("tag '{}' has an empty key", column));
+  // A control character (a CR inside a tag, say) could not be written back by
+  // format_hostfile() and makes no sense in a tag; say which byte rather than print it.
+  for (const char c : column) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      fail(fmt::format("tag '{}' contains the control character 0x{:02x}",
+                       column.substr(0, eq), static_cast<unsigned char>(c)));
+    }
+  }
   auto [it, inserted] =
       out.tags.emplace(std::string(column.substr(0, eq)), std::string(column.substr(eq + 1)));
   if (!inserted) fail(fmt::format("tag '{}' is given twice on this line", it->first));
@@ -172,6 +197,22 @@ bool parse_line(std::string_view line, Endpoint& out) {
   return true;
 }
 
+// std::getline without its unbounded growth: stops one byte past kMaxHostfileLineBytes, so
+// /dev/zero or a file without newlines is an error at once, not gigabytes of buffer.
+bool read_line(std::istream& in, std::string& line) {
+  line.clear();
+  std::streambuf* buf = in.rdbuf();
+  if (buf == nullptr || !in.good()) return false;
+  using Traits = std::streambuf::traits_type;
+  for (auto c = buf->sbumpc(); c != Traits::eof(); c = buf->sbumpc()) {
+    if (c == '\n') return true;
+    line.push_back(Traits::to_char_type(c));
+    if (line.size() > kMaxHostfileLineBytes) return true;
+  }
+  in.setstate(std::ios::eofbit);
+  return !line.empty();
+}
+
 }  // namespace
 
 bool parse_hostfile_line(std::string_view line, std::string_view source_name, std::size_t line_no,
@@ -191,8 +232,12 @@ std::vector<Endpoint> parse_hostfile(std::istream& in, std::string_view source_n
   std::string line;
   std::size_t line_no = 0;
   Endpoint endpoint;
-  while (std::getline(in, line)) {
+  while (read_line(in, line)) {
     ++line_no;
+    if (line.size() > kMaxHostfileLineBytes) {
+      throw HostfileError(std::string(source_name), line_no,
+                          fmt::format("line longer than {} bytes", kMaxHostfileLineBytes));
+    }
     std::string_view view = line;
     if (line_no == 1 && view.starts_with("\xEF\xBB\xBF")) view.remove_prefix(3);  // UTF-8 BOM
     if (!parse_hostfile_line(view, source_name, line_no, endpoint)) continue;
@@ -230,6 +275,11 @@ std::vector<Endpoint> parse_hostfile(const std::filesystem::path& path,
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     throw HostfileError(name, 0, "cannot read hostfile: is a directory");
+  }
+  // A FIFO would block rank 0 until a writer comes, and a device (/dev/zero) never ends.
+  if (const auto status = std::filesystem::status(path, ec);
+      !ec && status.type() != std::filesystem::file_type::regular) {
+    throw HostfileError(name, 0, "cannot read hostfile: not a regular file");
   }
   std::ifstream in(path);
   if (!in) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <variant>
@@ -24,6 +25,8 @@ namespace {
 
 constexpr std::int64_t kFallbackContext = 131072;  // the seed's default when /v1/models fails
 constexpr Seconds kModelsTimeout{10.0};
+constexpr std::size_t kModelsAtOnce = 16;  // /v1/models reads in flight while looking for one
+constexpr std::size_t kModelsAsked = 32;  // endpoints tried (two waves) before falling back
 
 const nlohmann::json& extra_of(const CallOptions& call) {
   static const nlohmann::json none;
@@ -131,33 +134,74 @@ void AgentPool::ensure_model() {
   const bool need_name = sh.model.empty() && o.protocol != Protocol::generate;
   const bool need_context = sh.context == 0 && o.dynamic_max_tokens;
   // The seed's /generate servers have no /v1/models; ask only OpenAI-style servers.
+  sh.model_known = !need_name && !need_context;
+  // The seed's /generate servers have no /v1/models; ask only OpenAI-style servers. Any
+  // endpoint that answers will do (the first may be down): the first alone (one request when
+  // it is up), then kModelsAtOnce at a time in pool order, up to kModelsAsked of them, the
+  // lowest-indexed answer winning.
   if ((need_name || need_context) && o.protocol != Protocol::generate && size() != 0) {
-    std::optional<Response> reply;
-    get(0, "/v1/models", std::min(o.timeout, kModelsTimeout),
-        [&reply](Response&& r) { reply = std::move(r); });
-    // Only reached before the first prompt is queued, so no other completion runs here.
-    while (!reply) sh.engine.poll(std::chrono::milliseconds(100));
-    const auto& url = endpoint(0).url();
-    const auto models = reply->success && reply->http_status == 200
-                            ? protocol::decode_models(reply->text)
-                            : std::nullopt;
-    if (!models || models->empty()) {
-      const bool http = reply->success || reply->kind == FailureKind::http_status;
-      detail::logger().warn("could not read /v1/models from {} ({}); using context {}", url,
-                            http ? fmt::format("HTTP {}", reply->http_status) : reply->error,
-                            kFallbackContext);
-    } else {
-      auto it = std::find_if(models->begin(), models->end(),
-                             [&](const auto& m) { return !sh.model.empty() && m.id == sh.model; });
-      if (it == models->end()) it = models->begin();
-      if (sh.model.empty()) sh.model = it->id;
-      if (sh.context == 0) sh.context = it->max_model_len;
-      detail::logger().debug("model '{}' with context {} (from {}/v1/models)", sh.model, sh.context,
-                             url);
+    const std::size_t asked = std::min(size(), kModelsAsked);
+    std::string first_problem;
+    for (std::size_t begin = 0, end = 0; begin < asked && !sh.model_known; begin = end) {
+      end = std::min(asked, begin == 0 ? 1 : begin + kModelsAtOnce);
+      std::vector<std::optional<Response>> replies(end - begin);
+      for (std::size_t a = begin; a < end; ++a) {
+        get(a, "/v1/models", std::min(o.timeout, kModelsTimeout),
+            [&replies, k = a - begin](Response&& r) { replies[k] = std::move(r); });
+      }
+      // Only reached before the first prompt is queued, so no other completion runs here.
+      const auto pending = [&] {
+        return std::any_of(replies.begin(), replies.end(), [](const auto& r) { return !r; });
+      };
+      while (pending()) sh.engine.poll(std::chrono::milliseconds(100));
+      for (std::size_t k = 0; k < replies.size() && !sh.model_known; ++k) {
+        const Response& reply = *replies[k];
+        const auto& url = endpoint(begin + k).url();
+        const auto models = reply.success && reply.http_status == 200
+                                ? protocol::decode_models(reply.text)
+                                : std::nullopt;
+        if (!models || models->empty()) {
+          const bool http = reply.success || reply.kind == FailureKind::http_status;
+          if (first_problem.empty()) {
+            first_problem = fmt::format(
+                "{}: {}", url, http ? fmt::format("HTTP {}", reply.http_status) : reply.error);
+          }
+          continue;
+        }
+        auto it = std::find_if(models->begin(), models->end(), [&](const auto& m) {
+          return !sh.model.empty() && m.id == sh.model;
+        });
+        if (it == models->end()) it = models->begin();
+        if (sh.model.empty()) sh.model = it->id;
+        if (sh.context == 0) sh.context = it->max_model_len;
+        sh.model_known = true;
+        detail::logger().debug("model '{}' with context {} (from {}/v1/models)", sh.model,
+                               sh.context, url);
+      }
+    }
+    if (!sh.model_known) {
+      detail::logger().warn("could not read /v1/models from any of {} endpoints (first: {}); "
+                            "using context {}",
+                            asked, first_problem, kFallbackContext);
     }
   }
   if (sh.context == 0) sh.context = kFallbackContext;
   sh.model_resolved = true;
+}
+
+bool AgentPool::model_known() {
+  ensure_model();
+  return shared_->model_known;
+}
+
+void AgentPool::adopt_model(std::string model, std::int64_t context) {
+  ensure_model();
+  Shared& sh = *shared_;
+  if (sh.model_known) return;
+  // Only what this pool was not configured with: --model and the context variable still win.
+  if (options().model.empty()) sh.model = std::move(model);
+  if (options().model_max_context == 0 && context > 0) sh.context = context;
+  sh.model_known = true;
 }
 
 const std::string& AgentPool::model() {

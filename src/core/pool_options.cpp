@@ -1,6 +1,7 @@
 #include "swarm/pool_options.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -16,7 +17,9 @@ std::optional<T> env_number(const char* name) {
   const std::string_view text(raw);
   T value{};
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || value <= 0) {
+  // !(value > 0) also refuses "nan" (from_chars reads it), and "inf" is refused below.
+  if (ec != std::errc{} || ptr != text.data() + text.size() || !(value > 0) ||
+      !std::isfinite(static_cast<double>(value))) {
     throw std::invalid_argument(
         fmt::format("environment variable {}='{}' is not a positive number", name, text));
   }
@@ -75,22 +78,33 @@ void PoolOptions::validate() const {
   const auto bad = [](std::string_view what, auto value) {
     throw std::invalid_argument(fmt::format("invalid pool option {} = {}", what, value));
   };
+  // Seconds are doubles: NaN passes every `<=` test and would switch a timeout off, and a
+  // huge value overflows curl's millisecond longs. So: finite, positive where a wait is
+  // bounded, and at most kMaxSeconds.
+  constexpr double kMaxSeconds = 1e7;  // ~115 days
+  const auto seconds = [&](std::string_view what, Seconds s, bool zero_ok) {
+    const double v = s.count();
+    if (!std::isfinite(v) || v > kMaxSeconds || v < 0 || (!zero_ok && v == 0)) bad(what, v);
+  };
   if (concurrency == 0) bad("concurrency", concurrency);
-  if (timeout.count() <= 0) bad("timeout", timeout.count());
-  if (connect_timeout.count() <= 0) bad("connect_timeout", connect_timeout.count());
+  seconds("timeout", timeout, false);
+  seconds("connect_timeout", connect_timeout, false);
+  seconds("backoff_base", backoff_base, true);
+  seconds("backoff_max", backoff_max, true);
+  seconds("timeout_per_sequence", timeout_per_sequence, false);
+  seconds("probe_interval", probe_interval, false);
+  seconds("probe_interval_max", probe_interval_max, false);
+  seconds("probe_timeout", probe_timeout, false);
+  seconds("give_up_after", give_up_after, true);
+  if (temperature && !std::isfinite(*temperature)) bad("temperature", *temperature);
   if (retries < 0) bad("retries", retries);
-  if (backoff_base.count() < 0) bad("backoff_base", backoff_base.count());
-  if (backoff_max.count() < 0) bad("backoff_max", backoff_max.count());
   if (max_tokens <= 0) bad("max_tokens", max_tokens);
   if (max_tokens_aggregation < 0) bad("max_tokens_aggregation", max_tokens_aggregation);
   if (model_max_context < 0) bad("model_max_context", model_max_context);
   if (batch_concurrency == 0) bad("batch_concurrency", batch_concurrency);
-  if (timeout_per_sequence.count() <= 0) bad("timeout_per_sequence", timeout_per_sequence.count());
   if (max_response_bytes == 0) bad("max_response_bytes", max_response_bytes);
   if (cooldown_failures < 1) bad("cooldown_failures", cooldown_failures);
-  if (probe_interval.count() <= 0) bad("probe_interval", probe_interval.count());
   if (probe_interval_max < probe_interval) bad("probe_interval_max", probe_interval_max.count());
-  if (probe_timeout.count() <= 0) bad("probe_timeout", probe_timeout.count());
   if (failover_attempts < 0) bad("failover_attempts", failover_attempts);
   if (give_up_after.count() < 0) bad("give_up_after", give_up_after.count());
   // Written so that NaN fails too.

@@ -19,6 +19,7 @@ struct AgentPool::Shared {
       : engine(std::move(endpoints), std::move(options)) {}
   detail::Engine engine;
   bool model_resolved = false;
+  bool model_known = false;  ///< configured, read from /v1/models or adopted (not the fallback)
   std::string model;
   std::int64_t context = 0;
 };

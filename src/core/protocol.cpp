@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol_internal.hpp"
+#include "swarm/json_limits.hpp"
 
 namespace swarm::protocol {
 namespace {
@@ -18,7 +19,12 @@ using nlohmann::json;
 constexpr auto kReplace = json::error_handler_t::replace;
 
 std::optional<json> parse(std::string_view body, std::string& error) {
-  json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  JsonFault fault = JsonFault::none;
+  json doc = parse_json_limited(body, fault);
+  if (fault == JsonFault::too_deep) {
+    error = "response refused: " + json_depth_reason();
+    return std::nullopt;
+  }
   if (doc.is_discarded()) {
     error = body.empty() ? "empty response body"
                          : fmt::format("malformed JSON in response: {}", error_message(body));
@@ -313,7 +319,8 @@ void decode_batch_reply(std::string_view body, std::span<Response> out) {
 }
 
 std::string error_message(std::string_view body) {
-  const json doc = json::parse(body, nullptr, false);
+  JsonFault fault = JsonFault::none;
+  const json doc = parse_json_limited(body, fault);
   if (!doc.is_discarded() && doc.is_object()) {
     if (const auto e = doc.find("error"); e != doc.end()) {
       if (e->is_object()) {
@@ -337,7 +344,8 @@ std::string error_message(std::string_view body) {
 }
 
 std::optional<std::vector<ModelInfo>> decode_models(std::string_view body) {
-  const json doc = json::parse(body, nullptr, false);
+  JsonFault fault = JsonFault::none;
+  const json doc = parse_json_limited(body, fault);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("data") || !doc["data"].is_array()) {
     return std::nullopt;
   }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "protocol_internal.hpp"
+#include "swarm/json_limits.hpp"
 #include "swarm/protocol.hpp"
 
 namespace swarm {
@@ -47,7 +48,8 @@ std::string encode_request(const PromptRequest& request) {
 namespace protocol {
 
 std::variant<Request, PromptRequest> decode_envelope(std::string_view text) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  JsonFault fault = JsonFault::none;
+  json doc = parse_json_limited(text, fault);
   const auto misuse = [](std::string_view why) {
     return std::invalid_argument(fmt::format(
         "CallOptions::prompts_are_requests: the prompt is not an encode_request() string ({})",
@@ -151,12 +153,14 @@ std::size_t prompt_chars(const PromptRequest& request) {
 }
 
 void decode_request_reply(std::string_view path, std::string_view body, Response& r) {
-  const json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  JsonFault fault = JsonFault::none;
+  const json doc = parse_json_limited(body, fault);
   if (doc.is_discarded()) {
     r.success = false;
     r.kind = FailureKind::decode;
-    r.error = body.empty() ? "empty response body"
-                           : fmt::format("malformed JSON in response: {}", error_message(body));
+    r.error = fault == JsonFault::too_deep ? "response refused: " + json_depth_reason()
+              : body.empty()               ? "empty response body"
+                             : fmt::format("malformed JSON in response: {}", error_message(body));
     return;
   }
   // The body is the answer; the fields below are conveniences, so a shape they do not expect

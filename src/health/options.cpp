@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "flags/number_flag.hpp"
+
 namespace swarm::health {
 namespace {
 
@@ -68,23 +70,23 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--timeout", o.timeout_s,
                  "Overall deadline in seconds, from start (hostfile wait included)")
       ->capture_default_str()
-      ->check(CLI::Range(1e-3, kMaxSeconds));
+      ->check(flags::in_range(1e-3, kMaxSeconds));
   app.add_option("--settle", o.settle_s,
                  "Seconds to keep waiting for the others once the first endpoint is healthy")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, kMaxSeconds));
+      ->check(flags::in_range(0.0, kMaxSeconds));
   app.add_option("--min-healthy", o.min_healthy,
                  "Healthy endpoints needed for success: a count (12) or a share (90%)")
       ->capture_default_str();
   app.add_option("--interval", o.interval_s, "Seconds between probe rounds")
       ->capture_default_str()
-      ->check(CLI::Range(1e-3, kMaxSeconds));
+      ->check(flags::in_range(1e-3, kMaxSeconds));
   app.add_option("--probe-timeout", o.probe_timeout_s, "Seconds one probe may take")
       ->capture_default_str()
-      ->check(CLI::Range(1e-3, kMaxSeconds));
+      ->check(flags::in_range(1e-3, kMaxSeconds));
   app.add_option("--concurrency", o.concurrency, "Probes in flight at once")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(flags::positive<std::size_t>(1'000'000));
   app.add_option("--path", o.path, "Path probed on every endpoint (healthy: HTTP 2xx)")
       ->capture_default_str();
   app.add_option("--log-level", o.log_level, "Diagnostics on stderr")

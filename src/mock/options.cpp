@@ -11,10 +11,13 @@
 #include <numeric>
 #include <set>
 
+#include "flags/number_flag.hpp"
 #include "rng.hpp"
 
 namespace swarm::mock {
 namespace {
+
+constexpr double kMaxSeconds = 100.0 * 86400.0;  // bound of the seconds flags
 
 std::vector<std::string_view> split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
@@ -314,16 +317,16 @@ ParseOutcome parse_command_line(int argc, char** argv) {
 
   app.add_option("--host", o.host, "Address to listen on")->capture_default_str();
   auto* count_opt = app.add_option("--count", count, "Number of agents")
-                        ->check(CLI::Range(1, 65535))
+                        ->check(flags::in_range<std::size_t>(1, 65535))
                         ->capture_default_str();
   auto* base_opt = app.add_option("--port-base", port_base,
                                   "Agent k listens on PORT_BASE+k; 0 lets the OS pick every port")
-                       ->check(CLI::Range(0, 65535))
+                       ->check(flags::in_range(0, 65535))
                        ->capture_default_str();
   app.add_option("--ports", ports_text, "Explicit ports, e.g. 9001,9002,9010-9019")
       ->excludes(base_opt);
   app.add_option("--threads", o.threads, "Event-loop threads (agent k runs on thread k mod T)")
-      ->check(CLI::Range(1U, 1024U))
+      ->check(flags::in_range(1U, 1024U))
       ->capture_default_str();
   app.add_option("--hostfile-out", hostfile_out, "Write the agents' hostfile here before ready");
   app.add_option("--roles", roles_text,
@@ -331,10 +334,10 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   app.add_option("--tag", tag_texts, "key=value tag added to every agent (repeatable)");
   app.add_option("--model", o.model, "Model name served")->capture_default_str();
   app.add_option("--max-model-len", o.max_model_len, "Context length in tokens")
-      ->check(CLI::PositiveNumber)
+      ->check(flags::positive<std::size_t>(1U << 30))
       ->capture_default_str();
   app.add_option("--embedding-dim", o.embedding_dim, "Embedding vector length")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{65536}))
+      ->check(flags::in_range<std::size_t>(1, 65536))
       ->capture_default_str();
   app.add_option("--mode", mode_text, "Answers: echo, fixed (--text) or script (--script)")
       ->check(CLI::IsMember({"echo", "fixed", "script"}))
@@ -349,16 +352,17 @@ ParseOutcome parse_command_line(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-concurrent", o.max_concurrent,
                  "Requests one agent runs at once; more wait FIFO (0 = unlimited)")
+      ->check(flags::in_range<std::size_t>(0, 1'000'000))
       ->capture_default_str();
   app.add_option("--slow-fraction", slow_fraction, "Fraction of agents that are slow")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(flags::in_range(0.0, 1.0));
   app.add_option("--slow-agents", slow_agents, "Slow agent indices, e.g. 3,7")->delimiter(',');
   app.add_option("--slow-factor", o.slow_factor, "Latency multiplier of slow agents")
-      ->check(CLI::PositiveNumber)
+      ->check(flags::positive(1e6))
       ->capture_default_str();
   const auto rate = [&](const char* flag, FailureKind kind, const char* what) {
     app.add_option(flag, rates.at(static_cast<std::size_t>(kind)), what)
-        ->check(CLI::Range(0.0, 1.0));
+        ->check(flags::in_range(0.0, 1.0));
   };
   rate("--fail-500", FailureKind::http500, "Probability of a 500 answer");
   rate("--fail-429", FailureKind::http429, "Probability of a 429 answer with Retry-After");
@@ -367,20 +371,20 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   rate("--fail-malformed", FailureKind::malformed, "Probability of a 200 with invalid JSON");
   rate("--fail-truncated", FailureKind::truncated, "Probability of a body cut short");
   app.add_option("--retry-after", o.retry_after_s, "Retry-After seconds sent with 429")
-      ->check(CLI::NonNegativeNumber)
+      ->check(flags::in_range(0, 86400))
       ->capture_default_str();
   app.add_option("--health-delay", o.health_delay_s, "/health answers 503 for this many seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(flags::in_range(0.0, kMaxSeconds));
   app.add_option("--dead-agents", dead_agents, "Agents answering 503 to everything, e.g. 0,5")
       ->delimiter(',');
   app.add_option("--dying-agents", dying_agents, "Agents that die (see --die-after-*), e.g. 3,7")
       ->delimiter(',');
   app.add_option("--die-after-requests", o.die_after_requests,
                  "Dying agents die after N generation requests (/health etc. do not count)")
-      ->check(CLI::PositiveNumber);
+      ->check(flags::positive<std::uint64_t>(std::uint64_t{1} << 53));
   app.add_option("--die-after-seconds", o.die_after_seconds,
                  "Dying agents die S s after they start accepting (first limit wins)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(flags::in_range(0.0, kMaxSeconds));
   auto* die_mode_opt =
       app.add_option(
              "--die-mode", die_mode_text,
@@ -391,7 +395,7 @@ ParseOutcome parse_command_line(int argc, char** argv) {
                  "Agents refusing connections until --late-after-seconds, e.g. 2,5")
       ->delimiter(',');
   app.add_option("--late-after-seconds", late_after, "When the --late-agents start listening")
-      ->check(CLI::PositiveNumber);
+      ->check(flags::positive(kMaxSeconds));
   app.add_option("--output-tokens", output_tokens_text,
                  "Echo/fixed answer length, padded or cut: fixed:N | uniform:LO:HI | "
                  "lognormal:MEDIAN:SIGMA");
@@ -404,7 +408,7 @@ ParseOutcome parse_command_line(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--client-error-status", o.client_error_status,
                  "Answer request errors (vLLM's 400/404) with this status instead, e.g. 500")
-      ->check(CLI::Range(400, 599));
+      ->check(flags::in_range(400, 599));
   app.add_option("--error-body", error_body_text,
                  "Error bodies: json (vLLM's) or html (a proxy's error page)")
       ->check(CLI::IsMember({"json", "html"}))

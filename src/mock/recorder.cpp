@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "swarm/json_limits.hpp"
+
 namespace swarm::mock {
 
 RequestRecorder::RequestRecorder(const std::filesystem::path& path)
@@ -25,7 +27,8 @@ void RequestRecorder::record(std::size_t agent, std::string_view path, std::stri
                              int status, std::string_view reply) {
   using nlohmann::json;
   const auto as_json = [](std::string_view text) {
-    json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    JsonFault fault = JsonFault::none;
+    json parsed = parse_json_limited(text, fault);
     return parsed.is_discarded() ? json(std::string(text)) : parsed;
   };
   const json line = {{"agent", agent},

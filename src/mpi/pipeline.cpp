@@ -4,12 +4,13 @@
 #include <cctype>
 #include <chrono>
 #include <memory>
-#include <regex>
 #include <stdexcept>
 #include <utility>
 
+#include <fmt/format.h>
 #include <mpi.h>
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
 #include "collectives.hpp"
 #include "local_runner.hpp"
@@ -106,6 +107,12 @@ const StageResult* PipelineResult::stage(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<std::vector<std::size_t>> stage_agents(const Swarm& swarm,
+                                                   const std::vector<Stage>& stages,
+                                                   bool reuse_agents) {
+  return detail::make_plan(swarm, stages, reuse_agents).agents;
+}
+
 PipelineResult run_pipeline(Swarm& swarm, const std::vector<Stage>& stages,
                             std::string_view initial_input, bool reuse_agents, CallOptions call) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -199,8 +206,16 @@ StageFilter non_empty() {
 }
 
 StageFilter regex(const std::string& pattern) {
-  auto re = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
-  return [re](const Response& r) { return r.success && std::regex_search(r.text, *re); };
+  // RE2, not std::regex: matching is linear in the answer and never recurses (std::regex
+  // recursed once per character: `(\w|\s)+DONE` on a 14 KB answer overflowed the stack).
+  RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_shared<const RE2>(pattern, options);
+  if (!re->ok()) {
+    throw std::invalid_argument(
+        fmt::format("regex \"{}\" is invalid: {}", pattern, re->error()));
+  }
+  return [re](const Response& r) { return r.success && RE2::PartialMatch(r.text, *re); };
 }
 
 StageFilter valid_json() {

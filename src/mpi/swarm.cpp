@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "progress.hpp"
+#include "swarm/mpi/error.hpp"
 #include "swarm/hostfile.hpp"
 #include "transport.hpp"
 #include "wire.hpp"
@@ -73,15 +74,22 @@ Swarm Swarm::from_hostfile(Communicator comm, const std::filesystem::path& hostf
                            PoolOptions options) {
   std::vector<char> message;
   if (comm.is_root()) {
+    // Any failure on the root must reach the other ranks, which are already waiting in the
+    // broadcast: a HostfileError as itself, anything else (bad_alloc...) as the file's error.
+    const auto failure = [&](const std::string& path, std::uint64_t line, const std::string& why) {
+      detail::ByteWriter w;
+      w.put<std::uint8_t>(0);
+      w.put_string(path);
+      w.put<std::uint64_t>(line);
+      w.put_string(why);
+      message = std::move(w.bytes());
+    };
     try {
       message = ok_message(parse_hostfile(hostfile));
     } catch (const HostfileError& e) {
-      detail::ByteWriter w;
-      w.put<std::uint8_t>(0);
-      w.put_string(e.path());
-      w.put<std::uint64_t>(e.line());
-      w.put_string(e.reason());
-      message = std::move(w.bytes());
+      failure(e.path(), e.line(), e.reason());
+    } catch (const std::exception& e) {
+      failure(hostfile.string(), 0, fmt::format("cannot read hostfile: {}", e.what()));
     }
   }
   MpiStats setup;  // the patterns' MPI share starts after construction
@@ -167,6 +175,32 @@ AgentPool& Swarm::rank_pool() {
     s.pool = std::make_unique<AgentPool>(std::move(mine), s.options);
   }
   return *s.pool;
+}
+
+void Swarm::share_model() {
+  if (options().protocol == Protocol::generate) return;  // the same on every rank
+  AgentPool* pool = shared_->block.count > 0 ? &rank_pool() : nullptr;
+  const bool known = pool != nullptr && pool->model_known();
+  const int mine = known ? comm_.rank() : comm_.size();
+  int source = comm_.size();
+  MpiStats setup;
+  detail::Progress progress(setup);
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Iallreduce(&mine, &source, 1, MPI_INT, MPI_MIN, comm_.mpi_communicator(), &request),
+        "MPI_Iallreduce");
+  progress.wait(request);
+  if (source == comm_.size()) return;  // nobody knows: each keeps its fallback
+  detail::ByteWriter w;
+  if (comm_.rank() == source) {
+    w.put_string(pool->model());
+    w.put<std::int64_t>(pool->model_context());
+  }
+  std::vector<char> message = std::move(w.bytes());
+  detail::broadcast_bytes(message, source, comm_.mpi_communicator(), progress);
+  detail::ByteReader in(message);
+  std::string model = in.get_string();
+  const auto context = in.get<std::int64_t>();
+  if (pool != nullptr && !known) pool->adopt_model(std::move(model), context);
 }
 
 AgentPool* Swarm::existing_rank_pool() const noexcept {

@@ -430,5 +430,30 @@ TEST(InputReader, LargeInputStreamsThrough) {
   EXPECT_EQ(seen, kCount);
 }
 
+TEST(InputReader, LinesAreBoundedByMaxLineBytes) {
+  TempDir dir;
+  const auto path = dir.file("in.jsonl");
+  // Exactly at the limit is fine (the '\n' does not count); one byte more is an error naming
+  // the line, found after reading at most limit + 1 bytes of it.
+  write_file(path, "\"ab\"\n\"abcdef\"\n\"abcdefg\"\n");
+  const auto message = error_of<InputError>([&] {
+    InputReader reader(path);
+    reader.set_max_line_bytes(8);
+    reader.validate();
+  });
+  EXPECT_EQ(message, path + ":3: line longer than 8 bytes (--max-line-bytes)");
+  InputReader ok(path);
+  ok.set_max_line_bytes(9);
+  EXPECT_EQ(ok.validate(), 3u);
+  EXPECT_EQ(read_all(ok, 2).back().prompt, "abcdefg");
+  // /dev/zero never sends a newline: the reader stops at the limit instead of growing forever.
+  const auto zero = error_of<InputError>([&] {
+    InputReader reader("/dev/zero");
+    reader.set_max_line_bytes(1 << 16);
+    reader.validate();
+  });
+  EXPECT_EQ(zero, "/dev/zero:1: line longer than 65536 bytes (--max-line-bytes)");
+}
+
 }  // namespace
 }  // namespace swarm::cli

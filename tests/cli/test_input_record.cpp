@@ -242,5 +242,15 @@ TEST(InputRecord, KeyFingerprints) {
   EXPECT_EQ(key_fingerprint(true, nullptr, "abc"), key_fingerprint(true, nullptr, "abc"));
 }
 
+TEST(InputRecord, DeepJsonAndHugeNumbersHaveReasons) {
+  // "id": 1e400 escaped as a raw library error with no file or line; a deep line is refused
+  // before anything recursive sees it.
+  EXPECT_EQ(reason_of(R"({"id": 1e400, "prompt": "x"})"),
+            "invalid JSON: number overflow parsing '1e400'");
+  const std::string deep = "{\"prompt\": \"x\", \"params\": {\"a\": " + std::string(70000, '[') +
+                           std::string(70000, ']') + "}}";
+  EXPECT_EQ(reason_of(deep), "JSON nested deeper than 256 levels");
+}
+
 }  // namespace
 }  // namespace swarm::cli

@@ -137,5 +137,36 @@ TEST(PatternRules, EachPatternKeepsItsMessages) {
   }
 }
 
+TEST(NumericFlags, AreFiniteInRangeAndFitTheirType) {
+  // Each was accepted before (nan and 1e308 passed CLI11's double ranges, so --timeout nan
+  // switched the timeout off and --temperature nan was sent as null), or printed a 309-digit
+  // bound when refused.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--timeout", "nan"}, "--timeout: 'nan' is not a finite number in (0, 604800]"},
+      {{"--timeout", "1e308"}, "--timeout: '1e308' is out of range (0, 604800]"},
+      {{"--timeout", "inf"}, "--timeout: 'inf' is not a finite number in (0, 604800]"},
+      {{"--timeout", "0"}, "--timeout: '0' is out of range (0, 604800]"},
+      {{"--temperature", "nan"}, "--temperature: 'nan' is not a finite number in [0, 2]"},
+      {{"--temperature", "2.5"}, "--temperature: '2.5' is out of range [0, 2]"},
+      {{"--give-up-after", "-inf"}, "--give-up-after: '-inf' is not a finite number in (0, 2592000]"},
+      {{"--concurrency", "1e3"}, "--concurrency: '1e3' is not a whole number (expected one in (0, 1000000])"},
+      {{"--concurrency", "18446744073709551617"}, "--concurrency: '18446744073709551617' is out of range (0, 1000000]"},
+      {{"--per-agent-concurrency", "-1"}, "--per-agent-concurrency: '-1' is not a whole number (expected one in [0, 1000000])"},
+      {{"--retries", "4294967296"}, "--retries: '4294967296' is out of range [0, 1000]"},
+      {{"--max-tokens", "9223372036854775808"}, "--max-tokens: '9223372036854775808' is out of range (0, 100000000]"},
+      {{"--window", "0"}, "--window: '0' is out of range (0, 67108864]"},
+      {{"--fanin", "1"}, "--fanin: '1' is out of range [2, 100000]"},
+      {{"--max-rounds", "2147483648"}, "--max-rounds: '2147483648' is out of range (0, 1000000]"},
+      {{"--timeout", "0.5"}, ""},
+      {{"--temperature", "0"}, ""},
+      {{"--retries", "+2"}, ""},
+  };
+  for (const auto& [flag, message] : cases) {
+    auto args = with({"--pattern", "broadcast", "--prompt", "x"});
+    args.insert(args.end(), flag.begin(), flag.end());
+    EXPECT_EQ(error_of(args), message) << ::testing::PrintToString(flag);
+  }
+}
+
 }  // namespace
 }  // namespace swarm::cli

@@ -62,6 +62,35 @@ TEST(PipelineConfig, FiltersAreTheBuiltIns) {
   EXPECT_FALSE(c.stages[3].filter(failed()));
 }
 
+TEST(PipelineConfig, RegexFilterIsLinearOnLongAnswers) {
+  // std::regex recursed once per character here and overflowed the stack (SIGSEGV, exit 11).
+  const auto c = PipelineConfig::parse(
+      R"({"stages": [{"name": "a", "prompt": "x", "filter": {"regex": "(\\w|\\s)+DONE"}}]})", "p");
+  std::string answer;
+  for (int i = 0; i < 2000; ++i) answer += "word1 ";  // 12 KB of \w and \s
+  EXPECT_FALSE(c.stages[0].filter(ok(answer + "done")));
+  EXPECT_TRUE(c.stages[0].filter(ok(answer + "wordDONE")));
+  EXPECT_FALSE(c.stages[0].filter(ok(std::string(1 << 20, 'a'))));
+}
+
+TEST(PipelineConfig, BadRegexIsAConfigError) {
+  try {
+    (void)PipelineConfig::parse(
+        R"({"stages": [{"name": "a", "prompt": "x", "filter": {"regex": "(unclosed"}}]})", "p.json");
+    FAIL() << "a bad pattern was accepted";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("p.json", 0), 0U) << what;
+    EXPECT_NE(what.find("stage 'a': filter regex \"(unclosed\" is invalid"), std::string::npos)
+        << what;
+  }
+  // Backreferences are ECMAScript, not RE2 (no linear-time guarantee): refused up front too.
+  EXPECT_THROW((void)PipelineConfig::parse(
+                   R"({"stages": [{"name": "a", "prompt": "x", "filter": {"regex": "(a)\\1"}}]})",
+                   "p.json"),
+               InputError);
+}
+
 TEST(PipelineConfig, TransformsAreTheBuiltIns) {
   const auto c = PipelineConfig::parse(R"({"stages": [
       {"name": "a", "prompt": "x", "transform": {"concat": " | "}},

@@ -14,7 +14,9 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "gate.hpp"
 #include "hostfile_io.hpp"
@@ -89,6 +91,29 @@ TEST(MinHealthy, CountsAndPercentages) {
   for (const char* bad : {"", "-1", "x", "1.5", "0%", "101%", "%", "9 0%", "90%%"}) {
     EXPECT_THROW((void)parse_min_healthy(bad), std::invalid_argument) << bad;
   }
+}
+
+TEST(HealthFlags, NumbersAreFiniteAndInRange) {
+  // CLI11's ranges compare doubles, so "nan" passed them and --timeout nan never expired.
+  const auto error_of = [](std::vector<std::string> args) {
+    CLI::App app;
+    Options o;
+    add_options(app, o);
+    args.insert(args.begin(), {"aswarm-health", "--hostfile", "h"});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    try {
+      app.parse(static_cast<int>(argv.size()), argv.data());
+    } catch (const CLI::ParseError& e) {
+      return std::string(e.what());
+    }
+    return std::string{};
+  };
+  EXPECT_EQ(error_of({"--timeout", "nan"}), "--timeout: 'nan' is not a finite number in [0.001, 8640000]");
+  EXPECT_EQ(error_of({"--settle", "1e308"}), "--settle: '1e308' is out of range [0, 8640000]");
+  EXPECT_EQ(error_of({"--concurrency", "-3"}),
+            "--concurrency: '-3' is not a whole number (expected one in (0, 1000000])");
+  EXPECT_EQ(error_of({"--timeout", "5", "--interval", "0.5"}), "");
 }
 
 TEST(WriteFileAtomically, ReplacesContentAndLeavesNoTemporary) {

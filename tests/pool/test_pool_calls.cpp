@@ -136,6 +136,28 @@ TEST(PoolCalls, ModelAndContextComeFromV1ModelsOnceAndSizeMaxTokens) {
   EXPECT_EQ(requests(m, mock, 0, "/v1/models") + requests(m, mock, 1, "/v1/models"), 1);
 }
 
+TEST(PoolCalls, ModelComesFromAnyEndpointWhenTheFirstIsDown) {
+  // The first endpoint refuses connections: the model used to stay unknown (requests went out
+  // without "model", sized for the 131072 fallback).
+  MockProcess mock({"--count", "1", "--model", "served-model", "--max-model-len", "1000"});
+  auto o = test_options();
+  o.model.clear();
+  o.model_max_context = 0;
+  std::vector<Endpoint> endpoints = {Endpoint{.host = "127.0.0.1", .port = free_port()}};
+  for (const auto& e : mock.agents()) endpoints.push_back(e);
+  AgentPool pool(endpoints, o);
+  EXPECT_EQ(pool.model(), "served-model");
+  EXPECT_EQ(pool.model_context(), 1000);
+  EXPECT_TRUE(pool.model_known());
+  // Nothing answers: the fallback, and model_known() says so; adopt_model() fills it in.
+  AgentPool lost({Endpoint{.host = "127.0.0.1", .port = free_port()}}, o);
+  EXPECT_FALSE(lost.model_known());
+  EXPECT_EQ(lost.model_context(), 131072);
+  lost.adopt_model("from-rank-0", 4096);
+  EXPECT_EQ(lost.model(), "from-rank-0");
+  EXPECT_EQ(lost.model_context(), 4096);
+}
+
 TEST(PoolCalls, MaxTokensIsSentAndHonoured) {
   // The mock truncates to max_tokens and reports finish_reason "length".
   MockProcess mock({"--count", "1", "--mode", "fixed", "--text",

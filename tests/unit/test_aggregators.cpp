@@ -221,5 +221,15 @@ TEST(TopK, NanScoresRankLast) {
             (std::vector<std::int64_t>{3, 1, 0, 2}));
 }
 
+TEST(StructuredMerge, DeepAnswerIsAnErrorNotACrash) {
+  // 70,000 levels crashed --aggregate structured-merge (recursive dump of the merged value).
+  const std::string deep = std::string(70000, '[') + "1" + std::string(70000, ']');
+  const auto result = structured_merge(oks({R"({"a": 1})", deep}));
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.errors[0].agent_index, 1);
+  EXPECT_EQ(result.errors[0].error, "JSON nested deeper than 256 levels");
+  EXPECT_EQ(result.merged.dump(), R"([{"a":1}])");
+}
+
 }  // namespace
 }  // namespace swarm

@@ -1,6 +1,7 @@
 // White-box tests of the engine's health state machine (no network): which failures count,
 // when an endpoint cools, the probe schedule and its back-off, and the latency mean.
 
+#include <limits>
 #include <stdexcept>
 
 #include <gtest/gtest.h>
@@ -130,6 +131,14 @@ TEST(HealthOptions, ValidateRejectsOutOfRangeSettings) {
   rejects([](PoolOptions& o) { o.probe_timeout = Seconds(0); });
   rejects([](PoolOptions& o) { o.failover_attempts = -1; });
   rejects([](PoolOptions& o) { o.give_up_after = Seconds(-1); });
+  // NaN passes `<= 0` and switched the timeout off; 1e308 overflows curl's milliseconds.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  rejects([&](PoolOptions& o) { o.timeout = Seconds(nan); });
+  rejects([](PoolOptions& o) { o.timeout = Seconds(1e308); });
+  rejects([](PoolOptions& o) { o.timeout = Seconds(std::numeric_limits<double>::infinity()); });
+  rejects([&](PoolOptions& o) { o.give_up_after = Seconds(nan); });
+  rejects([&](PoolOptions& o) { o.connect_timeout = Seconds(nan); });
+  rejects([&](PoolOptions& o) { o.temperature = nan; });
 }
 
 TEST(HealthOptions, DefaultsLeaveFailoverOff) {

@@ -288,5 +288,29 @@ TEST(PoolOptionsValidate, RejectsNonsense) {
   EXPECT_THROW(protocol_from_string("grpc"), std::invalid_argument);
 }
 
+TEST(ProtocolReply, DeepJsonIsAFailedResponseNotACrash) {
+  // A hostile server's 100,000-deep reply: refused while parsing (nothing deep is built, so no
+  // recursive copy, compare or dump can overflow the stack later).
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  for (const auto protocol : {Protocol::chat, Protocol::completions, Protocol::generate}) {
+    const auto r = decode(protocol, deep);
+    EXPECT_FALSE(r.success);
+    EXPECT_EQ(r.kind, FailureKind::decode);
+    EXPECT_EQ(r.error, "response refused: JSON nested deeper than 256 levels");
+  }
+  Response reply;
+  protocol::decode_request_reply("/v1/chat/completions", deep, reply);
+  EXPECT_EQ(reply.error, "response refused: JSON nested deeper than 256 levels");
+  std::vector<Response> batch(2);
+  protocol::decode_batch_reply(deep, batch);
+  EXPECT_FALSE(batch[1].success);
+  EXPECT_FALSE(protocol::decode_models(deep).has_value());
+  EXPECT_FALSE(protocol::error_message(deep).empty());
+  // 256 levels are still JSON.
+  std::string ok = R"({"choices":[{"message":{"content":"x"}}],"extra":)";
+  ok += std::string(253, '[') + std::string(253, ']') + "}";
+  EXPECT_TRUE(decode(Protocol::chat, ok).success) << decode(Protocol::chat, ok).error;
+}
+
 }  // namespace
 }  // namespace swarm

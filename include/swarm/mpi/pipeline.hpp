@@ -81,6 +81,13 @@ struct PipelineResult {
   [[nodiscard]] const StageResult* stage(std::string_view name) const;
 };
 
+/// Local (no communication): the agents (swarm indices) each stage would run on, by the rules
+/// above; what run_pipeline() uses. Lets a caller refuse a stage with no agents, or fewer than
+/// its `n_agents`, before anything is sent. Throws std::invalid_argument on a bad stage graph.
+std::vector<std::vector<std::size_t>> stage_agents(const Swarm& swarm,
+                                                   const std::vector<Stage>& stages,
+                                                   bool reuse_agents = true);
+
 /// Collective; every rank passes the same stages (filter/transform are called on the root
 /// only). `initial_input` is significant on the root. Invalid stage graphs (empty or duplicate
 /// names, unknown or later-listed dependencies, a `{stage:X}` not in depends_on) throw
@@ -141,7 +148,9 @@ Response fan_out_fan_in(Swarm& swarm, std::string_view prompt, std::string_view 
 namespace filters {
 StageFilter success();                          ///< r.success.
 StageFilter non_empty();                        ///< Successful with non-whitespace text.
-StageFilter regex(const std::string& pattern);  ///< Successful, ECMAScript search matches.
+/// Successful, and `pattern` (RE2 syntax: linear time, no backreferences or lookaround) matches
+/// somewhere in the text. A pattern RE2 rejects throws std::invalid_argument here, not per answer.
+StageFilter regex(const std::string& pattern);
 StageFilter valid_json();                       ///< Successful and the text parses as JSON.
 }  // namespace filters
 

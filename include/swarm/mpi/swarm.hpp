@@ -82,6 +82,12 @@ class Swarm {
   /// This rank's one AgentPool: its block of the hostfile, shared by every view of the swarm.
   /// Created on first use. Throws std::logic_error on a rank that drives no hostfile agent.
   AgentPool& rank_pool();
+  /// Collective: every rank's pool learns the model name and context from whichever rank's
+  /// endpoints answered /v1/models (the lowest such rank), so a rank whose own endpoints are
+  /// down still sends "model" and sizes max_tokens from the real context. Ranks with agents
+  /// create their rank pool (and read /v1/models, see AgentPool::model()); no-op for
+  /// Protocol::generate.
+  void share_model();
   /// The rank pool if it exists already, else nullptr (never creates it).
   [[nodiscard]] AgentPool* existing_rank_pool() const noexcept;
   /// This view's local agents as a sub-pool of rank_pool() (index k = local_agents()[k]).

@@ -13,6 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "io/input_error.hpp"
+
 namespace swarm::cli::detail {
 
 std::string errno_message(std::string_view what, std::string_view path) {
@@ -75,22 +77,38 @@ File make_spool_file() {
   return File(file, true);
 }
 
-LineReader::~LineReader() {
-  std::free(buffer_);
-}
+LineReader::~LineReader() = default;
 
 bool LineReader::next(std::string_view& line, const std::string& name) {
+  // getc_unlocked, not getline(): getline has no bound. The stream stays the one position
+  // callers ftello()/fseeko() on.
+  buffer_.clear();
   errno = 0;
-  const ssize_t n = ::getline(&buffer_, &capacity_, file_);
-  if (n < 0) {
-    if (std::ferror(file_) != 0) throw std::runtime_error(errno_message("cannot read", name));
-    return false;
+  bool newline = false;
+  int c = 0;
+  ::flockfile(file_);
+  while ((c = ::getc_unlocked(file_)) != EOF) {
+    if (c == '\n') {
+      newline = true;
+      break;
+    }
+    if (buffer_.size() == max_bytes_) {
+      ::funlockfile(file_);
+      throw InputError(name, lines_ + 1,
+                       fmt::format("line longer than {} bytes (--max-line-bytes)", max_bytes_));
+    }
+    buffer_.push_back(static_cast<char>(c));
   }
-  const auto length = static_cast<std::size_t>(n);
+  ::funlockfile(file_);
+  if (c == EOF && std::ferror(file_) != 0) {
+    throw std::runtime_error(errno_message("cannot read", name));
+  }
+  if (!newline && buffer_.empty()) return false;
+  ++lines_;
   line_offset_ = end_offset_;
-  end_offset_ += length;
-  had_newline_ = length > 0 && buffer_[length - 1] == '\n';
-  line = std::string_view(buffer_, had_newline_ ? length - 1 : length);
+  end_offset_ += buffer_.size() + (newline ? 1 : 0);
+  had_newline_ = newline;
+  line = buffer_;
   return true;
 }
 

@@ -5,6 +5,7 @@
 /// unnamed spool file, and an atomically replaced file (temp + fsync + rename).
 
 #include <cstdint>
+#include <cstddef>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -47,16 +48,20 @@ bool is_regular(std::FILE* file) noexcept;
 /// which cannot be read twice. Unlinked at once so nothing is left behind if we are killed.
 File make_spool_file();
 
-/// Reads '\n'-terminated lines of any length with POSIX getline(), tracking byte offsets.
+/// Reads '\n'-terminated lines, tracking byte offsets. A line longer than `max_bytes` (its
+/// '\n' not counted) is an InputError `name:line: line longer than N bytes`, raised after
+/// reading at most max_bytes + 1 of its bytes: /dev/zero or a file without newlines ends with
+/// that error at once instead of growing a buffer until the rank is killed.
 class LineReader {
  public:
-  explicit LineReader(std::FILE* file) noexcept : file_(file) {}
+  explicit LineReader(std::FILE* file, std::size_t max_bytes = SIZE_MAX) noexcept
+      : file_(file), max_bytes_(max_bytes) {}
   ~LineReader();
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
   /// The next line without its '\n'; false at end of file. Throws std::runtime_error (naming
-  /// `name`) on a read error.
+  /// `name`) on a read error, InputError on a line over the limit.
   bool next(std::string_view& line, const std::string& name);
   /// Byte offset where the line last returned starts.
   [[nodiscard]] std::uint64_t line_offset() const noexcept { return line_offset_; }
@@ -67,8 +72,9 @@ class LineReader {
 
  private:
   std::FILE* file_;
-  char* buffer_ = nullptr;
-  std::size_t capacity_ = 0;
+  std::size_t max_bytes_;
+  std::string buffer_;
+  std::size_t lines_ = 0;  ///< lines returned so far (for the line number of an error)
   std::uint64_t line_offset_ = 0;
   std::uint64_t end_offset_ = 0;
   bool had_newline_ = false;

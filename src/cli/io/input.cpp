@@ -71,7 +71,7 @@ std::FILE* InputReader::readable_copy() {
 template <typename Visit>
 void InputReader::rescan(std::FILE* data, std::size_t last_line, Visit&& visit) {
   std::rewind(data);
-  detail::LineReader lines(data);
+  detail::LineReader lines(data, max_line_bytes_);
   std::string_view text;
   std::string reason;
   InputRecord record;
@@ -129,7 +129,7 @@ std::size_t InputReader::validate() {
   const bool spool = !detail::is_regular(source);
   if (spool) spool_ = detail::make_spool_file();
 
-  detail::LineReader lines(source);
+  detail::LineReader lines(source, max_line_bytes_);
   std::string_view text;
   std::string reason;
   InputRecord record;
@@ -172,7 +172,7 @@ std::size_t InputReader::validate() {
 
   data_ = readable_copy();
   std::rewind(data_);
-  reader_ = std::make_unique<detail::LineReader>(data_);
+  reader_ = std::make_unique<detail::LineReader>(data_, max_line_bytes_);
   validated_ = true;
   return count_;
 }

@@ -36,6 +36,10 @@ namespace swarm::cli {
 /// spooled during validate() to an unlinked temp file in $TMPDIR, then read back from there.
 class InputReader {
  public:
+  /// Longest line accepted by default (--max-line-bytes): 8 MiB, some 2 million tokens, beyond
+  /// any model's context; a longer line is an error naming the file and line.
+  static constexpr std::size_t kDefaultMaxLineBytes = std::size_t{8} << 20;
+
   /// `path` "-" is stdin (messages then say "<stdin>"). Throws std::runtime_error if the file
   /// cannot be opened.
   explicit InputReader(const std::string& path);
@@ -83,6 +87,8 @@ class InputReader {
   /// Test seam: replaces detail::fingerprint_of_key in the duplicate check (call before
   /// validate()); a constant hash sends every id through the exact re-read.
   void set_duplicate_hash(KeyHash hash) noexcept { duplicate_hash_ = hash; }
+  /// Longest line accepted (call before validate()); see kDefaultMaxLineBytes.
+  void set_max_line_bytes(std::size_t bytes) noexcept { max_line_bytes_ = bytes; }
 
  private:
   std::string_view strip_bom(std::string_view line, std::size_t line_no) const noexcept;
@@ -111,6 +117,7 @@ class InputReader {
   std::vector<std::uint64_t> hashes_;        // filled by load_identities()
   bool have_fingerprints_ = false;
   KeyHash duplicate_hash_ = detail::fingerprint_of_key;
+  std::size_t max_line_bytes_ = kDefaultMaxLineBytes;
   std::size_t line_no_ = 0;  // next() position
   std::size_t next_index_ = 0;
 };

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "swarm/json_limits.hpp"
+
 namespace swarm::cli {
 namespace {
 
@@ -18,7 +20,9 @@ class LineParser {
 
   LineKind parse(std::string_view text) {
     if (text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos) return LineKind::blank;
-    json value = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    JsonFault fault = JsonFault::none;
+    json value = parse_json_limited(text, fault);
+    if (fault == JsonFault::too_deep) return fail(json_depth_reason());
     if (value.is_discarded()) return fail(json_error(text));
     out_.id = nullptr;
     out_.batch = false;
@@ -61,6 +65,12 @@ class LineParser {
       const std::string what = e.what();
       const auto column = what.find("column ");
       if (column != std::string::npos) return "invalid JSON at " + what.substr(column);
+      return "invalid JSON: " + what;
+    } catch (const json::exception& e) {
+      // out_of_range.406 for a number beyond a double ("id": 1e400): the reason without the
+      // library's "[json.exception...]" prefix.
+      std::string what = e.what();
+      if (const auto close = what.find("] "); close != std::string::npos) what.erase(0, close + 2);
       return "invalid JSON: " + what;
     }
     return "invalid JSON";

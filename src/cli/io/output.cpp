@@ -12,6 +12,7 @@
 
 #include "io/record_hash.hpp"
 #include "io/resume.hpp"
+#include "swarm/json_limits.hpp"
 
 namespace swarm::cli {
 namespace {
@@ -47,7 +48,8 @@ ojson batch_line(const OutputLine& line) {
   out["id"] = fmt::format("aswarm-{}", line.index);
   out["custom_id"] = line.custom_id;
   if (r.http_status != 0) {
-    ojson body = ojson::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    JsonFault fault = JsonFault::none;
+    ojson body = parse_json_limited<ojson>(r.body, fault);
     if (body.is_discarded()) body = nullptr;
     out["response"] =
         ojson{{"status_code", r.http_status},

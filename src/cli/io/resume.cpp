@@ -14,6 +14,7 @@
 #include "io/file_handles.hpp"
 #include "io/input_record.hpp"
 #include "io/record_hash.hpp"
+#include "swarm/json_limits.hpp"
 
 namespace swarm::cli {
 namespace {
@@ -137,7 +138,8 @@ ScanResult scan_output(std::FILE* file, const std::string& path, std::size_t exp
     if (unparsable_line) {
       throw InputError(path, *unparsable_line, "invalid JSON (not an aswarm output line)");
     }
-    json line = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+    JsonFault fault = JsonFault::none;
+    json line = parse_json_limited(text, fault);
     if (line.is_discarded()) {
       unparsable_line = line_no;
       continue;
