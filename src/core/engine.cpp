@@ -21,6 +21,26 @@ namespace {
 // stdio, log files, MPI's own sockets.
 constexpr rlim_t kFdHeadroom = 128;
 
+// Feeds a streamed 2xx reply to its decoder and times its text events. Error bodies (4xx, 5xx)
+// are plain JSON and stay for http_error(). Events that arrive in one read share its time.
+void on_stream_bytes(Transfer& t, std::string_view bytes) {
+  long status = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return;
+  std::size_t events = t.sse->feed(bytes);
+  if (events == 0) return;
+  const auto now = Clock::now();
+  if (t.last_token == Clock::time_point{}) {
+    t.ttft = now - t.first_start;
+    --events;
+  } else {
+    t.itl.push_back(std::chrono::duration<float>(now - t.last_token).count());
+    --events;
+  }
+  t.itl.insert(t.itl.end(), events, 0.0F);
+  t.last_token = now;
+}
+
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
@@ -29,6 +49,7 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     return 0;  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
   }
   t->response.append(data, n);
+  if (t->sse) on_stream_bytes(*t, std::string_view(data, n));
   return n;
 }
 
@@ -281,6 +302,13 @@ void Engine::start(Transfer* t) {
   t->response.clear();
   t->too_large = false;
   t->error_buffer[0] = '\0';
+  t->easy = h;
+  if (t->stream) {  // a retried stream starts over
+    t->sse = std::make_unique<SseDecoder>();
+    t->last_token = {};
+    t->ttft = Seconds(0.0);
+    t->itl.clear();
+  }
   t->attempt_start = Clock::now();
   if (t->attempts++ == 0) t->first_start = t->attempt_start;
   ++t->agent_attempts;
@@ -296,6 +324,11 @@ void Engine::start(Transfer* t) {
     set_option(h, CURLOPT_POSTFIELDS, t->body.data());  // not copied: lives in `t`
   }
   set_option(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::ceil(t->timeout.count() * 1e3)));
+  // Streams fail after idle_timeout without a byte (below 1 byte/s for that long); handles are
+  // reused, so other requests switch the check off again.
+  set_option(h, CURLOPT_LOW_SPEED_LIMIT, t->stream ? 1L : 0L);
+  set_option(h, CURLOPT_LOW_SPEED_TIME,
+             t->stream ? std::max(1L, std::lround(options_.idle_timeout.count())) : 0L);
   set_option(h, CURLOPT_WRITEDATA, t);
   set_option(h, CURLOPT_ERRORBUFFER, t->error_buffer);
   set_option(h, CURLOPT_PREREQDATA, t);
@@ -421,9 +454,18 @@ void Engine::reply(const Outcome& out) {
     r.transport_error = t->error_buffer[0] != '\0'
                             ? fmt::format("{}: {}", curl_easy_strerror(out.code), t->error_buffer)
                             : std::string(curl_easy_strerror(out.code));
+    if (t->stream && out.code == CURLE_OPERATION_TIMEDOUT &&
+        std::strstr(t->error_buffer, "too slow") != nullptr) {
+      r.transport_error =
+          fmt::format("stream idle for {} s (idle_timeout): {}",
+                      std::max(1L, std::lround(options_.idle_timeout.count())), r.transport_error);
+    }
     r.transport_error = redact(std::move(r.transport_error));
   }
   r.body = std::move(t->response);
+  r.sse = std::move(t->sse);
+  r.ttft = t->ttft;
+  r.itl = std::move(t->itl);
   complete(std::move(owned), std::move(r));
 }
 

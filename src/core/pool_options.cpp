@@ -78,6 +78,7 @@ void PoolOptions::validate() const {
   if (concurrency == 0) bad("concurrency", concurrency);
   if (timeout.count() <= 0) bad("timeout", timeout.count());
   if (connect_timeout.count() <= 0) bad("connect_timeout", connect_timeout.count());
+  if (idle_timeout.count() <= 0) bad("idle_timeout", idle_timeout.count());
   if (retries < 0) bad("retries", retries);
   if (backoff_base.count() < 0) bad("backoff_base", backoff_base.count());
   if (backoff_max.count() < 0) bad("backoff_max", backoff_max.count());

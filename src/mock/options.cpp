@@ -345,7 +345,9 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Seed of every random choice")->capture_default_str();
   app.add_option(
          "--latency", latency_text,
-         "fixed:MS | uniform:LO:HI | lognormal:MEDIAN_MS:SIGMA | tokens:TTFT_MS:PER_TOKEN_MS")
+         "fixed:MS | uniform:LO:HI | lognormal:MEDIAN_MS:SIGMA | tokens:TTFT_MS:PER_TOKEN_MS "
+         "(streamed answers: tokens:... sends the first token after TTFT and each next one "
+         "PER_TOKEN later; the other forms wait the whole delay, then send every token)")
       ->capture_default_str();
   app.add_option("--max-concurrent", o.max_concurrent,
                  "Requests one agent runs at once; more wait FIFO (0 = unlimited)")
