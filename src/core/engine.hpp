@@ -98,6 +98,9 @@ struct Transfer {
   CURL* easy = nullptr;  ///< The handle of the current attempt (on_body reads its status).
   std::unique_ptr<SseDecoder> sse;
   Clock::time_point last_token{};  ///< Of the last text event; unset before the first.
+  Clock::time_point last_byte{};   ///< Of the last byte received (or the attempt's start).
+  Clock::duration idle_limit{};    ///< PoolOptions::idle_timeout
+  bool idle_expired = false;       ///< on_transfer_info aborted the attempt
   Seconds ttft{0.0};
   std::vector<float> itl;
 };

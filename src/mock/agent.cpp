@@ -14,6 +14,8 @@
 #include <ctime>
 #include <iterator>
 
+#include "streaming.hpp"
+
 namespace swarm::mock {
 
 /// A request the agent has not answered yet.
@@ -269,8 +271,12 @@ void Agent::handle_generation(evhttp_request* req, std::string_view path) {
     return;
   }
   if (const auto kind = draw_failure()) {
-    inject(req, *kind, std::move(result.reply));
-    return;
+    if (*kind != FailureKind::stream_error || result.stream.empty()) {
+      inject(req, *kind, std::move(result.reply));
+      return;
+    }
+    shared_.failures.count(*kind);
+    cut_stream(result.stream);  // then streamed on the usual clock
   }
   const bool streamed = !result.stream.empty();
   const auto [delay, gap] =
@@ -316,6 +322,10 @@ void Agent::inject(evhttp_request* req, FailureKind kind, HttpReply reply) {
   switch (kind) {
     case FailureKind::http500:
       send(req, shape_error(error_reply(500, "injected failure (--fail-500)"), shared_.options));
+      return;
+    case FailureKind::stream_error:  // an unstreamed request: the error cannot come later
+      send(req, shape_error(error_reply(500, "injected failure (--fail-stream-error)"),
+                            shared_.options));
       return;
     case FailureKind::http429: {
       HttpReply busy = error_reply(429, "injected rate limit (--fail-429)");

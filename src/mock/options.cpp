@@ -182,6 +182,8 @@ std::string_view failure_label(FailureKind kind) noexcept {
       return "malformed";
     case FailureKind::truncated:
       return "truncated";
+    case FailureKind::stream_error:
+      return "stream_error";
   }
   return "unknown";
 }
@@ -368,6 +370,9 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   rate("--fail-hang", FailureKind::hang, "Probability of never answering");
   rate("--fail-malformed", FailureKind::malformed, "Probability of a 200 with invalid JSON");
   rate("--fail-truncated", FailureKind::truncated, "Probability of a body cut short");
+  rate("--fail-stream-error", FailureKind::stream_error,
+       "Probability that a streamed answer stops halfway with an error event after its 200 "
+       "(unstreamed: a 500)");
   app.add_option("--retry-after", o.retry_after_s, "Retry-After seconds sent with 429")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

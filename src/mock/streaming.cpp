@@ -1,5 +1,6 @@
 #include "streaming.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 namespace swarm::mock {
@@ -80,6 +81,19 @@ std::vector<std::string> stream_sends(const json& reply, bool chat, bool include
   }
   sends.back() += "data: [DONE]\n\n";
   return sends;
+}
+
+void cut_stream(std::vector<std::string>& sends) {
+  sends.resize(std::max<std::size_t>(1, sends.size() / 2));
+  if (const auto done = sends.back().find("data: [DONE]"); done != std::string::npos) {
+    sends.back().resize(done);  // a one-token answer: its only send ends the stream
+  }
+  const json error = {{"error",
+                       {{"message", "injected failure (--fail-stream-error)"},
+                        {"type", "InternalServerError"},
+                        {"param", nullptr},
+                        {"code", 500}}}};
+  sends.back() += event(error) + "data: [DONE]\n\n";
 }
 
 }  // namespace swarm::mock

@@ -18,4 +18,8 @@ namespace swarm::mock {
 /// least one send (an empty answer has no token to wait for).
 std::vector<std::string> stream_sends(const nlohmann::json& reply, bool chat, bool include_usage);
 
+/// --fail-stream-error: keeps the first half of `sends` (at least one) and ends the last kept
+/// one with vLLM's mid-stream error event, `data: {"error": {...}}`, then `data: [DONE]`.
+void cut_stream(std::vector<std::string>& sends);
+
 }  // namespace swarm::mock
