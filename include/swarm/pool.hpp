@@ -59,6 +59,12 @@ struct CallOptions {
   /// Each prompt string is an encode_request() envelope (a Request or a PromptRequest), so
   /// code that moves prompts as strings (swarm::mpi's patterns) can carry whole requests.
   bool prompts_are_requests = false;
+  /// Stream the answers (server-sent events): prompt bodies get `"stream": true` and
+  /// `"stream_options": {"include_usage": true}` (so usage still arrives); caller-written
+  /// Requests get `"stream": true` where their body has no "stream" key. Streamed Responses
+  /// carry `ttft` and `itl`; PoolOptions::idle_timeout bounds the gaps. Chat and completions
+  /// only (std::invalid_argument for /generate prompts and for submit_batch).
+  bool stream = false;
 };
 
 /// One embedding result: `response` carries success/error/agent/latency/usage.
@@ -256,7 +262,9 @@ class AgentPool {
   /// `call` may keep it on its agent (may_fail_over) or let it fail at once (wait_for_healthy).
   void target(detail::Transfer& t, std::size_t agent, const CallOptions& call = {}) const;
   /// Queues a prompt-protocol transfer with `body` for agent `agent` (submit, submit_prompt).
-  void submit_body(std::size_t agent, std::string body, ResponseFn done, const CallOptions& call);
+  /// `stream`: the body asks for a streamed reply (decoded as server-sent events).
+  void submit_body(std::size_t agent, std::string body, ResponseFn done, const CallOptions& call,
+                   bool stream);
 
   std::shared_ptr<Shared> shared_;
   /// Sub-pool index -> engine endpoint index. Immutable and shared, so that failover can carry

@@ -39,6 +39,10 @@ struct PoolOptions {
   // --- time ---
   Seconds timeout{300.0};  ///< Total time of one attempt (seed's VLLMPool: 300 s).
   Seconds connect_timeout{10.0};
+  /// Streamed requests only: longest gap without a received byte (the wait for the first token
+  /// included) before the attempt fails as a timeout, checked about once a second. The total
+  /// `timeout` still bounds the attempt.
+  Seconds idle_timeout{60.0};
   int retries = 3;            ///< Extra attempts for transient failures (total = 1 + retries).
   Seconds backoff_base{0.5};  ///< Full-jitter exponential backoff: U(0, min(max, base*2^k)).
   Seconds backoff_max{30.0};

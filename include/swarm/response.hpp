@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace swarm {
 
@@ -23,6 +24,7 @@ enum class FailureKind : std::uint8_t {
   oversize,     ///< The reply body exceeded PoolOptions::max_response_bytes.
   decode,       ///< A 2xx reply whose body is not the expected JSON shape.
   other,        ///< Failed above the transport, e.g. an aggregator had no answer to work on.
+  stream,       ///< A streamed 2xx reply carried an error event (the server failed after its 200).
 };
 
 /// Stable snake_case name of `kind` ("none", "connect", "http_status", ...), for logs and
@@ -75,6 +77,14 @@ struct Response {
   /// CallOptions::prompts_are_requests), whatever the status; empty otherwise, so prompt calls
   /// do not hold every body twice.
   std::string body;
+  /// Streamed requests (CallOptions::stream, or a Request whose body says "stream": true):
+  /// time from the first attempt's start to the first event carrying generated text (content
+  /// or reasoning); zero when the request was not streamed or no text came.
+  std::chrono::duration<double> ttft{0.0};
+  /// Streamed requests: seconds between consecutive events carrying generated text (one entry
+  /// per event after the first, as vllm bench serve's `itl`; events that arrive in one read
+  /// have near-zero gaps). Empty when not streamed.
+  std::vector<float> itl;
 
   /// A successful response carrying `text` from `agent_index`.
   static Response ok(std::string text, std::int64_t agent_index = -1) {

@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iterator>
+#include <string>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -130,6 +132,20 @@ nlohmann::json reduce_engine_stats(mpi::Swarm& swarm) {
 
 }  // namespace
 
+namespace {
+
+// This process's argv joined with spaces (as the kernel keeps it: what the user typed, after the
+// shell), for the summary; empty where /proc is not mounted.
+std::string command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  return text;
+}
+
+}  // namespace
+
 void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
                 const Options& options) {
   const mpi::Communicator comm = swarm.communicator();
@@ -141,6 +157,7 @@ void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
   summary.set_extra("ranks", comm.size());
   summary.set_extra("agents", swarm.size());
   summary.set_extra("per_rank", std::move(per_rank));
+  summary.set_extra("command_line", command_line());
   if (!options.summary.empty()) summary.write(options.summary);
 }
 

@@ -103,6 +103,13 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--timeout", o.timeout, "Seconds per request attempt")
       ->check(flags::positive(kMaxTimeout))
       ->capture_default_str();
+  app.add_flag("--stream", o.stream,
+               "Scatter-gather: stream answers (server-sent events) and measure time to first "
+               "token and inter-token latency (batch lines stream when they say \"stream\": true)");
+  app.add_option("--idle-timeout", o.idle_timeout,
+                 "Seconds a streamed answer may go without a byte (first token included)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--retries", o.retries,
                  "Retries of transient failures (connect, timeout, 429, 502-504)")
       ->check(flags::in_range(0, 1000))
@@ -205,6 +212,11 @@ void validate(const Options& o) {
     throw CLI::ValidationError(
         "--hedge sends a second copy to another agent, which --no-failover forbids: drop one");
   }
+  if (o.stream && (o.pattern != "scatter-gather" || o.batch_size > 1 || o.protocol == "generate")) {
+    throw CLI::ValidationError(
+        "--stream applies to --pattern scatter-gather with one prompt per request and --protocol "
+        "chat or completions");
+  }
   if (o.batch_size > 1 && o.protocol != "completions") {
     throw CLI::ValidationError(
         "--batch-size > 1 sends /v1/completions list requests: add --protocol completions");
@@ -222,6 +234,7 @@ PoolOptions pool_options(const Options& o) {
   p.concurrency = o.concurrency;
   p.per_agent_concurrency = o.per_agent_concurrency;
   p.timeout = Seconds(o.timeout);
+  p.idle_timeout = Seconds(o.idle_timeout);
   p.retries = o.retries;
   p.failover = !o.no_failover;
   p.give_up_after = Seconds(o.give_up_after);

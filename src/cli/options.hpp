@@ -35,6 +35,8 @@ struct Options {
   std::size_t concurrency = 512;
   std::size_t per_agent_concurrency = 0;
   double timeout = 300.0;
+  bool stream = false;         ///< --stream: server-sent events, TTFT and inter-token times.
+  double idle_timeout = 60.0;  ///< --idle-timeout: seconds without a byte of a stream.
   int retries = 3;
   std::size_t batch_size = 1;
   std::size_t window = 65536;

@@ -45,10 +45,10 @@ void check_text_items(const InputReader& reader) {
   }
 }
 
-CallOptions request_call(mpi::Communicator comm, const InputReader* reader) {
+CallOptions request_call(mpi::Communicator comm, const InputReader* reader, bool stream) {
   std::string requests = reader != nullptr && reader->first_request_line() != 0 ? "1" : "";
   mpi::broadcast_string(requests, comm);
-  return CallOptions{.prompts_are_requests = !requests.empty()};
+  return CallOptions{.prompts_are_requests = !requests.empty(), .stream = stream};
 }
 
 mpi::Work make_work(InputRecord& record, const std::string& item_template, const Options& o,

@@ -28,7 +28,7 @@ void check_text_items(const InputReader& reader);
 
 /// Collective: the CallOptions every rank gives the pattern; prompts_are_requests when the
 /// root's input has request lines (`reader` is the root's, nullptr elsewhere).
-CallOptions request_call(mpi::Communicator comm, const InputReader* reader);
+CallOptions request_call(mpi::Communicator comm, const InputReader* reader, bool stream = false);
 
 /// Root: the Work of `record`, moving its prompt or body out. With `envelopes`, batch lines get
 /// the CLI's documented fills (--model replaces "model"; --max-tokens and --temperature are

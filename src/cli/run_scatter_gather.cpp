@@ -91,7 +91,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
     io = open_jsonl_run(options, options.input);
     check_request_input(options, *io.reader, item_template);
   });
-  const CallOptions call = request_call(comm, io.reader.get());
+  const CallOptions call = request_call(comm, io.reader.get(), options.stream);
   auto& reader = io.reader;
   auto& resume = io.resume;
   auto& writer = io.writer;

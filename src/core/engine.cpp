@@ -21,6 +21,26 @@ namespace {
 // stdio, log files, MPI's own sockets.
 constexpr rlim_t kFdHeadroom = 128;
 
+// Feeds a streamed 2xx reply to its decoder and times its text events. Error bodies (4xx, 5xx)
+// are plain JSON and stay for http_error(). Events that arrive in one read share its time.
+void on_stream_bytes(Transfer& t, std::string_view bytes) {
+  long status = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+  if (status < 200 || status >= 300) return;
+  std::size_t events = t.sse->feed(bytes);
+  if (events == 0) return;
+  const auto now = Clock::now();
+  if (t.last_token == Clock::time_point{}) {
+    t.ttft = now - t.first_start;
+    --events;
+  } else {
+    t.itl.push_back(std::chrono::duration<float>(now - t.last_token).count());
+    --events;
+  }
+  t.itl.insert(t.itl.end(), events, 0.0F);
+  t.last_token = now;
+}
+
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const std::size_t n = size * count;
@@ -29,7 +49,22 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
     return 0;  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
   }
   t->response.append(data, n);
+  if (t->sse) {
+    t->last_byte = Clock::now();
+    on_stream_bytes(*t, std::string_view(data, n));
+  }
   return n;
+}
+
+// Streamed attempts: aborts one that has received no byte for idle_timeout. libcurl calls this
+// at least once a second while a transfer is idle; its own low-speed check (CURLOPT_LOW_SPEED_*)
+// averages over several seconds, so a stream that stalls after a burst would outlive the limit.
+int on_transfer_info(void* user, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/,
+                     curl_off_t /*ultotal*/, curl_off_t /*ulnow*/) {
+  auto* t = static_cast<Transfer*>(user);
+  if (!t->sse || Clock::now() - t->last_byte < t->idle_limit) return 0;
+  t->idle_expired = true;
+  return 1;  // CURLE_ABORTED_BY_CALLBACK, reported as a timeout (Engine::release)
 }
 
 // curl_easy_setopt through check_easy. Every value below is passed with the exact type libcurl
@@ -286,7 +321,17 @@ void Engine::start(Transfer* t) {
   t->response.clear();
   t->too_large = false;
   t->error_buffer[0] = '\0';
+  t->easy = h;
+  t->idle_expired = false;
+  if (t->stream) {  // a retried stream starts over
+    t->sse = std::make_unique<SseDecoder>();
+    t->idle_limit = std::chrono::duration_cast<Clock::duration>(options_.idle_timeout);
+    t->last_token = {};
+    t->ttft = Seconds(0.0);
+    t->itl.clear();
+  }
   t->attempt_start = Clock::now();
+  t->last_byte = t->attempt_start;
   if (t->attempts++ == 0) t->first_start = t->attempt_start;
   ++t->agent_attempts;
   t->give_up_at = {};
@@ -301,6 +346,13 @@ void Engine::start(Transfer* t) {
     set_option(h, CURLOPT_POSTFIELDS, t->body.data());  // not copied: lives in `t`
   }
   set_option(h, CURLOPT_TIMEOUT_MS, static_cast<long>(std::ceil(t->timeout.count() * 1e3)));
+  // Streams fail after idle_timeout without a byte; handles are reused, so other requests
+  // switch the callback off again.
+  set_option(h, CURLOPT_NOPROGRESS, t->stream ? 0L : 1L);
+  if (t->stream) {
+    set_option(h, CURLOPT_XFERINFOFUNCTION, &on_transfer_info);
+    set_option(h, CURLOPT_XFERINFODATA, t);
+  }
   set_option(h, CURLOPT_WRITEDATA, t);
   set_option(h, CURLOPT_ERRORBUFFER, t->error_buffer);
   set_option(h, CURLOPT_PREREQDATA, t);
@@ -375,6 +427,8 @@ Engine::Outcome Engine::release(CURL* h, CURLcode code) {
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
   stats_.new_connections += static_cast<std::uint64_t>(connects);
   curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &out.retry_after);
+  // An idle stream aborted by on_transfer_info is a timeout for retries, health and kinds.
+  if (out.t->idle_expired) out.code = CURLE_OPERATION_TIMEDOUT;
 
   check_multi(curl_multi_remove_handle(multi_.get(), h), "curl_multi_remove_handle");
   set_option(h, CURLOPT_PRIVATE, nullptr);
@@ -434,9 +488,16 @@ void Engine::reply(const Outcome& out) {
     r.transport_error = t->error_buffer[0] != '\0'
                             ? fmt::format("{}: {}", curl_easy_strerror(out.code), t->error_buffer)
                             : std::string(curl_easy_strerror(out.code));
+    if (t->idle_expired) {
+      r.transport_error = fmt::format("no byte of the stream for {} s (idle_timeout)",
+                                      options_.idle_timeout.count());
+    }
     r.transport_error = redact(std::move(r.transport_error));
   }
   r.body = std::move(t->response);
+  r.sse = std::move(t->sse);
+  r.ttft = t->ttft;
+  r.itl = std::move(t->itl);
   complete(std::move(owned), std::move(r));
 }
 

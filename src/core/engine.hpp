@@ -37,6 +37,7 @@
 #include "curl_handles.hpp"
 #include "health.hpp"
 #include "latency_window.hpp"
+#include "sse.hpp"
 #include "swarm/endpoint.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/pool_options.hpp"
@@ -58,6 +59,11 @@ struct Reply {
   int attempts = 0;
   Seconds latency{0.0};    ///< From the first attempt's start to the end of the last one.
   std::uint32_t slot = 0;  ///< Transfer::slot of the endpoint that gave this reply.
+  /// Streamed requests: the decoded event stream of the last attempt (null otherwise), the
+  /// time to its first text event and the gaps between text events (Response::ttft, itl).
+  std::unique_ptr<SseDecoder> sse;
+  Seconds ttft{0.0};
+  std::vector<float> itl;
 };
 
 /// One HTTP request as the engine tracks it.
@@ -74,6 +80,9 @@ struct Transfer {
   std::shared_ptr<const std::vector<std::uint32_t>> family;
   /// When no endpoint of `family` is healthy: wait for one (up to give_up_after), or fail now.
   bool wait_for_healthy = true;
+  /// A streamed request ("stream": true in its body): a 2xx reply is fed to `sse` as it
+  /// arrives, text events are timed, and PoolOptions::idle_timeout applies.
+  bool stream = false;
 
   // Engine state.
   int attempts = 0;        ///< On every endpoint.
@@ -101,6 +110,15 @@ struct Transfer {
   curl_off_t held_retry_after = 0;
   Transfer* next = nullptr;  ///< Intrusive FIFO link.
   char error_buffer[CURL_ERROR_SIZE] = {};
+  // Streaming state of the current attempt (reset by Engine::start).
+  CURL* easy = nullptr;  ///< The handle of the current attempt (on_body reads its status).
+  std::unique_ptr<SseDecoder> sse;
+  Clock::time_point last_token{};  ///< Of the last text event; unset before the first.
+  Clock::time_point last_byte{};   ///< Of the last byte received (or the attempt's start).
+  Clock::duration idle_limit{};    ///< PoolOptions::idle_timeout
+  bool idle_expired = false;       ///< on_transfer_info aborted the attempt
+  Seconds ttft{0.0};
+  std::vector<float> itl;
 };
 
 /// The transport failure kind of a finished transfer (`too_large`: aborted by the body cap).

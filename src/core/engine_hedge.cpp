@@ -71,6 +71,7 @@ void Engine::launch_hedge(Transfer* t, std::size_t family_index) {
   copy->path = t->path;
   copy->body = t->body;
   copy->timeout = t->timeout;
+  copy->stream = t->stream;
   copy->max_bytes = t->max_bytes;
   copy->owner = this;
   copy->hedge = true;

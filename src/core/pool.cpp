@@ -33,6 +33,48 @@ const nlohmann::json& extra_of(const CallOptions& call) {
   return call.extra_body ? *call.extra_body : none;
 }
 
+// `"stream"` of a body or of fields merged into one: true/false when set, nullopt when absent.
+std::optional<bool> stream_of(const nlohmann::json& fields) {
+  if (!fields.is_object()) return std::nullopt;
+  const auto it = fields.find("stream");
+  if (it == fields.end()) return std::nullopt;
+  return it->is_boolean() && it->get<bool>();
+}
+
+// The fields CallOptions::stream adds below the call's own extra_body (which wins): usage in
+// the final chunk, or a streamed run would have no token counts.
+nlohmann::json streamed_extra(const CallOptions& call) {
+  nlohmann::json extra = {{"stream", true}, {"stream_options", {{"include_usage", true}}}};
+  protocol::merge_over(extra, extra_of(call), "CallOptions::extra_body");
+  return extra;
+}
+
+// Whether a prompt body of `pool` with `params` is sent streamed: the last of the pool's extra
+// body, the call's stream flag and extra body, and the request's params that says so.
+bool streams(const PoolOptions& pool, const CallOptions& call, const nlohmann::json& params) {
+  bool on = stream_of(pool.extra_body).value_or(false);
+  if (call.stream) on = true;
+  on = stream_of(extra_of(call)).value_or(on);
+  return stream_of(params).value_or(on);
+}
+
+void check_streamable(const PoolOptions& pool, bool stream) {
+  if (stream && pool.protocol == Protocol::generate) {
+    throw std::invalid_argument("streaming needs the chat or completions protocol, not generate");
+  }
+}
+
+// A 2xx reply into `r`: through the event-stream decoder when the reply was a stream, else as
+// one JSON body (`plain`; also when a server ignored "stream": true and answered JSON).
+template <typename Plain>
+void decode_reply(const Reply& reply, Response& r, Plain&& plain) {
+  if (reply.sse && reply.sse->saw_events()) {
+    reply.sse->apply(r);
+  } else {
+    plain();
+  }
+}
+
 }  // namespace
 
 AgentPool::AgentPool(std::vector<Endpoint> endpoints, PoolOptions options) {
@@ -239,13 +281,21 @@ void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn do
   ensure_model();
   const PoolOptions& o = options();
   const auto max_tokens = max_tokens_for(prompt.size(), call);
+  if (call.stream) {
+    check_streamable(o, true);
+    return submit_body(agent,
+                       protocol::prompt_request_body(
+                           o, shared_->model, PromptRequest{std::string(prompt), nullptr, nullptr},
+                           max_tokens, streamed_extra(call)),
+                       std::move(done), call, streams(o, call, nullptr));
+  }
   submit_body(agent,
               extra_of(call).is_null()
                   ? protocol::prompt_body(o, shared_->model, prompt, max_tokens)
                   : protocol::prompt_request_body(
                         o, shared_->model, PromptRequest{std::string(prompt), nullptr, nullptr},
                         max_tokens, extra_of(call)),
-              std::move(done), call);
+              std::move(done), call, streams(o, call, nullptr));
 }
 
 void AgentPool::submit_prompt(std::size_t agent, PromptRequest request, ResponseFn done,
@@ -253,10 +303,12 @@ void AgentPool::submit_prompt(std::size_t agent, PromptRequest request, Response
   (void)engine_index(agent);
   ensure_model();
   const auto max_tokens = max_tokens_for(protocol::prompt_chars(request), call);
-  submit_body(
-      agent,
-      protocol::prompt_request_body(options(), shared_->model, request, max_tokens, extra_of(call)),
-      std::move(done), call);
+  const bool stream = streams(options(), call, request.params);
+  check_streamable(options(), stream);
+  submit_body(agent,
+              protocol::prompt_request_body(options(), shared_->model, request, max_tokens,
+                                            call.stream ? streamed_extra(call) : extra_of(call)),
+              std::move(done), call, stream);
 }
 
 void AgentPool::submit_request(std::size_t agent, Request request, ResponseFn done,
@@ -264,7 +316,19 @@ void AgentPool::submit_request(std::size_t agent, Request request, ResponseFn do
   (void)engine_index(agent);
   ensure_model();
   auto t = std::make_unique<Transfer>();
-  t->body = protocol::request_body(options(), request, shared_->model, extra_of(call));
+  // A streamed request gets stream_options.include_usage where it sets no stream_options (a
+  // fill like `model`, documented in the README): without it a stream reports no tokens.
+  t->stream = request.body.is_object() &&
+              stream_of(request.body)
+                  .value_or(call.stream || stream_of(extra_of(call)).value_or(false) ||
+                            stream_of(options().extra_body).value_or(false));
+  nlohmann::json fills = extra_of(call);
+  if (t->stream) {
+    nlohmann::json stream_fills = {{"stream", true}, {"stream_options", {{"include_usage", true}}}};
+    protocol::merge_over(stream_fills, fills, "CallOptions::extra_body");
+    fills = std::move(stream_fills);
+  }
+  t->body = protocol::request_body(options(), request, shared_->model, fills);
   t->path = std::move(request.path);
   t->timeout = options().timeout;
   target(*t, agent, call);
@@ -274,7 +338,7 @@ void AgentPool::submit_request(std::size_t agent, Request request, ResponseFn do
     r.agent_index = reply.slot;  // failover may have moved it
     r.body = reply.body;         // the server's answer as received, whatever the status
     if (start_response(reply, engine, r)) {
-      protocol::decode_request_reply(path, reply.body, r);
+      decode_reply(reply, r, [&] { protocol::decode_request_reply(path, reply.body, r); });
       if (!r.success) r.error = engine.redact(std::move(r.error));
     }
     done(std::move(r));
@@ -283,11 +347,12 @@ void AgentPool::submit_request(std::size_t agent, Request request, ResponseFn do
 }
 
 void AgentPool::submit_body(std::size_t agent, std::string body, ResponseFn done,
-                            const CallOptions& call) {
+                            const CallOptions& call, bool stream) {
   const PoolOptions& o = options();
   auto t = std::make_unique<Transfer>();
   t->path = protocol::route(o.protocol);
   t->body = std::move(body);
+  t->stream = stream;
   t->timeout = o.timeout;
   target(*t, agent, call);
   const Engine& engine = shared_->engine;
@@ -295,7 +360,7 @@ void AgentPool::submit_body(std::size_t agent, std::string body, ResponseFn done
     Response r;
     r.agent_index = reply.slot;  // failover may have moved it
     if (start_response(reply, engine, r)) {
-      protocol::decode_prompt_reply(proto, reply.body, r);
+      decode_reply(reply, r, [&] { protocol::decode_prompt_reply(proto, reply.body, r); });
       if (!r.success) r.error = engine.redact(std::move(r.error));
     }
     done(std::move(r));
@@ -309,6 +374,7 @@ void AgentPool::submit_batch(std::size_t agent, std::vector<std::string> prompts
     throw std::invalid_argument(
         fmt::format("a batch holds 1 to {} prompts, not {}", protocol::kMaxBatch, prompts.size()));
   }
+  if (call.stream) throw std::invalid_argument("list requests (submit_batch) cannot be streamed");
   (void)engine_index(agent);  // std::out_of_range before the /v1/models read can block
   ensure_model();
   const PoolOptions& o = options();

@@ -97,6 +97,7 @@ void PoolOptions::validate() const {
   seconds("probe_timeout", probe_timeout, false);
   seconds("give_up_after", give_up_after, true);
   if (temperature && !std::isfinite(*temperature)) bad("temperature", *temperature);
+  seconds("idle_timeout", idle_timeout, false);
   if (retries < 0) bad("retries", retries);
   if (max_tokens <= 0) bad("max_tokens", max_tokens);
   if (max_tokens_aggregation < 0) bad("max_tokens_aggregation", max_tokens_aggregation);

@@ -32,6 +32,8 @@ inline bool start_response(const Reply& reply, const Engine& engine, Response& r
   r.http_status = static_cast<int>(reply.http_status);
   r.latency = reply.latency;
   r.attempts = reply.attempts;
+  r.ttft = reply.ttft;
+  r.itl = reply.itl;
   if (!reply.transport_error.empty()) {
     r.success = false;
     r.error = reply.transport_error;

@@ -22,6 +22,8 @@ std::string_view to_string(FailureKind kind) noexcept {
       return "oversize";
     case FailureKind::decode:
       return "decode";
+    case FailureKind::stream:
+      return "stream";
     case FailureKind::other:
       break;
   }

@@ -4,6 +4,8 @@
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -11,6 +13,8 @@
 #include <cmath>
 #include <ctime>
 #include <iterator>
+
+#include "streaming.hpp"
 
 namespace swarm::mock {
 
@@ -25,6 +29,11 @@ struct Agent::Pending {
   State state = State::waiting;
   HttpReply reply;
   std::chrono::microseconds delay{0};
+  /// `"stream": true`: the event-stream sends (one per token) and the wait between them;
+  /// `sent` of them are out. Empty for an unstreamed reply.
+  std::vector<std::string> stream;
+  std::size_t sent = 0;
+  std::chrono::microseconds gap{0};
   Event timer;
   Event watch;  ///< readability of the client socket: the only way to see it hang up
   std::list<Pending>::iterator self;
@@ -121,7 +130,25 @@ Agent::Agent(const SharedState& shared, AgentStats& stats, event_base* base,
   }
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  // Streams under way have a close callback pointing at their Pending, which goes before the
+  // connections do (held_ is destroyed before http_).
+  for (Pending& p : held_) {
+    if (p.sent > 0) {
+      evhttp_connection_set_closecb(evhttp_request_get_connection(p.req), nullptr, nullptr);
+    }
+  }
+}
+
+void Agent::on_stream_closed(evhttp_connection* /*connection*/, void* pending) {
+  // evhttp frees the connection and its request after this: only our own state is released.
+  auto* p = static_cast<Pending*>(pending);
+  Agent* agent = p->agent;
+  agent->stats_.counters.client_disconnects.fetch_add(1, std::memory_order_relaxed);
+  const bool had_slot = p->state == Pending::State::running;
+  agent->release(*p);
+  if (had_slot) agent->admit_waiting();
+}
 
 void Agent::refuse(evhttp_request* req) {
   if (!died_) {
@@ -244,12 +271,19 @@ void Agent::handle_generation(evhttp_request* req, std::string_view path) {
     return;
   }
   if (const auto kind = draw_failure()) {
-    inject(req, *kind, std::move(result.reply));
-    return;
+    if (*kind != FailureKind::stream_error || result.stream.empty()) {
+      inject(req, *kind, std::move(result.reply));
+      return;
+    }
+    shared_.failures.count(*kind);
+    cut_stream(result.stream);  // then streamed on the usual clock
   }
-  const auto delay = sample_latency(result.completion_tokens);
+  const bool streamed = !result.stream.empty();
+  const auto [delay, gap] =
+      streamed ? stream_timing(result.completion_tokens)
+               : std::pair{sample_latency(result.completion_tokens), std::chrono::microseconds(0)};
   const std::size_t limit = shared_.options.max_concurrent;
-  if (delay.count() == 0 && waiting_.empty() && (limit == 0 || running_ < limit)) {
+  if (!streamed && delay.count() == 0 && waiting_.empty() && (limit == 0 || running_ < limit)) {
     // Nothing to wait for: answer now, but still show up in the gauges.
     stats_.counters.enter_in_flight();
     stats_.counters.enter_running();
@@ -261,6 +295,8 @@ void Agent::handle_generation(evhttp_request* req, std::string_view path) {
   Pending& p = hold(req);
   p.reply = std::move(result.reply);
   p.delay = delay;
+  p.stream = std::move(result.stream);
+  p.gap = gap;
   if (limit == 0 || running_ < limit) {
     start(p);
   } else {
@@ -286,6 +322,10 @@ void Agent::inject(evhttp_request* req, FailureKind kind, HttpReply reply) {
   switch (kind) {
     case FailureKind::http500:
       send(req, shape_error(error_reply(500, "injected failure (--fail-500)"), shared_.options));
+      return;
+    case FailureKind::stream_error:  // an unstreamed request: the error cannot come later
+      send(req, shape_error(error_reply(500, "injected failure (--fail-stream-error)"),
+                            shared_.options));
       return;
     case FailureKind::http429: {
       HttpReply busy = error_reply(429, "injected rate limit (--fail-429)");
@@ -339,6 +379,54 @@ std::chrono::microseconds Agent::sample_latency(std::size_t completion_tokens) {
   }
   if (stats_.slow) ms *= shared_.options.slow_factor;
   return std::chrono::microseconds(std::llround(ms * 1000.0));
+}
+
+std::pair<std::chrono::microseconds, std::chrono::microseconds> Agent::stream_timing(
+    std::size_t completion_tokens) {
+  const LatencySpec& spec = shared_.options.latency;
+  if (spec.kind != LatencySpec::Kind::tokens) {
+    // No per-token model: the whole delay passes before the first token, the rest follow.
+    return {sample_latency(completion_tokens), std::chrono::microseconds(0)};
+  }
+  // tokens:TTFT:PER: the first token after TTFT, each next one PER later.
+  const double slow = stats_.slow ? shared_.options.slow_factor : 1.0;
+  return {std::chrono::microseconds(std::llround(spec.a * slow * 1000.0)),
+          std::chrono::microseconds(std::llround(spec.b * slow * 1000.0))};
+}
+
+void Agent::stream_next(Pending& p) {
+  evhttp_request* req = p.req;
+  if (p.sent == 0) {
+    // Each token is a small write: without TCP_NODELAY, Nagle's algorithm would hold it until
+    // the client's delayed ACK (~40 ms) and distort the inter-token times being measured.
+    const int on = 1;
+    setsockopt(client_socket(req), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    // Once the reply has started, evhttp owns the connection's failure handling (a client that
+    // leaves mid-stream makes it free the connection): watch through its close callback.
+    p.watch.reset();
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), &Agent::on_stream_closed, &p);
+    evkeyvalq* headers = evhttp_request_get_output_headers(req);
+    evhttp_add_header(headers, "Content-Type", "text/event-stream");
+    evhttp_add_header(headers, "Cache-Control", "no-cache");
+    evhttp_send_reply_start(req, 200, "OK");
+  }
+  evbuffer* out = evbuffer_new();
+  do {
+    const std::string& bytes = p.stream[p.sent++];
+    evbuffer_add(out, bytes.data(), bytes.size());
+  } while (p.gap.count() == 0 && p.sent < p.stream.size());
+  evhttp_send_reply_chunk(req, out);
+  evbuffer_free(out);
+  if (p.sent < p.stream.size()) {
+    const timeval gap = to_timeval(p.gap);
+    evtimer_add(p.timer.get(), &gap);
+    return;
+  }
+  const bool had_slot = p.state == Pending::State::running;
+  evhttp_connection_set_closecb(evhttp_request_get_connection(req), nullptr, nullptr);
+  evhttp_send_reply_end(req);
+  release(p);
+  if (had_slot) admit_waiting();
 }
 
 std::string Agent::answer(std::string_view prompt) {
@@ -399,6 +487,10 @@ void Agent::complete(Pending& p) {
   if (p.action == Pending::Action::reset) {
     release(p);
     reset_connection(req);
+    return;
+  }
+  if (!p.stream.empty()) {
+    stream_next(p);
     return;
   }
   const bool had_slot = p.state == Pending::State::running;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "event_handles.hpp"
 #include "metrics.hpp"
@@ -57,6 +58,7 @@ class Agent {
   static void on_timer(evutil_socket_t, short, void* pending);
   static void on_client_readable(evutil_socket_t fd, short, void* pending);
   static void on_come_up(evutil_socket_t, short, void* self);
+  static void on_stream_closed(evhttp_connection* connection, void* pending);
   static void on_die(evutil_socket_t, short, void* self);
 
   /// Hands a listening socket to evhttp; closes it and returns false when evhttp refuses.
@@ -73,6 +75,11 @@ class Agent {
   void inject(evhttp_request* req, FailureKind kind, HttpReply reply);
   std::optional<FailureKind> draw_failure();
   std::chrono::microseconds sample_latency(std::size_t completion_tokens);
+  /// Of a streamed reply: (wait for the first token, wait between tokens).
+  std::pair<std::chrono::microseconds, std::chrono::microseconds> stream_timing(
+      std::size_t completion_tokens);
+  /// Writes the next due sends of a streamed reply; ends it after the last.
+  void stream_next(Pending& pending);
   std::string answer(std::string_view prompt);
   std::size_t draw_length();
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "rng.hpp"
+#include "streaming.hpp"
 
 namespace swarm::mock {
 namespace {
@@ -53,9 +54,6 @@ std::optional<std::size_t> check_common(const json& req, const Options& options)
       throw RequestError{
           404, fmt::format("The model `{}` does not exist.", req["model"].get<std::string>())};
     }
-  }
-  if (req.contains("stream") && req["stream"].is_boolean() && req["stream"].get<bool>()) {
-    throw RequestError{400, "\"stream\": true is not supported by aswarm-mock-agent"};
   }
   for (const char* key : {"max_tokens", "max_completion_tokens"}) {
     if (!req.contains(key) || req[key].is_null()) continue;
@@ -338,6 +336,30 @@ void fit_tokens(std::string& text, std::size_t tokens) {
   }
 }
 
+namespace {
+
+bool wants_stream(const json& req) {
+  return req.contains("stream") && req["stream"].is_boolean() && req["stream"].get<bool>();
+}
+
+ApiResult route_generation(std::string_view path, const json& req, const ApiContext& ctx,
+                           const AnswerFn& answer) {
+  const bool chat_route = path == "/v1/chat/completions";
+  if (wants_stream(req) && !chat_route &&
+      !(path == "/v1/completions" && req.contains("prompt") && req["prompt"].is_string())) {
+    // vLLM streams list prompts as interleaved choices; the mock has no use for that.
+    throw RequestError{400, fmt::format("\"stream\": true is supported on /v1/chat/completions "
+                                        "and single-prompt /v1/completions, not {}",
+                                        path)};
+  }
+  if (chat_route) return chat(req, ctx, answer);
+  if (path == "/v1/completions") return completions(req, ctx, answer);
+  if (path == "/generate") return generate(req, ctx, answer);
+  return embeddings(req, ctx);
+}
+
+}  // namespace
+
 ApiResult handle_generation(std::string_view path, std::string_view body, const ApiContext& ctx,
                             const AnswerFn& answer) {
   json req;
@@ -348,10 +370,16 @@ ApiResult handle_generation(std::string_view path, std::string_view body, const 
   }
   if (!req.is_object()) return client_error(400, "the request body must be a JSON object");
   try {
-    if (path == "/v1/chat/completions") return chat(req, ctx, answer);
-    if (path == "/v1/completions") return completions(req, ctx, answer);
-    if (path == "/generate") return generate(req, ctx, answer);
-    return embeddings(req, ctx);
+    ApiResult result = route_generation(path, req, ctx, answer);
+    if (result.ok && wants_stream(req)) {
+      const auto options = req.find("stream_options");
+      const bool usage =
+          options != req.end() && options->is_object() && options->value("include_usage", false);
+      result.stream =
+          stream_sends(json::parse(result.reply.body), path == "/v1/chat/completions", usage);
+      result.reply.content_type = "text/event-stream";
+    }
+    return result;
   } catch (const RequestError& e) {
     return client_error(e.status, e.message);
   } catch (const json::exception& e) {

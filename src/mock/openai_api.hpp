@@ -58,6 +58,9 @@ struct ApiResult {
   HttpReply reply;
   std::size_t completion_tokens = 0;  ///< what --latency tokens:... charges for
   bool ok = false;
+  /// `"stream": true`: the reply as event-stream sends, one per token (streaming.hpp); the
+  /// agent writes them on its latency model's clock. Empty for unstreamed replies.
+  std::vector<std::string> stream;
 };
 
 /// POST /v1/chat/completions, /v1/completions, /generate or /v1/embeddings, by path.

@@ -185,6 +185,8 @@ std::string_view failure_label(FailureKind kind) noexcept {
       return "malformed";
     case FailureKind::truncated:
       return "truncated";
+    case FailureKind::stream_error:
+      return "stream_error";
   }
   return "unknown";
 }
@@ -348,7 +350,9 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   app.add_option("--seed", o.seed, "Seed of every random choice")->capture_default_str();
   app.add_option(
          "--latency", latency_text,
-         "fixed:MS | uniform:LO:HI | lognormal:MEDIAN_MS:SIGMA | tokens:TTFT_MS:PER_TOKEN_MS")
+         "fixed:MS | uniform:LO:HI | lognormal:MEDIAN_MS:SIGMA | tokens:TTFT_MS:PER_TOKEN_MS "
+         "(streamed answers: tokens:... sends the first token after TTFT and each next one "
+         "PER_TOKEN later; the other forms wait the whole delay, then send every token)")
       ->capture_default_str();
   app.add_option("--max-concurrent", o.max_concurrent,
                  "Requests one agent runs at once; more wait FIFO (0 = unlimited)")
@@ -370,6 +374,9 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   rate("--fail-hang", FailureKind::hang, "Probability of never answering");
   rate("--fail-malformed", FailureKind::malformed, "Probability of a 200 with invalid JSON");
   rate("--fail-truncated", FailureKind::truncated, "Probability of a body cut short");
+  rate("--fail-stream-error", FailureKind::stream_error,
+       "Probability that a streamed answer stops halfway with an error event after its 200 "
+       "(unstreamed: a 500)");
   app.add_option("--retry-after", o.retry_after_s, "Retry-After seconds sent with 429")
       ->check(flags::in_range(0, 86400))
       ->capture_default_str();

@@ -49,8 +49,18 @@ LengthSpec parse_output_tokens(std::string_view text);
 enum class DieMode : std::uint8_t { http503, close };
 
 /// Injected failure kinds, in the order their probabilities are stacked on one uniform draw.
-enum class FailureKind : std::uint8_t { http500, http429, reset, hang, malformed, truncated };
-inline constexpr std::size_t kFailureKinds = 6;
+/// stream_error: a streamed answer stops halfway with an error event after its 200 (what vLLM
+/// sends when generation fails mid-stream); an unstreamed request gets a 500 instead.
+enum class FailureKind : std::uint8_t {
+  http500,
+  http429,
+  reset,
+  hang,
+  malformed,
+  truncated,
+  stream_error
+};
+inline constexpr std::size_t kFailureKinds = 7;
 /// Label used in /metrics and in flag names.
 std::string_view failure_label(FailureKind kind) noexcept;
 

@@ -20,6 +20,9 @@ void put(ByteWriter& w, const Response& r) {
   w.put_string(r.response_id);
   w.put_string(r.model);
   w.put_string(r.body);
+  w.put<double>(r.ttft.count());
+  w.put<std::uint64_t>(r.itl.size());
+  for (const float gap : r.itl) w.put<float>(gap);
 }
 
 void get(ByteReader& in, Response& r) {
@@ -40,6 +43,10 @@ void get(ByteReader& in, Response& r) {
   r.response_id = in.get_string();
   r.model = in.get_string();
   r.body = in.get_string();
+  r.ttft = std::chrono::duration<double>(in.get<double>());
+  r.itl.clear();
+  // No resize from the count: a corrupt count must end in get()'s logic_error, not bad_alloc.
+  for (auto n = in.get<std::uint64_t>(); n > 0; --n) r.itl.push_back(in.get<float>());
 }
 
 void put(ByteWriter& w, const Work& item) {

@@ -92,12 +92,62 @@ TEST(RunSummary, TotalsUsageAndThroughput) {
   EXPECT_EQ(j["usage"], json::parse(R"({"prompt_tokens": 30, "completion_tokens": 6,
                                         "total_tokens": 36})"));
   EXPECT_EQ(j["wall_time_s"], 2.0);
-  EXPECT_EQ(j["throughput_rps"], 2.5);
+  EXPECT_EQ(j["throughput_rps"], 1.5);  // the 3 successes only
+  // vllm bench serve's names: successes only, their tokens only.
+  EXPECT_EQ(j["completed"], 3);
+  EXPECT_EQ(j["duration"], 2.0);
+  EXPECT_EQ(j["request_throughput"], 1.5);
+  EXPECT_EQ(j["total_input_tokens"], 30);
+  EXPECT_EQ(j["total_output_tokens"], 6);
+  EXPECT_EQ(j["output_throughput"], 3.0);
+  EXPECT_EQ(j["total_token_throughput"], 18.0);
+  EXPECT_NEAR(j["mean_e2el_ms"].get<double>(), 200.0, 1e-9);
+  EXPECT_NEAR(j["std_e2el_ms"].get<double>(), 81.65, 0.01);  // population std of 100, 200, 300
+  EXPECT_NEAR(j["median_e2el_ms"].get<double>(), 200.0, 10.0);
+  EXPECT_TRUE(j["mean_ttft_ms"].is_null());  // nothing was streamed
+  // One row per endpoint, failures included.
+  ASSERT_EQ(j["endpoints"].size(), 3U);
+  EXPECT_EQ(j["endpoints"][0]["endpoint"], "(none)");
+  EXPECT_EQ(j["endpoints"][0]["failed"], 1);
+  EXPECT_TRUE(j["endpoints"][0]["p50_ms"].is_null());
+  EXPECT_EQ(j["endpoints"][1]["endpoint"], "http://a:1");
+  EXPECT_EQ(j["endpoints"][1]["requests"], 2);
+  EXPECT_EQ(j["endpoints"][1]["failed"], 0);
+  EXPECT_EQ(j["endpoints"][1]["output_tokens_per_s"], 2.0);
+  EXPECT_EQ(j["endpoints"][2]["requests"], 2);
+  EXPECT_EQ(j["endpoints"][2]["failed"], 1);
   // Latency of the successful requests only.
   EXPECT_EQ(j["latency_ms"]["count"], 3);
   EXPECT_NEAR(j["latency_ms"]["p50"].get<double>(), 200.0, 10.0);
   EXPECT_EQ(j["latency_ms"]["max"], 300.0);
   EXPECT_EQ(j["failures_by_endpoint"], json::parse(R"j({"http://b:1": 1, "(none)": 1})j"));
+}
+
+TEST(RunSummary, StreamedRequestsGiveTtftTpotAndItl) {
+  RunSummary summary;
+  for (int i = 0; i < 4; ++i) {
+    auto r = ok_after(0.5);
+    r.usage = {10, 5, 15};
+    r.ttft = Seconds(0.1 * (i + 1));  // 100, 200, 300, 400 ms
+    r.itl = {0.01F, 0.02F, 0.03F, 0.04F};
+    r.model = i < 2 ? "a" : "b";
+    summary.add(r, "http://a:1");
+  }
+  auto failed = failed_with("stream died");
+  failed.ttft = Seconds(0.05);  // failures count nowhere in the latency metrics
+  failed.itl = {9.0F};
+  summary.add(failed, "http://a:1");
+  EXPECT_EQ(summary.ttft().count(), 4U);
+  EXPECT_EQ(summary.itl().count(), 16U);
+  const json j = summary.to_json();
+  EXPECT_NEAR(j["mean_ttft_ms"].get<double>(), 250.0, 1e-6);
+  EXPECT_NEAR(j["std_ttft_ms"].get<double>(), 111.803, 0.01);
+  EXPECT_NEAR(j["mean_itl_ms"].get<double>(), 25.0, 1e-3);
+  EXPECT_NEAR(j["p99_itl_ms"].get<double>(), 40.0, 2.0);
+  // TPOT = (latency - ttft) / (tokens - 1): 100, 75, 50, 25 ms.
+  EXPECT_NEAR(j["mean_tpot_ms"].get<double>(), 62.5, 1e-6);
+  EXPECT_NEAR(j["median_tpot_ms"].get<double>(), 50.0, 2.5);
+  EXPECT_EQ(j["models"], json::array({"a", "b"}));
 }
 
 TEST(RunSummary, FailuresGroupedByKindBesideReasons) {

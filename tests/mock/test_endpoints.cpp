@@ -209,10 +209,12 @@ TEST(MockEndpoints, ErrorsUseVllmsErrorObject) {
   expect_error_shape(get_chat, 405, "MethodNotAllowedError");
   EXPECT_EQ(get_chat.headers.at("allow"), "POST");
   expect_error_shape(http_post(mock.url(0, "/health"), "{}"), 405, "MethodNotAllowedError");
-  const auto streamed =
-      json{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"stream", true}};
-  expect_error_shape(http_post(mock.url(0, "/v1/chat/completions"), streamed.dump()), 400,
+  // Streaming is for chat and single-prompt completions (MockEndpoints.StreamsEvents).
+  expect_error_shape(http_post(mock.url(0, "/generate"), R"({"prompt": "x", "stream": true})"), 400,
                      "BadRequestError");
+  expect_error_shape(
+      http_post(mock.url(0, "/v1/completions"), R"({"prompt": ["x", "y"], "stream": true})"), 400,
+      "BadRequestError");
   // 8 prompt tokens + 5 asked for > --max-model-len 10.
   const auto too_long = http_post(mock.url(0, "/v1/chat/completions"),
                                   chat_body("one two three four five six seven eight", 5));
@@ -220,6 +222,37 @@ TEST(MockEndpoints, ErrorsUseVllmsErrorObject) {
   EXPECT_NE(
       too_long.json()["error"]["message"].get<std::string>().find("maximum context length is 10"),
       std::string::npos);
+}
+
+TEST(MockEndpoints, StreamsEventsOnePerToken) {
+  MockProcess mock({"--count", "1", "--mode", "fixed", "--text", "a b  c"});
+  const auto body = json{{"messages", {{{"role", "user"}, {"content", "x"}}}},
+                         {"stream", true},
+                         {"stream_options", {{"include_usage", true}}}};
+  const auto reply = http_post(mock.url(0, "/v1/chat/completions"), body.dump());
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.headers.at("content-type"), "text/event-stream");
+  std::vector<json> events;
+  std::size_t at = 0;
+  for (std::size_t end; (end = reply.body.find("\n\n", at)) != std::string::npos; at = end + 2) {
+    const std::string event = reply.body.substr(at, end - at);
+    ASSERT_EQ(event.rfind("data: ", 0), 0u) << event;
+    if (event == "data: [DONE]") break;
+    events.push_back(json::parse(event.substr(6)));
+  }
+  EXPECT_EQ(reply.body.substr(at), "data: [DONE]\n\n");
+  // role, one event per token (joining back to the text), finish, usage.
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[0]["choices"][0]["delta"]["role"], "assistant");
+  std::string text;
+  for (std::size_t k = 1; k <= 3; ++k) {
+    EXPECT_EQ(events[k]["object"], "chat.completion.chunk");
+    text += events[k]["choices"][0]["delta"]["content"].get<std::string>();
+  }
+  EXPECT_EQ(text, "a b  c");
+  EXPECT_EQ(events[4]["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(events[5]["choices"], json::array());
+  EXPECT_EQ(events[5]["usage"]["completion_tokens"], 3);
 }
 
 TEST(MockEndpoints, MetricsCountExactlyTheRequestsSent) {

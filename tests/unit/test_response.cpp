@@ -20,6 +20,7 @@ TEST(FailureKind, StableSnakeCaseNames) {
   EXPECT_EQ(to_string(FailureKind::transport), "transport");
   EXPECT_EQ(to_string(FailureKind::http_status), "http_status");
   EXPECT_EQ(to_string(FailureKind::oversize), "oversize");
+  EXPECT_EQ(to_string(FailureKind::stream), "stream");
   EXPECT_EQ(to_string(FailureKind::decode), "decode");
   EXPECT_EQ(to_string(FailureKind::other), "other");
 }

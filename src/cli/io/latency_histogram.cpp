@@ -31,6 +31,8 @@ void LatencyHistogram::add(std::chrono::duration<double> latency) noexcept {
   ++buckets_[bucket_of(seconds)];
   min_ = count_ == 0 ? seconds : std::min(min_, seconds);
   max_ = count_ == 0 ? seconds : std::max(max_, seconds);
+  sum_ += seconds;
+  sum_sq_ += seconds * seconds;
   ++count_;
 }
 
@@ -56,6 +58,22 @@ std::chrono::duration<double> LatencyHistogram::min() const noexcept {
 
 std::chrono::duration<double> LatencyHistogram::max() const noexcept {
   return std::chrono::duration<double>(max_);
+}
+
+std::chrono::duration<double> LatencyHistogram::mean() const noexcept {
+  return std::chrono::duration<double>(count_ == 0 ? 0.0 : sum_ / static_cast<double>(count_));
+}
+
+std::chrono::duration<double> LatencyHistogram::stddev() const noexcept {
+  if (count_ == 0) return std::chrono::duration<double>(0.0);
+  const double n = static_cast<double>(count_);
+  const double m = sum_ / n;
+  // Rounding can leave a tiny negative variance for identical samples.
+  return std::chrono::duration<double>(std::sqrt(std::max(0.0, sum_sq_ / n - m * m)));
+}
+
+double LatencyHistogram::bucket_upper(std::size_t i) noexcept {
+  return kMinSeconds * std::pow(kGrowth, static_cast<double>(i));
 }
 
 }  // namespace swarm::cli

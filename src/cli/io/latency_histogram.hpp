@@ -26,12 +26,21 @@ class LatencyHistogram {
   [[nodiscard]] std::chrono::duration<double> quantile(double q) const noexcept;
   [[nodiscard]] std::chrono::duration<double> min() const noexcept;
   [[nodiscard]] std::chrono::duration<double> max() const noexcept;
+  /// Exact mean and population standard deviation (from running sums), as vllm bench serve's
+  /// `mean_*` and `std_*` (numpy's std); 0 when empty.
+  [[nodiscard]] std::chrono::duration<double> mean() const noexcept;
+  [[nodiscard]] std::chrono::duration<double> stddev() const noexcept;
+  /// Samples in bucket `i` (< kBuckets) and its upper bound in seconds, for drawing.
+  [[nodiscard]] std::uint64_t bucket_count(std::size_t i) const noexcept { return buckets_[i]; }
+  [[nodiscard]] static double bucket_upper(std::size_t i) noexcept;
 
  private:
   std::array<std::uint64_t, kBuckets> buckets_{};
   std::uint64_t count_ = 0;
   double min_ = 0;
   double max_ = 0;
+  double sum_ = 0;
+  double sum_sq_ = 0;
 };
 
 }  // namespace swarm::cli

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "io/file_handles.hpp"
+#include "swarm/version.hpp"
 
 namespace swarm::cli {
 namespace {
@@ -21,21 +25,73 @@ double milliseconds(std::chrono::duration<double> d) {
   return std::round(d.count() * 1e6) / 1e3;
 }
 
+double rounded(double x, double scale = 1e3) {
+  return std::round(x * scale) / scale;
+}
+
+std::string iso_utc(std::chrono::system_clock::time_point t) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+// vllm bench serve's five statistics of one metric, e.g. mean_ttft_ms ... p99_ttft_ms (null
+// without samples: a run that did not stream has no TTFT).
+void put_stats(nlohmann::json& out, const LatencyHistogram& h, std::string_view metric) {
+  const auto put = [&](std::string_view stat, std::chrono::duration<double> value) {
+    const std::string key = fmt::format("{}_{}_ms", stat, metric);
+    out[key] = h.count() > 0 ? nlohmann::json(milliseconds(value)) : nlohmann::json(nullptr);
+  };
+  put("mean", h.mean());
+  put("median", h.quantile(0.50));
+  put("std", h.stddev());
+  put("p90", h.quantile(0.90));
+  put("p99", h.quantile(0.99));
+}
+
 }  // namespace
 
-RunSummary::RunSummary() : start_(std::chrono::steady_clock::now()) {}
+RunSummary::RunSummary()
+    : start_(std::chrono::steady_clock::now()), started_at_(std::chrono::system_clock::now()) {}
 
 void RunSummary::add(const swarm::Response& response, std::string_view endpoint) {
   ++requests_;
   attempts_ += static_cast<std::uint64_t>(std::max(response.attempts, 0));
   retries_ += static_cast<std::uint64_t>(std::max(response.attempts - 1, 0));
   usage_ += response.usage;
+  const std::string_view where = endpoint.empty() ? kNoEndpoint : endpoint;
+  auto row = endpoints_.find(where);
+  if (row == endpoints_.end()) row = endpoints_.emplace(where, EndpointRow{}).first;
+  ++row->second.requests;
+  const auto second = static_cast<std::size_t>(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  if (timeline_.size() <= second) timeline_.resize(second + 1);
+  if (!response.model.empty() && models_.size() < kMaxModels &&
+      std::find(models_.begin(), models_.end(), response.model) == models_.end()) {
+    models_.push_back(response.model);
+  }
   if (response.success) {
     ++ok_;
+    ++timeline_[second].ok;
+    ok_usage_ += response.usage;
     latency_.add(response.latency);
+    row->second.latency.add(response.latency);
+    row->second.output_tokens += response.usage.completion_tokens;
+    if (response.ttft.count() > 0) {
+      ttft_.add(response.ttft);
+      const auto tokens = response.usage.completion_tokens;
+      if (tokens > 1) {
+        tpot_.add((response.latency - response.ttft) / static_cast<double>(tokens - 1));
+      }
+      for (const float gap : response.itl) itl_.add(std::chrono::duration<double>(gap));
+    }
     return;
   }
-  const std::string_view where = endpoint.empty() ? kNoEndpoint : endpoint;
+  ++row->second.failed;
+  ++timeline_[second].failed;
   auto it = failures_by_endpoint_.find(where);
   if (it == failures_by_endpoint_.end()) it = failures_by_endpoint_.emplace(where, 0).first;
   ++it->second;
@@ -76,9 +132,11 @@ nlohmann::json RunSummary::to_json() const {
                   {"completion_tokens", usage_.completion_tokens},
                   {"total_tokens", usage_.total_tokens}};
   out["wall_time_s"] = std::round(wall.count() * 1e3) / 1e3;
-  out["throughput_rps"] =
-      wall.count() > 0 ? std::round(static_cast<double>(requests_) / wall.count() * 1e3) / 1e3
-                       : 0.0;
+  // Successful requests only: failures such as "connection refused" return in microseconds.
+  const auto per_second = [&](double n) {
+    return wall.count() > 0 ? rounded(n / wall.count()) : 0.0;
+  };
+  out["throughput_rps"] = per_second(static_cast<double>(ok_));
   json latency{{"count", latency_.count()}};
   if (latency_.count() > 0) {
     latency["p50"] = milliseconds(latency_.quantile(0.50));
@@ -106,6 +164,41 @@ nlohmann::json RunSummary::to_json() const {
   for (std::size_t i = 0; i < top; ++i) {
     out["top_failure_reasons"].push_back(
         {{"error", reasons[i].first}, {"count", reasons[i].second}});
+  }
+
+  // vllm bench serve's names for the same quantities (README "Run summary").
+  out["completed"] = ok_;
+  out["duration"] = rounded(wall.count(), 1e6);
+  out["total_input_tokens"] = ok_usage_.prompt_tokens;
+  out["total_output_tokens"] = ok_usage_.completion_tokens;
+  out["request_throughput"] = per_second(static_cast<double>(ok_));
+  out["output_throughput"] = per_second(static_cast<double>(ok_usage_.completion_tokens));
+  out["total_token_throughput"] =
+      per_second(static_cast<double>(ok_usage_.prompt_tokens + ok_usage_.completion_tokens));
+  put_stats(out, latency_, "e2el");
+  put_stats(out, ttft_, "ttft");
+  put_stats(out, tpot_, "tpot");
+  put_stats(out, itl_, "itl");
+
+  out["aswarm_version"] = swarm::kVersion;
+  out["models"] = models_;
+  out["start_time"] = iso_utc(started_at_);
+  out["end_time"] =
+      iso_utc(started_at_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(wall));
+  out["endpoints"] = json::array();
+  for (const auto& [url, row] : endpoints_) {
+    const bool any = row.latency.count() > 0;
+    out["endpoints"].push_back(
+        {{"endpoint", url},
+         {"requests", row.requests},
+         {"failed", row.failed},
+         {"p50_ms", any ? json(milliseconds(row.latency.quantile(0.5))) : json(nullptr)},
+         {"p99_ms", any ? json(milliseconds(row.latency.quantile(0.99))) : json(nullptr)},
+         {"output_tokens_per_s", per_second(static_cast<double>(row.output_tokens))}});
+  }
+  out["timeline"] = json::array();
+  for (std::size_t t = 0; t < timeline_.size(); ++t) {
+    out["timeline"].push_back({{"t", t}, {"ok", timeline_[t].ok}, {"failed", timeline_[t].failed}});
   }
   for (const auto& [key, value] : extra_.items()) out[key] = value;
   return out;

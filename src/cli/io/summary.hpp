@@ -1,9 +1,11 @@
 #pragma once
 /// @file summary.hpp
 /// The end-of-run summary (--summary FILE): counts, tokens, throughput, latency percentiles and
-/// what failed where and why (by FailureKind and by message). Memory is bounded whatever the run
-/// size: a fixed histogram, one counter per failing endpoint, and at most kMaxDistinctReasons
-/// failure reasons.
+/// what failed where and why (by FailureKind and by message), with vllm bench serve's metrics
+/// under its field names (E2E latency, TTFT, TPOT, ITL: mean, median, std, p90, p99), per-endpoint
+/// rows and completions over time. Memory is flat in the number of requests: fixed histograms,
+/// one row per endpoint, one counter pair per second of the run, at most kMaxDistinctReasons
+/// failure reasons and kMaxModels model names.
 
 #include <chrono>
 #include <cstddef>
@@ -12,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +31,7 @@ class RunSummary {
   static constexpr std::string_view kNoEndpoint = "(none)";
   /// Kind of a failure that carries none (e.g. relayed by a codec that does not carry `kind`).
   static constexpr std::string_view kUnknownKind = "unknown";
+  static constexpr std::size_t kMaxModels = 16;  ///< Distinct reply `model` names kept.
 
   /// Wall time counts from construction unless set_wall_time() is called.
   RunSummary();
@@ -49,6 +53,12 @@ class RunSummary {
   /// Latencies of the successful requests (failures such as "connection refused" return in
   /// microseconds and would drag the percentiles down).
   [[nodiscard]] const LatencyHistogram& latency() const noexcept { return latency_; }
+  /// Of the successful streamed requests (vllm's definitions): time to first token; time per
+  /// output token after the first, (latency - ttft) / (completion_tokens - 1) for requests of
+  /// more than one token; and every inter-token gap.
+  [[nodiscard]] const LatencyHistogram& ttft() const noexcept { return ttft_; }
+  [[nodiscard]] const LatencyHistogram& tpot() const noexcept { return tpot_; }
+  [[nodiscard]] const LatencyHistogram& itl() const noexcept { return itl_; }
   [[nodiscard]] const std::map<std::string, std::uint64_t, std::less<>>& failures_by_endpoint()
       const noexcept {
     return failures_by_endpoint_;
@@ -61,9 +71,15 @@ class RunSummary {
   }
 
   /// {"requests", "ok", "failed", "attempts", "retries", "usage": {...}, "wall_time_s",
-  ///  "throughput_rps", "latency_ms": {"count", "p50", "p90", "p99", "max"},
-  ///  "failures_by_endpoint": {url: n}, "failures_by_kind": {kind: n},
-  ///  "top_failure_reasons": [{"error", "count"}], extras...}
+  ///  "throughput_rps" (successful requests per second), "latency_ms": {"count", "p50", "p90",
+  ///  "p99", "max"}, "failures_by_endpoint": {url: n}, "failures_by_kind": {kind: n},
+  ///  "top_failure_reasons": [{"error", "count"}], vllm bench serve's "completed", "duration",
+  ///  "total_input_tokens", "total_output_tokens", "request_throughput", "output_throughput",
+  ///  "total_token_throughput", "{mean,median,std,p90,p99}_{e2el,ttft,tpot,itl}_ms",
+  ///  "aswarm_version", "models", "start_time", "end_time", "endpoints": [{"endpoint",
+  ///  "requests", "failed", "p50_ms", "p99_ms", "output_tokens_per_s"}], "timeline":
+  ///  [{"t", "ok", "failed"}] (completions received per second since the start), extras...}
+  /// See README "Run summary" for the mapping to vllm bench serve.
   [[nodiscard]] nlohmann::json to_json() const;
   /// Writes to_json() (indented) atomically: temp file + fsync + rename.
   void write(const std::string& path) const;
@@ -74,9 +90,28 @@ class RunSummary {
   std::uint64_t requests_ = 0;
   std::uint64_t ok_ = 0;
   std::uint64_t attempts_ = 0;
+  struct EndpointRow {
+    std::uint64_t requests = 0;
+    std::uint64_t failed = 0;
+    std::int64_t output_tokens = 0;
+    LatencyHistogram latency;  ///< of its successful requests
+  };
+  struct Second {
+    std::uint32_t ok = 0;
+    std::uint32_t failed = 0;
+  };
+
+  std::chrono::system_clock::time_point started_at_;
   std::uint64_t retries_ = 0;
   swarm::Usage usage_;
+  swarm::Usage ok_usage_;  ///< of the successful requests (vllm's token totals)
   LatencyHistogram latency_;
+  LatencyHistogram ttft_;
+  LatencyHistogram tpot_;
+  LatencyHistogram itl_;
+  std::map<std::string, EndpointRow, std::less<>> endpoints_;
+  std::vector<Second> timeline_;
+  std::vector<std::string> models_;
   std::map<std::string, std::uint64_t, std::less<>> failures_by_endpoint_;
   std::map<std::string, std::uint64_t, std::less<>> failures_by_kind_;  ///< at most 10 keys
   std::map<std::string, std::uint64_t, std::less<>> failure_reasons_;

@@ -31,6 +31,8 @@ swarm::Response full_response() {
   r.response_id = "chatcmpl-1";
   r.model = "m";
   r.body = R"({"id":"chatcmpl-1"})";
+  r.ttft = std::chrono::duration<double>(0.125);
+  r.itl = {0.5F, 0.0F, 0.25F};
   return r;
 }
 
@@ -49,6 +51,8 @@ void expect_same(const swarm::Response& a, const swarm::Response& b) {
   EXPECT_EQ(a.response_id, b.response_id);
   EXPECT_EQ(a.model, b.model);
   EXPECT_EQ(a.body, b.body);
+  EXPECT_EQ(a.ttft, b.ttft);
+  EXPECT_EQ(a.itl, b.itl);
 }
 
 TEST(Wire, ResponseRoundTripsEveryField) {
