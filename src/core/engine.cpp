@@ -25,7 +25,7 @@ constexpr rlim_t kFdHeadroom = 128;
 // are plain JSON and stay for http_error(). Events that arrive in one read share its time.
 void on_stream_bytes(Transfer& t, std::string_view bytes) {
   long status = 0;
-  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(t.handle, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status >= 300) return;
   std::size_t events = t.sse->feed(bytes);
   if (events == 0) return;
@@ -321,7 +321,6 @@ void Engine::start(Transfer* t) {
   t->response.clear();
   t->too_large = false;
   t->error_buffer[0] = '\0';
-  t->easy = h;
   t->idle_expired = false;
   if (t->stream) {  // a retried stream starts over
     t->sse = std::make_unique<SseDecoder>();
@@ -430,13 +429,16 @@ Engine::Outcome Engine::release(CURL* h, CURLcode code) {
   // An idle stream aborted by on_transfer_info is a timeout for retries, health and kinds.
   if (out.t->idle_expired) out.code = CURLE_OPERATION_TIMEDOUT;
 
+  detach(h, *out.t);
+  return out;
+}
+
+void Engine::detach(CURL* h, const Transfer& t) {
   check_multi(curl_multi_remove_handle(multi_.get(), h), "curl_multi_remove_handle");
   set_option(h, CURLOPT_PRIVATE, nullptr);
   idle_handles_.push_back(h);
   --in_flight_;
-  if (out.t->probe) return out;
-  --state_[out.t->endpoint].in_flight;
-  return out;
+  if (!t.probe) --state_[t.endpoint].in_flight;
 }
 
 // A parked request of this endpoint is older than anything still in the global queue, and a

@@ -97,7 +97,9 @@ struct Transfer {
   bool too_large = false;
   std::size_t max_bytes = 0;
   Engine* owner = nullptr;   ///< For counting libcurl's silent re-sends (on_prereq).
-  CURL* handle = nullptr;    ///< While on the wire (so that a hedge's loser can be cancelled).
+  /// While on the wire: on_body reads the status of a stream through it, and a hedge's loser
+  /// is cancelled through it.
+  CURL* handle = nullptr;
   // Hedging (engine_hedge.cpp). While a request runs twice, each copy points at the other.
   Transfer* twin = nullptr;
   bool hedge = false;   ///< The copy: one attempt, no failover; it completes only by winning.
@@ -111,7 +113,6 @@ struct Transfer {
   Transfer* next = nullptr;  ///< Intrusive FIFO link.
   char error_buffer[CURL_ERROR_SIZE] = {};
   // Streaming state of the current attempt (reset by Engine::start).
-  CURL* easy = nullptr;  ///< The handle of the current attempt (on_body reads its status).
   std::unique_ptr<SseDecoder> sse;
   Clock::time_point last_token{};  ///< Of the last text event; unset before the first.
   Clock::time_point last_byte{};   ///< Of the last byte received (or the attempt's start).
@@ -194,6 +195,7 @@ class Engine {
   };
   bool finish(CURLMsg* msg);  // returns true if the request completed (not retried)
   Outcome release(CURL* h, CURLcode code);
+  void detach(CURL* h, const Transfer& t);  // off the multi handle, back to the idle handles
   void refill(std::uint32_t endpoint);  // starts a parked request of `endpoint` in a freed slot
   bool retry(const Outcome& out);
   void reply(const Outcome& out);

@@ -193,8 +193,11 @@ Clock::time_point Engine::next_timer() const noexcept {
   Clock::time_point next = health_.next_probe();
   if (!backoff_.empty()) next = std::min(next, backoff_.top().when);
   if (!waiting_.empty()) next = std::min(next, waiting_.top().when);
-  // Hedging looks at running attempts every few ms, but only while there are some.
-  if (options_.hedge_quantile > 0 && in_flight_ > 0) next = std::min(next, next_hedge_scan_);
+  // Hedging looks at running attempts every few ms, but only while some run and none wait.
+  if (options_.hedge_quantile > 0 && in_flight_ > 0 && pending_.empty() && retry_.empty() &&
+      parked_ == 0) {
+    next = std::min(next, next_hedge_scan_);
+  }
   return next;
 }
 

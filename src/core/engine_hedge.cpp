@@ -141,15 +141,10 @@ void Engine::discard(Transfer* t) {
 void Engine::cancel(Transfer* t) {
   const std::uint32_t endpoint = t->endpoint;
   if (t->handle != nullptr) {
-    CURL* h = t->handle;
     // Removing a running transfer closes its connection (it cannot be reused mid-reply); the
     // server sees the client go away, and vLLM aborts the generation.
-    check_multi(curl_multi_remove_handle(multi_.get(), h), "curl_multi_remove_handle");
-    check_easy(curl_easy_setopt(h, CURLOPT_PRIVATE, static_cast<void*>(nullptr)),
-               CURLOPT_PRIVATE);
-    idle_handles_.push_back(h);
-    --in_flight_;
-    --state_[endpoint].in_flight;
+    detach(t->handle, *t);
+    t->handle = nullptr;
   }
   discard(t);
   refill(endpoint);

@@ -247,10 +247,10 @@ class Root {
       r.attempts += h->second.attempts;  // attempts on every rank count
       history_.erase(h);
     }
-    if (keep_ && !credit) {
-      keep_(seq, std::move(r));  // the root's own answers, and failures it decided
+    if (keep_) {
+      if (!credit) keep_(seq, std::move(r));  // the root's own answers, failures it decided
       r = Response{};
-    } else if (answered_ && !keep_) {
+    } else if (answered_) {
       fresh_.emplace_back(seq, r);  // a copy: the window keeps the original
     }
     for (auto& w : windows_) {
