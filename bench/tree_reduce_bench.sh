@@ -43,6 +43,5 @@ m = s['root_mpi']
 print('wall %.3f s, requests %d (failed %d), root received %d bytes, root MPI %.3f s' % (
     s['wall_time_s'], s['requests'], s['failed'], m['bytes_received'], m['seconds']))
 for l in s['levels']:
-    print('  level %d %-6s inputs %5d  calls %5d  ok %5d  failed %d  passed %d' % (
-        l['level'], 'ranks' if l['rank_tree'] else 'local', l['inputs'], l['calls'], l['ok'],
-        l['failed'], l['passed']))" "$work/summary.json"
+    print('  level %d  inputs %5d  calls %5d  ok %5d  failed %d' % (
+        l['level'], l['inputs'], l['calls'], l['ok'], l['failed']))" "$work/summary.json"

@@ -1,9 +1,9 @@
 // --pattern tree-reduce: leaf answers (every agent answers --prompt, or one leaf per --items
-// record with {item} filled) are summarised with --reduce-prompt in groups of --fanin, first on
-// each rank, then up a tree of ranks (swarm/mpi/tree_reduce.hpp). The final answer goes to
-// stdout, or with --output FILE to one JSON line:
-//   {"success", "text", "error", "agent", "endpoint", "local_levels", "rank_levels",
-//    "levels": [{"level", "rank_tree", "inputs", "calls", "ok", "failed", "blank", "passed"}]}
+// record with {item} filled) are summarised with --reduce-prompt in groups of --fanin, level
+// after level as the seed does, whatever the rank count (swarm/mpi/tree_reduce.hpp). The final
+// answer goes to stdout, or with --output FILE to one JSON line:
+//   {"success", "text", "error", "agent", "endpoint",
+//    "levels": [{"level", "inputs", "calls", "ok", "failed", "blank"}]}
 // --summary gets the same per-level counts; requests/ok/failed there are totals over all levels
 // (the root never sees the individual answers, so there are no latency percentiles).
 
@@ -57,13 +57,11 @@ nlohmann::json levels_json(const mpi::TreeReduceResult& result) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& l : result.levels) {
     out.push_back({{"level", l.level},
-                   {"rank_tree", l.rank_tree},
                    {"inputs", l.inputs},
                    {"calls", l.calls},
                    {"ok", l.ok},
                    {"failed", l.failed},
-                   {"blank", l.blank},
-                   {"passed", l.passed}});
+                   {"blank", l.blank}});
   }
   return out;
 }
@@ -150,8 +148,6 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
          final_answer.success ? nlohmann::json(nullptr) : nlohmann::json(final_answer.error)},
         {"agent", agent},
         {"endpoint", endpoint},
-        {"local_levels", result.local_levels},
-        {"rank_levels", result.rank_levels},
         {"levels", levels_json(result)}};
     *file << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     file->close();
@@ -171,8 +167,6 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   summary.set_extra("fanin", options.fanin);
   summary.set_extra("items", items.size());
   if (with_items) summary.set_extra("schedule", effective_schedule(options));
-  summary.set_extra("local_levels", result.local_levels);
-  summary.set_extra("rank_levels", result.rank_levels);
   summary.set_extra("levels", levels_json(result));
   summary.set_extra("final", {{"success", final_answer.success},
                               {"agent", agent},

@@ -82,4 +82,38 @@ std::uint64_t allreduce_max(Swarm& swarm, std::uint64_t value) {
   return value;
 }
 
+std::vector<std::vector<std::uint64_t>> allgather_values(Swarm& swarm,
+                                                         const std::vector<std::uint64_t>& mine) {
+  Progress progress(swarm);
+  const MPI_Comm comm = swarm.communicator().mpi_communicator();
+  const auto ranks = static_cast<std::size_t>(swarm.communicator().size());
+  int count = int_count(mine.size());
+  std::vector<int> counts(ranks);
+  MPI_Request request = MPI_REQUEST_NULL;
+  progress.mpi([&] {
+    check(MPI_Iallgather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, comm, &request),
+          "MPI_Iallgather");
+  });
+  progress.wait(request);
+  std::vector<int> displs(ranks);
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    displs[r] = int_count(total);
+    total += static_cast<std::size_t>(counts[r]);
+  }
+  std::vector<std::uint64_t> all(total);
+  progress.mpi([&] {
+    check(MPI_Iallgatherv(mine.data(), count, MPI_UINT64_T, all.data(), counts.data(),
+                          displs.data(), MPI_UINT64_T, comm, &request),
+          "MPI_Iallgatherv");
+  });
+  progress.wait(request);
+  std::vector<std::vector<std::uint64_t>> out(ranks);
+  for (std::size_t r = 0; r < ranks; ++r) {
+    const auto begin = all.begin() + displs[r];
+    out[r].assign(begin, begin + counts[r]);
+  }
+  return out;
+}
+
 }  // namespace swarm::mpi::detail

@@ -37,4 +37,8 @@ void broadcast_response(Swarm& swarm, Response& r, int from);
 void allreduce_sum(Swarm& swarm, std::vector<std::uint64_t>& values);
 std::uint64_t allreduce_max(Swarm& swarm, std::uint64_t value);
 
+/// Collective: every rank receives every rank's `mine`, indexed by rank.
+std::vector<std::vector<std::uint64_t>> allgather_values(Swarm& swarm,
+                                                         const std::vector<std::uint64_t>& mine);
+
 }  // namespace swarm::mpi::detail

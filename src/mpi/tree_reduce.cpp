@@ -7,6 +7,7 @@
 
 #include "collectives.hpp"
 #include "dynamic_farm.hpp"
+#include "tree_level.hpp"
 #include "local_runner.hpp"
 #include "private_comm.hpp"
 #include "progress.hpp"
@@ -19,17 +20,15 @@
 namespace swarm::mpi {
 namespace {
 
+using detail::Carried;
+
 constexpr std::string_view kAllFailed = "all agents failed during reduction";
-constexpr std::string_view kSeparator = "\n---\n";
-constexpr int kFields = 6;  // TreeLevel counters summed over ranks
+constexpr int kFields = 5;  // TreeLevel counters summed over ranks
+constexpr std::uint64_t kNoRecord = ~std::uint64_t{0};
 
 bool blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
-}
-
-bool usable(const Response& r) {
-  return r.success && !blank(r.text);
 }
 
 TreeLevel& level_at(std::vector<TreeLevel>& levels, std::size_t level) {
@@ -37,90 +36,122 @@ TreeLevel& level_at(std::vector<TreeLevel>& levels, std::size_t level) {
   return levels[level];
 }
 
-/// Counts `r` in `stats`; returns whether it goes up.
+/// Counts `r` in `stats`; returns whether it goes up (successful and not blank).
 bool account(TreeLevel& stats, const Response& r) {
   if (!r.success) {
     ++stats.failed;
-  } else if (blank(r.text)) {
+    return false;
+  }
+  if (blank(r.text)) {
     ++stats.blank;
-  } else {
-    ++stats.ok;
+    return false;
   }
-  return usable(r);
+  ++stats.ok;
+  return true;
 }
 
-std::string supervisor_prompt(std::string_view reduce_prompt, std::span<const Response> group,
-                              int level) {
-  std::string combined;
-  for (const auto& r : group) {
-    if (!combined.empty()) combined += kSeparator;
-    combined += r.text;
+/// Counts `answers` at `stats` and keeps the ones that go up, in their order.
+std::vector<Carried> survivors(std::vector<Carried>&& answers, TreeLevel& stats) {
+  std::vector<Carried> out;
+  stats.calls += answers.size();
+  for (auto& a : answers) {
+    if (account(stats, a.response)) out.push_back(std::move(a));
   }
-  // One pass: an answer quoting "{level}" must reach the supervisor verbatim.
-  return fill_template(reduce_prompt, {{"responses", combined}, {"level", std::to_string(level)}});
+  return out;
 }
 
-/// A checkpoint record: the last local level done, what this rank carries up, its counts.
-std::vector<char> encode_checkpoint(int level, const std::vector<Response>& current,
-                                    const std::vector<TreeLevel>& levels) {
-  detail::ByteWriter w;
-  w.put<std::uint64_t>(static_cast<std::uint64_t>(level));
-  detail::put(w, current);
-  w.put<std::uint64_t>(levels.size());
-  for (const auto& l : levels) {
-    for (const auto c : {l.inputs, l.calls, l.ok, l.failed, l.blank, l.passed}) w.put(c);
+// ---- checkpoints ---------------------------------------------------------------------------
+// A rank's record holds its state after the last level it finished and after the one before:
+// the levels are collective steps, so when a kill stops the ranks at different points no rank
+// is more than one level ahead of another, and the run resumes at the lowest level every rank
+// finished, each rank from whichever of its two states that is.
+
+struct State {
+  std::uint64_t level = 0;  // the last level done (0: the leaves)
+  std::vector<Carried> current;
+  std::vector<TreeLevel> levels;
+};
+
+void put_state(detail::ByteWriter& w, const State& s) {
+  w.put<std::uint64_t>(s.level);
+  w.put<std::uint64_t>(s.current.size());
+  for (const auto& c : s.current) {
+    w.put<std::uint64_t>(c.key);
+    detail::put(w, c.response);
   }
-  return std::move(w.bytes());
+  w.put<std::uint64_t>(s.levels.size());
+  for (const auto& l : s.levels) {
+    for (const auto c : {l.inputs, l.calls, l.ok, l.failed, l.blank}) w.put(c);
+  }
 }
 
-int decode_checkpoint(const std::vector<char>& bytes, std::vector<Response>& current,
-                      std::vector<TreeLevel>& levels) {
-  detail::ByteReader in(bytes);
-  const auto level = static_cast<int>(in.get<std::uint64_t>());
-  detail::get(in, current);
-  levels.resize(in.get<std::uint64_t>());
-  for (auto& l : levels) {
-    for (auto* c : {&l.inputs, &l.calls, &l.ok, &l.failed, &l.blank, &l.passed}) {
-      *c = in.get<std::uint64_t>();
+State get_state(detail::ByteReader& in) {
+  State s;
+  s.level = in.get<std::uint64_t>();
+  s.current.resize(in.get<std::uint64_t>());
+  for (auto& c : s.current) {
+    c.key = in.get<std::uint64_t>();
+    detail::get(in, c.response);
+  }
+  s.levels.resize(in.get<std::uint64_t>());
+  for (auto& l : s.levels) {
+    for (auto* c : {&l.inputs, &l.calls, &l.ok, &l.failed, &l.blank}) *c = in.get<std::uint64_t>();
+  }
+  return s;
+}
+
+/// Saves after each level: the new state and the one before it.
+class Saver {
+ public:
+  explicit Saver(const ReduceCheckpoint& checkpoint) : checkpoint_(checkpoint) {}
+  void save(std::uint64_t level, const std::vector<Carried>& current,
+            const std::vector<TreeLevel>& levels) {
+    if (!checkpoint_.save) return;
+    State now{level, current, levels};
+    detail::ByteWriter w;
+    w.put<std::uint8_t>(previous_ ? 2 : 1);
+    put_state(w, now);
+    if (previous_) put_state(w, *previous_);
+    checkpoint_.save(w.bytes());
+    previous_ = std::move(now);
+  }
+  void resumed_from(State s) { previous_ = std::move(s); }
+
+ private:
+  const ReduceCheckpoint& checkpoint_;
+  std::optional<State> previous_;
+};
+
+/// Collective: the state every rank resumes from, or none (then every rank starts over).
+std::optional<State> resume_point(Swarm& swarm, const ReduceCheckpoint& checkpoint) {
+  std::vector<State> states;
+  if (checkpoint.load) {
+    const auto bytes = checkpoint.load();
+    if (!bytes.empty()) {
+      detail::ByteReader in(bytes);
+      const auto count = in.get<std::uint8_t>();
+      for (std::uint8_t k = 0; k < count; ++k) states.push_back(get_state(in));
+      if (!in.done()) throw std::logic_error("tree_reduce: trailing bytes in a checkpoint");
     }
   }
-  if (!in.done()) throw std::logic_error("tree_reduce: trailing bytes in a checkpoint");
-  return level;
+  // The lowest last level over the ranks (a maximum of complements: there is no min helper).
+  const std::uint64_t latest = states.empty() ? kNoRecord : states.front().level;
+  const std::uint64_t lowest =
+      kNoRecord - detail::allreduce_max(swarm, kNoRecord - latest);
+  auto found = std::find_if(states.begin(), states.end(),
+                            [&](const State& s) { return s.level == lowest; });
+  const bool missing = lowest == kNoRecord || found == states.end();
+  if (detail::allreduce_max(swarm, missing ? 1 : 0) != 0) return std::nullopt;
+  return std::move(*found);
 }
 
-/// The seed's loop on this rank's agents: groups of `fanin` consecutive answers, group g to
-/// local agent g mod (agent count), until at most one answer is left. Starts at `level` (after
-/// a checkpoint) and saves one after each level. Returns the last level used.
-int reduce_locally(Swarm& swarm, std::vector<Response>& current, std::string_view reduce_prompt,
-                   std::size_t fanin, CallOptions call, std::vector<TreeLevel>& levels,
-                   int level, const ReduceCheckpoint& checkpoint) {
-  const auto& mine = swarm.local_agents();
-  while (current.size() > 1) {
-    std::vector<Work> work;
-    for (std::size_t start = 0, g = 0; start < current.size(); start += fanin, ++g) {
-      const auto group = std::span(current).subspan(start, std::min(fanin, current.size() - start));
-      work.push_back(
-          Work{mine[g % mine.size()], supervisor_prompt(reduce_prompt, group, level), {}});
-    }
-    auto answers = detail::run_local(swarm, work, call);
-    TreeLevel& stats = level_at(levels, static_cast<std::size_t>(level));
-    stats.inputs += current.size();
-    stats.calls += answers.size();
-    current.clear();
-    for (auto& r : answers) {
-      if (account(stats, r)) current.push_back(std::move(r));
-    }
-    if (checkpoint.save) checkpoint.save(encode_checkpoint(level, current, levels));
-    ++level;
-  }
-  return level - 1;
-}
+// ---- leaves --------------------------------------------------------------------------------
 
 /// This rank's leaf answers in dynamic mode: the items are handed out on demand (dynamic_farm.hpp)
-/// and each answer stays on the rank whose agent gave it, in item order.
-std::vector<Response> dynamic_leaves(Swarm& swarm, const std::string& prompt,
-                                     std::optional<std::span<const std::string>> items,
-                                     CallOptions call) {
+/// and each answer stays on the rank whose agent gave it, keyed by its item.
+std::vector<Carried> dynamic_leaves(Swarm& swarm, const std::string& prompt,
+                                    std::optional<std::span<const std::string>> items,
+                                    CallOptions call) {
   std::size_t next_item = 0;  // the root's, on its I/O thread
   const WindowSource source = [&](std::size_t max) {
     std::vector<Work> window;
@@ -130,25 +161,20 @@ std::vector<Response> dynamic_leaves(Swarm& swarm, const std::string& prompt,
     return window;
   };
   const WindowSink ignore = [](std::vector<std::uint64_t>&&, std::vector<Response>&&) {};
-  std::vector<std::pair<std::uint64_t, Response>> kept;
+  std::vector<Carried> kept;
   const detail::KeepFn keep = [&kept](std::uint64_t seq, Response&& r) {
-    kept.emplace_back(seq, std::move(r));
+    kept.push_back(Carried{seq, std::move(r)});
   };
   detail::run_dynamic(swarm, source, ignore, kDefaultWindow, call, {}, keep);
-  std::sort(kept.begin(), kept.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Response> out;
-  out.reserve(kept.size());
-  for (auto& [seq, r] : kept) out.push_back(std::move(r));
-  return out;
+  return kept;
 }
 
-/// This rank's leaf answers: every agent answers `prompt`, or the root's items are dealt as in
-/// scatter-gather (item i to agent i mod N) and answered in item order. `ask` false: only take
-/// part in dealing the items (a resumed rank has its answers).
-std::vector<Response> run_leaves(Swarm& swarm, const std::string& prompt, bool with_items,
-                                 std::optional<std::span<const std::string>> items,
-                                 CallOptions call, bool ask) {
+/// This rank's leaf answers: every agent answers `prompt` (keyed by agent), or the root's items
+/// are dealt as in scatter-gather (item i to agent i mod N; keyed by item).
+std::vector<Carried> fixed_leaves(Swarm& swarm, const std::string& prompt, bool with_items,
+                                  std::optional<std::span<const std::string>> items,
+                                  CallOptions call) {
+  std::vector<Carried> out;
   if (with_items) {
     const bool root = swarm.communicator().is_root();
     const auto n = static_cast<std::uint64_t>(swarm.size());
@@ -160,121 +186,28 @@ std::vector<Response> run_leaves(Swarm& swarm, const std::string& prompt, bool w
             Work{i, fill_template(prompt, {{"item", (*items)[i]}}), {}});
       }
     }
-    auto work = detail::scatter_work(swarm, buckets);
-    if (!ask) return {};  // resumed: the answers are in the checkpoint
-    return detail::run_local(swarm, work, call);
+    const auto work = detail::scatter_work(swarm, buckets);
+    auto answers = detail::run_local(swarm, work, call);
+    for (std::size_t k = 0; k < work.size(); ++k) {
+      out.push_back(Carried{work[k].index, std::move(answers[k])});
+    }
+    return out;
   }
-  if (!ask || swarm.local_agents().empty()) return {};
-  return swarm.ask(swarm.local_agents(), prompt, call);
+  const auto& mine = swarm.local_agents();
+  if (mine.empty()) return out;
+  auto answers = swarm.ask(mine, prompt, call);
+  for (std::size_t k = 0; k < mine.size(); ++k) out.push_back(Carried{mine[k], std::move(answers[k])});
+  return out;
 }
-
-/// The rank tree over the ranks that hold agents; see the header. Returns the summary this
-/// rank holds at the end (meaningful on the tree's root).
-class RankTree {
- public:
-  RankTree(Swarm& swarm, MPI_Comm comm, std::size_t fanin)
-      : swarm_(swarm), comm_(comm), progress_(swarm), sends_(comm, progress_) {
-    const int ranks = swarm.communicator().size();
-    position_of_.assign(static_cast<std::size_t>(ranks), -1);
-    for (int r = 0; r < ranks; ++r) {
-      if (swarm.count_on(r) == 0) continue;
-      position_of_[static_cast<std::size_t>(r)] = static_cast<int>(members_.size());
-      members_.push_back(r);
-    }
-    const auto p = static_cast<std::uint64_t>(members_.size());
-    // fanin beyond P makes one group of everybody; the clamp keeps strides from overflowing.
-    fanin_ = std::min<std::uint64_t>(fanin, std::max<std::uint64_t>(p, 2));
-    for (std::uint64_t stride = 1; stride < p; stride *= fanin_) ++steps_;
-  }
-
-  [[nodiscard]] int steps() const noexcept { return steps_; }
-  [[nodiscard]] int root() const { return members_.at(0); }
-
-  /// Runs every step this rank takes part in; `level0` is the {level} of step 0 and `levels`
-  /// receives this rank's counts (indexed by level).
-  std::optional<Response> run(std::optional<Response> mine, std::string_view reduce_prompt,
-                              int level0, CallOptions call, std::vector<TreeLevel>& levels) {
-    const int me = position_of_[static_cast<std::size_t>(swarm_.communicator().rank())];
-    if (me < 0) return std::nullopt;  // no agents, no leaves: outside the tree
-    const auto p = static_cast<std::uint64_t>(me);
-    const auto count = static_cast<std::uint64_t>(members_.size());
-    std::uint64_t stride = 1;
-    for (int t = 0; t < steps_; ++t, stride *= fanin_) {
-      const std::uint64_t span = stride * fanin_;
-      if (p % span != 0) {
-        send(mine, members_[p - p % span], t);
-        return std::nullopt;
-      }
-      // Leader: slot j holds member p + j * stride's summary; slot 0 is ours.
-      std::vector<std::optional<Response>> slots(1);
-      slots[0] = std::move(mine);
-      for (std::uint64_t j = 1; j < fanin_ && p + j * stride < count; ++j) slots.emplace_back();
-      receive(slots, p, stride, t);
-
-      std::vector<Response> group;
-      for (auto& s : slots) {
-        if (s) group.push_back(std::move(*s));
-      }
-      const int level = level0 + t;
-      TreeLevel& stats = level_at(levels, static_cast<std::size_t>(level));
-      stats.inputs += group.size();
-      mine.reset();
-      if (group.size() == 1) {
-        ++stats.passed;
-        mine = std::move(group[0]);
-      } else if (group.size() > 1) {
-        const std::size_t leader[] = {swarm_.local_agents().front()};
-        auto answer = std::move(
-            swarm_.ask(leader, supervisor_prompt(reduce_prompt, group, level), call).front());
-        ++stats.calls;
-        if (account(stats, answer)) mine = std::move(answer);
-      }
-    }
-    return mine;
-  }
-
- private:
-  void send(const std::optional<Response>& summary, int to, int tag) {
-    sends_.send(detail::encode(summary), to, tag);
-    sends_.finish();
-  }
-
-  void receive(std::vector<std::optional<Response>>& slots, std::uint64_t p, std::uint64_t stride,
-               int tag) {
-    // Members may still be reducing locally: the wait sleeps with the idle back-off.
-    for (std::size_t pending = slots.size() - 1; pending > 0; --pending) {
-      auto m = detail::receive(comm_, MPI_ANY_SOURCE, tag, progress_);
-      const auto from =
-          static_cast<std::uint64_t>(position_of_.at(static_cast<std::size_t>(m.source)));
-      slots.at((from - p) / stride) = detail::decode<std::optional<Response>>(m.bytes);
-    }
-  }
-
-  Swarm& swarm_;
-  MPI_Comm comm_;
-  detail::Progress progress_;
-  detail::SendQueue sends_;
-  std::vector<int> members_;      ///< Tree position -> rank (the ranks with agents).
-  std::vector<int> position_of_;  ///< Rank -> tree position, -1 without agents.
-  std::uint64_t fanin_ = 2;
-  int steps_ = 0;
-};
 
 /// Sums every rank's level counters; afterwards `levels` holds the totals on every rank.
 void sum_levels(Swarm& swarm, std::vector<TreeLevel>& levels) {
   std::vector<std::uint64_t> counts;
-  for (const auto& l : levels) {
-    counts.insert(counts.end(), {l.inputs, l.calls, l.ok, l.failed, l.blank, l.passed});
-  }
+  for (const auto& l : levels) counts.insert(counts.end(), {l.inputs, l.calls, l.ok, l.failed, l.blank});
   detail::allreduce_sum(swarm, counts);
   for (std::size_t k = 0; k < levels.size(); ++k) {
     const auto* c = &counts[k * kFields];
-    levels[k].inputs = c[0];
-    levels[k].calls = c[1];
-    levels[k].ok = c[2];
-    levels[k].failed = c[3];
-    levels[k].blank = c[4];
-    levels[k].passed = c[5];
+    levels[k] = TreeLevel{static_cast<int>(k), c[0], c[1], c[2], c[3], c[4]};
   }
 }
 
@@ -307,60 +240,53 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
   detail::ByteReader in(args);
   fanin = in.get<std::uint64_t>();
   const bool with_items = in.get<std::uint8_t>() != 0;
-  schedule = in.get<std::uint8_t>() != 0 ? Schedule::dynamic : Schedule::fixed;
+  const bool dynamic = in.get<std::uint8_t>() != 0 && with_items;
   const std::string leaf_prompt = in.get_string();
   const std::string supervisor = in.get_string();
   if (fanin < 2) throw std::invalid_argument("tree_reduce: fanin must be at least 2");
 
-  // Leaves, then the seed's loop on this rank's own agents (or, resuming, from the last level
-  // this rank saved; the items are still scattered, as every rank takes part in that).
-  TreeReduceResult out;
+  // The leaves, or the level every rank saved last time.
   std::vector<TreeLevel> levels(1);
-  std::vector<Response> current;
-  std::vector<char> saved = checkpoint.load ? checkpoint.load() : std::vector<char>{};
-  const bool dynamic = with_items && schedule == Schedule::dynamic;
-  if (dynamic && checkpoint.load) {
-    // Which rank answered which item is not reproducible: resume only if every rank has its
-    // leaves saved; otherwise every rank starts over (a collective decision).
-    if (detail::allreduce_max(swarm, saved.empty() ? 1 : 0) != 0) saved.clear();
-  }
+  std::vector<Carried> current;
+  Saver saver(checkpoint);
   int level = 1;
-  if (!saved.empty()) {
-    level = decode_checkpoint(saved, current, levels) + 1;
-    if (with_items && !dynamic) run_leaves(swarm, leaf_prompt, with_items, items, leaf_call, false);
+  if (auto resumed = resume_point(swarm, checkpoint)) {
+    level = static_cast<int>(resumed->level) + 1;
+    current = std::move(resumed->current);
+    levels = std::move(resumed->levels);
+    saver.resumed_from(State{resumed->level, current, levels});
   } else {
     auto leaves = dynamic ? dynamic_leaves(swarm, leaf_prompt, items, leaf_call)
-                          : run_leaves(swarm, leaf_prompt, with_items, items, leaf_call, true);
-    levels[0].inputs = levels[0].calls = leaves.size();
-    for (auto& r : leaves) {
-      if (account(levels[0], r)) current.push_back(std::move(r));
-    }
-    leaves.clear();
-    if (checkpoint.save) checkpoint.save(encode_checkpoint(0, current, levels));
+                          : fixed_leaves(swarm, leaf_prompt, with_items, items, leaf_call);
+    std::sort(leaves.begin(), leaves.end(),
+              [](const Carried& a, const Carried& b) { return a.key < b.key; });
+    levels[0].inputs = leaves.size();
+    current = survivors(std::move(leaves), levels[0]);
+    saver.save(0, current, levels);
   }
-  int local_levels =
-      reduce_locally(swarm, current, supervisor, fanin, reduce_call, levels, level, checkpoint);
 
-  // Rank-tree levels continue after the highest local level any rank reached.
-  local_levels =
-      static_cast<int>(detail::allreduce_max(swarm, static_cast<std::uint64_t>(local_levels)));
-  out.local_levels = local_levels;
-  RankTree tree(swarm, comm.get(), fanin);
-  out.rank_levels = tree.steps();
-  levels.resize(static_cast<std::size_t>(local_levels + tree.steps() + 1));
-  std::optional<Response> mine;
-  if (!current.empty()) mine = std::move(current.front());
-  mine = tree.run(std::move(mine), supervisor, local_levels + 1, reduce_call, levels);
-
-  if (world.rank() == tree.root()) {
-    out.response = mine ? std::move(*mine) : Response::failure(std::string(kAllFailed));
+  // The seed's loop over the global order, one collective step per level.
+  detail::LevelOrder order = detail::order_of(swarm, current);
+  for (; order.size() > 1; ++level) {
+    TreeLevel& stats = level_at(levels, static_cast<std::size_t>(level));
+    stats.inputs += current.size();
+    auto answers = detail::reduce_level(swarm, comm.get(), order, current, supervisor, fanin,
+                                        level, reduce_call);
+    current = survivors(std::move(answers), level_at(levels, static_cast<std::size_t>(level)));
+    saver.save(static_cast<std::uint64_t>(level), current, levels);
+    order = detail::order_of(swarm, current);
   }
-  detail::broadcast_response(swarm, out.response, tree.root());
+
+  TreeReduceResult out;
+  if (order.empty()) {
+    out.response = Response::failure(std::string(kAllFailed));
+  } else {
+    const int holder = order.front().second;
+    if (world.rank() == holder) out.response = std::move(current.front().response);
+    detail::broadcast_response(swarm, out.response, holder);
+  }
+  levels.resize(static_cast<std::size_t>(level));
   sum_levels(swarm, levels);
-  for (std::size_t k = 0; k < levels.size(); ++k) {
-    levels[k].level = static_cast<int>(k);
-    levels[k].rank_tree = k > static_cast<std::size_t>(local_levels);
-  }
   out.levels = std::move(levels);
   return out;
 }

@@ -232,11 +232,12 @@ for l in open(sys.argv[1]):
     start_mock --count 8 --mode script --script "$scratch/script.json" --latency fixed:300
     for i in $(seq 16); do echo "\"item $i\""; done > "$scratch/items.jsonl"
     args=(--pattern tree-reduce --hostfile "$scratch/agents.txt" --items "$scratch/items.jsonl"
-          --prompt "leaf {item}" --reduce-prompt "sum {level}: {responses}" --fanin 2)
+          --prompt "leaf {item}" --reduce-prompt "sum {level}: {responses}" --fanin 2
+          --schedule static)  # which agent answers a leaf is then the same in every run
     before=$(requests)
     run 2 "${args[@]}" --output "$scratch/whole.jsonl"
     [[ $rc -eq 0 ]] || fail "uninterrupted run rc=$rc err=$err"
-    total=$(( $(requests) - before ))  # 16 leaves, 4+2+1 local calls per rank, 1 at the root
+    total=$(( $(requests) - before ))  # 16 leaves, then 8 + 4 + 2 + 1 supervisor calls
     [[ $total -eq 31 ]] || fail "the uninterrupted run sent $total requests, expected 31"
     start=$(requests)
     setsid "$mpiexec" -n 2 "$aswarm" --progress never "${args[@]}" --output "$scratch/out.jsonl" > /dev/null 2>&1 &

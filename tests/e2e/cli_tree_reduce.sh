@@ -16,7 +16,8 @@ script_mock() {
   start_mock --mode script --script "$scratch/script.json" "$@"
 }
 
-# seed <agents> <fanin> <prompt>: the Python seed's tree_reduce against the mock's script.
+# seed <agents> <fanin> <prompt>: the Python seed's tree_reduce against the mock's script, with
+# aswarm's supervisor rule (group g of level k to agent g * fanin^k mod N; the seed's is g mod N).
 seed() {
   python3 - "$@" << 'EOF'
 import sys
@@ -30,7 +31,7 @@ current = [answer(a, prompt) for a in range(n)]
 level = 1
 while len(current) > 1:
     groups = [current[i:i + fanin] for i in range(0, len(current), fanin)]
-    current = [answer(g % n, "sum %d: %s" % (level, "\n---\n".join(group)))
+    current = [answer(g * fanin ** level % n, "sum %d: %s" % (level, "\n---\n".join(group)))
                for g, group in enumerate(groups)]
     level += 1
 sys.stdout.write(current[0] + "\n")
@@ -54,15 +55,16 @@ case $case_name in
 import json; s = json.load(open('$scratch/summary.json'))
 assert s['pattern'] == 'tree-reduce' and s['fanin'] == 2 and s['agents'] == 6, s
 assert [l['calls'] for l in s['levels']] == [6, 3, 2, 1], s['levels']
-assert s['requests'] == 12 and s['failed'] == 0 and s['rank_levels'] == 0, s"
-    # Three ranks: a different tree, still one answer built from every leaf.
+assert s['requests'] == 12 and s['failed'] == 0, s"
+    # Three ranks: the same tree, the same answer, the same requests (twice the seed's now).
     run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \
       --fanin 2 --summary "$scratch/summary.json"
     [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
-    for a in 0 1 2 3 4 5; do [[ "$out" == *"agent $a: q"* ]] || fail "leaf $a missing: $out"; done
+    [[ "$out" == "$(cat "$scratch/want")" ]] || fail "3 ranks: stdout differs from the seed: $out"
+    [[ $(requests) -eq $((2 * $(cat "$scratch/want_calls"))) ]] || fail "3 ranks: requests $(requests)"
     python3 -c "
 import json; s = json.load(open('$scratch/summary.json'))
-assert s['ranks'] == 3 and s['local_levels'] == 1 and s['rank_levels'] == 2, s
+assert s['ranks'] == 3 and [l['calls'] for l in s['levels']] == [6, 3, 2, 1], s
 assert s['root_mpi']['bytes_received'] > 0, s"
     ;;
   items)
@@ -93,7 +95,7 @@ assert d['success'] and d['error'] is None and d['agent'] == 0, d
 assert d['endpoint'].startswith('http://127.0.0.1:'), d
 assert d['text'].startswith('agent 0: sum '), d
 assert [l['level'] for l in d['levels']] == list(range(len(d['levels']))), d
-assert d['levels'][0]['ok'] == 4 and d['levels'][-1]['rank_tree'], d"
+assert d['levels'][0]['ok'] == 4 and [l['calls'] for l in d['levels']] == [4, 2, 1], d"
     ;;
   errors)
     script_mock --count 2

@@ -1,11 +1,9 @@
 #pragma once
-// Shared by the tree-reduce MPI tests: a mock started by rank 0, and reference implementations
-// computing what tree_reduce must return against the mock's script ("agent {agent}: {prompt}").
-//  - seed_tree_reduce: the Python seed's algorithm over the whole pool (blank answers dropped),
-//    written independently of the MPI code, for the one-rank comparison;
-//  - expected_tree_reduce: the documented two-phase algorithm (local seed loops over block
-//    shards, then the fanin-ary rank tree) for any rank count; on one rank it must equal the
-//    seed, which the tests also check.
+// Shared by the tree-reduce MPI tests: a mock started by rank 0, and a reference computing what
+// tree_reduce must return against the mock's script ("agent {agent}: {prompt}"):
+// seed_tree_reduce, the Python seed's algorithm over the whole pool (blank answers dropped) with
+// aswarm's choice of supervisor, written independently of the MPI code. tree_reduce must equal
+// it at every rank count.
 
 #include <mpi.h>
 
@@ -21,7 +19,6 @@
 #include "http_client.hpp"
 #include "mock_process.hpp"
 #include "swarm/hostfile.hpp"
-#include "swarm/mpi/shard.hpp"
 #include "swarm/mpi/strings.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/mpi/tree_reduce.hpp"
@@ -129,8 +126,7 @@ struct Expected {
   std::string text;
   std::int64_t agent = -1;
   std::vector<TreeLevel> levels;
-  int local_levels = 0;
-  int rank_levels = 0;
+  int supervisor_levels = 0;
   std::vector<std::uint64_t> calls;  ///< Requests per agent.
 };
 
@@ -154,7 +150,9 @@ inline void call(MockModel& m, std::size_t agent, const std::string& prompt, Tre
   }
 }
 
-/// The seed's reduction loop over a pool made of `agents` (group g -> agents[g mod size]).
+/// The seed's reduction loop over a pool made of `agents`, with aswarm's supervisor rule: group
+/// g of level k goes to agents[(g * fanin^k) mod size] (the seed's is g mod size; tree_level.hpp
+/// says why).
 inline int seed_loop(MockModel& m, const std::vector<std::size_t>& agents,
                      std::vector<Answer>& current, std::size_t fanin,
                      std::vector<TreeLevel>& levels) {
@@ -169,7 +167,9 @@ inline int seed_loop(MockModel& m, const std::vector<std::size_t>& agents,
         texts.push_back(current[k].text);
       }
       ++stats.calls;
-      call(m, agents[g % agents.size()], reduce_text(level, texts), stats, next);
+      std::size_t first_leaf = g;
+      for (int k = 0; k < level; ++k) first_leaf *= fanin;
+      call(m, agents[first_leaf % agents.size()], reduce_text(level, texts), stats, next);
     }
     current = std::move(next);
     ++level;
@@ -204,7 +204,7 @@ inline Expected seed_tree_reduce(MockModel m, const std::string& prompt, std::si
     ++leaves.calls;
     call(m, i % m.agents, items ? leaf_prompt(prompt, (*items)[i]) : prompt, leaves, current);
   }
-  e.local_levels = seed_loop(m, agents, current, fanin, e.levels);
+  e.supervisor_levels = seed_loop(m, agents, current, fanin, e.levels);
   for (std::size_t k = 0; k < e.levels.size(); ++k) e.levels[k].level = static_cast<int>(k);
   if (!current.empty()) {
     e.success = true;
@@ -215,93 +215,12 @@ inline Expected seed_tree_reduce(MockModel m, const std::string& prompt, std::si
   return e;
 }
 
-/// The two-phase algorithm of tree_reduce.hpp at `ranks` ranks.
-inline Expected expected_tree_reduce(MockModel m, int ranks, const std::string& prompt,
-                                     std::size_t fanin,
-                                     const std::optional<std::vector<std::string>>& items) {
-  Expected e;
-  const auto n = static_cast<std::int64_t>(m.agents);
-  const auto owner = [&](std::size_t agent) {
-    for (int r = 0;; ++r) {
-      const auto b = swarm::mpi::block_of(n, ranks, r);
-      if (static_cast<std::int64_t>(agent) < b.begin + b.count) return r;
-    }
-  };
-  std::vector<std::vector<Answer>> current(static_cast<std::size_t>(ranks));
-  TreeLevel& leaves = level_at(e.levels, 0);
-  const std::size_t count = items ? items->size() : m.agents;
-  for (std::size_t i = 0; i < count; ++i) {
-    ++leaves.inputs;
-    ++leaves.calls;
-    const std::size_t agent = i % m.agents;
-    call(m, agent, items ? leaf_prompt(prompt, (*items)[i]) : prompt, e.levels[0],
-         current[static_cast<std::size_t>(owner(agent))]);
-  }
-  std::vector<int> active;  // ranks with agents
-  for (int r = 0; r < ranks; ++r) {
-    const auto b = swarm::mpi::block_of(n, ranks, r);
-    if (b.count == 0) continue;
-    active.push_back(r);
-    std::vector<std::size_t> agents;
-    for (auto a = b.begin; a < b.begin + b.count; ++a)
-      agents.push_back(static_cast<std::size_t>(a));
-    e.local_levels =
-        std::max(e.local_levels,
-                 seed_loop(m, agents, current[static_cast<std::size_t>(r)], fanin, e.levels));
-  }
-  // Rank tree over positions 0..P-1.
-  const std::size_t p_count = active.size();
-  std::vector<std::optional<Answer>> held(p_count);
-  for (std::size_t p = 0; p < p_count; ++p) {
-    const auto& c = current[static_cast<std::size_t>(active[p])];
-    if (!c.empty()) held[p] = c[0];
-  }
-  level_at(e.levels, static_cast<std::size_t>(e.local_levels));
-  int t = 0;
-  for (std::size_t stride = 1; stride < p_count; stride *= fanin, ++t) {
-    const int level = e.local_levels + 1 + t;
-    TreeLevel& stats = level_at(e.levels, static_cast<std::size_t>(level));
-    stats.rank_tree = true;
-    for (std::size_t p = 0; p < p_count; p += stride * fanin) {
-      std::vector<Answer> group;
-      for (std::size_t j = 0; j < fanin && p + j * stride < p_count; ++j) {
-        if (held[p + j * stride]) group.push_back(*held[p + j * stride]);
-        if (j > 0) held[p + j * stride].reset();
-      }
-      stats.inputs += group.size();
-      held[p].reset();
-      if (group.size() == 1) {
-        ++stats.passed;
-        held[p] = group[0];
-      } else if (group.size() > 1) {
-        std::vector<std::string> texts;
-        for (const auto& g : group) texts.push_back(g.text);
-        ++stats.calls;
-        std::vector<Answer> out;
-        call(m, static_cast<std::size_t>(swarm::mpi::block_of(n, ranks, active[p]).begin),
-             reduce_text(level, texts), stats, out);
-        if (!out.empty()) held[p] = out[0];
-      }
-    }
-  }
-  e.rank_levels = t;
-  for (std::size_t k = 0; k < e.levels.size(); ++k) e.levels[k].level = static_cast<int>(k);
-  if (held[0]) {
-    e.success = true;
-    e.text = held[0]->text;
-    e.agent = static_cast<std::int64_t>(held[0]->agent);
-  }
-  e.calls = m.calls;
-  return e;
-}
-
 }  // namespace tree_test
 
 namespace swarm::mpi {
 /// Readable gtest messages for level comparisons.
 inline void PrintTo(const TreeLevel& l, std::ostream* os) {
-  *os << "{level " << l.level << (l.rank_tree ? " ranks" : "") << ": inputs " << l.inputs
-      << " calls " << l.calls << " ok " << l.ok << " failed " << l.failed << " blank " << l.blank
-      << " passed " << l.passed << "}";
+  *os << "{level " << l.level << ": inputs " << l.inputs << " calls " << l.calls << " ok "
+      << l.ok << " failed " << l.failed << " blank " << l.blank << "}";
 }
 }  // namespace swarm::mpi
