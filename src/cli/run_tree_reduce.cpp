@@ -4,8 +4,8 @@
 // answer goes to stdout, or with --output FILE to one JSON line:
 //   {"success", "text", "error", "agent", "endpoint",
 //    "levels": [{"level", "inputs", "calls", "ok", "failed", "blank"}]}
-// --summary gets the same per-level counts; requests/ok/failed there are totals over all levels
-// (the root never sees the individual answers, so there are no latency percentiles).
+// --summary gets the same per-level counts, and the usual request counts, tokens and latencies
+// of every request this run made (each rank's, gathered without their texts at the end).
 
 #include <algorithm>
 #include <chrono>
@@ -26,6 +26,7 @@
 #include "io/record_hash.hpp"
 #include "io/summary.hpp"
 #include "requests.hpp"
+#include "swarm/mpi/gather.hpp"
 #include "swarm/mpi/strings.hpp"
 #include "tree_checkpoint.hpp"
 #include "swarm/mpi/swarm.hpp"
@@ -51,6 +52,16 @@ void check_flags(const Options& o) {
     throw UsageError("--input applies to --pattern scatter-gather; tree-reduce reads --items FILE");
   }
   if (o.batch_size > 1) throw UsageError("--batch-size applies to --pattern scatter-gather");
+}
+
+/// What RunSummary::add reads of `r`, without the texts (they stay on their rank).
+Response summary_copy(const Response& r) {
+  Response copy = r;
+  copy.text.clear();
+  copy.reasoning.clear();
+  copy.body.clear();
+  if (copy.error.size() > RunSummary::kReasonLength) copy.error.resize(RunSummary::kReasonLength);
+  return copy;
 }
 
 nlohmann::json levels_json(const mpi::TreeReduceResult& result) {
@@ -115,12 +126,26 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   const mpi::Schedule schedule = effective_schedule(options) == "dynamic"
                                      ? mpi::Schedule::dynamic
                                      : mpi::Schedule::fixed;
+  // --summary: each rank keeps what the summary needs of its agents' answers (not their texts)
+  // and the root gathers it at the end, the only time answers' data reaches the root.
+  std::vector<Response> accounted;
+  mpi::AnswerObserver observe;
+  if (!options.summary.empty()) observe = [&accounted](const Response& r) {
+    accounted.push_back(summary_copy(r));
+  };
   const auto result = mpi::tree_reduce(
       swarm, prompt, options.reduce_prompt, options.fanin, leaf_items, {}, {.aggregation = true},
-      checkpoint ? checkpoint->hooks() : mpi::ReduceCheckpoint{}, schedule);
+      checkpoint ? checkpoint->hooks() : mpi::ReduceCheckpoint{}, schedule, observe);
   const auto wall = std::chrono::steady_clock::now() - started;
   const double wall_seconds = std::chrono::duration<double>(wall).count();
   RunSummary summary;
+  if (!options.summary.empty()) {
+    for (const auto& r : mpi::gather_responses(swarm, accounted)) {
+      summary.add(r, r.agent_index >= 0
+                         ? swarm.endpoint(static_cast<std::size_t>(r.agent_index)).url()
+                         : std::string{});
+    }
+  }
   if (!comm.is_root()) {
     finish_run(summary, swarm, wall_seconds, options);
     if (checkpoint) checkpoint->remove();
@@ -131,14 +156,6 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   const auto agent = final_answer.agent_index;
   const std::string endpoint =
       agent >= 0 ? swarm.endpoint(static_cast<std::size_t>(agent)).url() : std::string{};
-  std::uint64_t requests = 0;
-  std::uint64_t ok = 0;
-  std::uint64_t failed = 0;
-  for (const auto& l : result.levels) {
-    requests += l.calls;
-    ok += l.ok + l.blank;  // blank answers are successful requests, dropped by the pattern
-    failed += l.failed;
-  }
 
   if (file) {
     const nlohmann::json line = {
@@ -161,9 +178,6 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   }
 
   summary.set_wall_time(wall);
-  summary.set_extra("requests", requests);
-  summary.set_extra("ok", ok);
-  summary.set_extra("failed", failed);
   summary.set_extra("fanin", options.fanin);
   summary.set_extra("items", items.size());
   if (with_items) summary.set_extra("schedule", effective_schedule(options));
@@ -182,6 +196,8 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   Aggregator aggregate(options.aggregate);  // of the final answer: the root holds nothing else
   aggregate.add(final_answer);
   aggregate.print();
+  std::uint64_t failed = 0;
+  for (const auto& l : result.levels) failed += l.failed;
   return final_answer.success && failed == 0 ? kExitOk : kExitSomeFailed;
 }
 

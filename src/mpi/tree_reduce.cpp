@@ -50,11 +50,14 @@ bool account(TreeLevel& stats, const Response& r) {
   return true;
 }
 
-/// Counts `answers` at `stats` and keeps the ones that go up, in their order.
-std::vector<Carried> survivors(std::vector<Carried>&& answers, TreeLevel& stats) {
+/// Counts `answers` at `stats` (and shows them to `observe`) and keeps the ones that go up, in
+/// their order.
+std::vector<Carried> survivors(std::vector<Carried>&& answers, TreeLevel& stats,
+                               const AnswerObserver& observe) {
   std::vector<Carried> out;
   stats.calls += answers.size();
   for (auto& a : answers) {
+    if (observe) observe(a.response);
     if (account(stats, a.response)) out.push_back(std::move(a));
   }
   return out;
@@ -216,7 +219,8 @@ void sum_levels(Swarm& swarm, std::vector<TreeLevel>& levels) {
 TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
                              std::size_t fanin, std::optional<std::span<const std::string>> items,
                              CallOptions leaf_call, CallOptions reduce_call,
-                             const ReduceCheckpoint& checkpoint, Schedule schedule) {
+                             const ReduceCheckpoint& checkpoint, Schedule schedule,
+                             const AnswerObserver& observe) {
   if (swarm.size() == 0) throw std::logic_error("tree_reduce on an empty swarm");
   const Communicator world = swarm.communicator();
   const bool root = world.is_root();
@@ -261,7 +265,7 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
     std::sort(leaves.begin(), leaves.end(),
               [](const Carried& a, const Carried& b) { return a.key < b.key; });
     levels[0].inputs = leaves.size();
-    current = survivors(std::move(leaves), levels[0]);
+    current = survivors(std::move(leaves), levels[0], observe);
     saver.save(0, current, levels);
   }
 
@@ -272,7 +276,8 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
     stats.inputs += current.size();
     auto answers = detail::reduce_level(swarm, comm.get(), order, current, supervisor, fanin,
                                         level, reduce_call);
-    current = survivors(std::move(answers), level_at(levels, static_cast<std::size_t>(level)));
+    current = survivors(std::move(answers), level_at(levels, static_cast<std::size_t>(level)),
+                        observe);
     saver.save(static_cast<std::uint64_t>(level), current, levels);
     order = detail::order_of(swarm, current);
   }

@@ -65,6 +65,9 @@ assert s['requests'] == 12 and s['failed'] == 0, s"
     python3 -c "
 import json; s = json.load(open('$scratch/summary.json'))
 assert s['ranks'] == 3 and [l['calls'] for l in s['levels']] == [6, 3, 2, 1], s
+# Every request of every rank is in the summary's counts, tokens and latencies.
+assert s['requests'] == 12 and s['attempts'] == 12 and s['latency_ms']['count'] == 12, s
+assert s['usage']['total_tokens'] > 0 and s['throughput_rps'] > 0, s
 assert s['root_mpi']['bytes_received'] > 0, s"
     ;;
   items)

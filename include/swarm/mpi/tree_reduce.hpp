@@ -65,6 +65,11 @@ struct ReduceCheckpoint {
   std::function<std::vector<char>()> load;
 };
 
+/// Sees every Response this rank's agents gave in the call (leaves and supervisors, failures
+/// too; not those of levels a checkpoint restored), on the rank that holds it, e.g. to account
+/// latencies and tokens for a run summary without moving the answers.
+using AnswerObserver = std::function<void(const Response&)>;
+
 /// Collective. `prompt`, `reduce_prompt`, `fanin` and `items` are significant on the root.
 /// Without `items` every agent answers `prompt`; with them, prompt i is `prompt` with {item}
 /// replaced by items[i] and goes to agent i mod N. Supervisors answer `reduce_prompt` with
@@ -81,6 +86,7 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
                              CallOptions leaf_call = {},
                              CallOptions reduce_call = {.aggregation = true},
                              const ReduceCheckpoint& checkpoint = {},
-                             Schedule schedule = Schedule::fixed);
+                             Schedule schedule = Schedule::fixed,
+                             const AnswerObserver& observe = {});
 
 }  // namespace swarm::mpi
