@@ -10,6 +10,17 @@ if(ASWARM_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# Debug information: "full" (-g, the default) or "lines" (-g1: line tables only, which is what
+# sanitizer reports and crash backtraces need, and about a quarter less compile time on
+# template-heavy sources; CI builds use it). Global, as the sanitizer flags are.
+set(ASWARM_DEBUG_INFO "full" CACHE STRING "Debug information in -g builds: full or lines")
+set_property(CACHE ASWARM_DEBUG_INFO PROPERTY STRINGS full lines)
+if(ASWARM_DEBUG_INFO STREQUAL "lines")
+  add_compile_options(-g1)  # after the build type's -g on the command line: the last one wins
+elseif(NOT ASWARM_DEBUG_INFO STREQUAL "full")
+  message(FATAL_ERROR "ASWARM_DEBUG_INFO must be full or lines, not '${ASWARM_DEBUG_INFO}'")
+endif()
+
 # aswarm_configure_target(<target>)
 #   Warning flags (plus -Werror when ASWARM_WERROR is ON) for one of our targets.
 function(aswarm_configure_target target)
