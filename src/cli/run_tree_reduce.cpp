@@ -2,7 +2,7 @@
 // record with {item} filled) are summarised with --reduce-prompt in groups of --fanin, level
 // after level as the seed does, whatever the rank count (swarm/mpi/tree_reduce.hpp). The final
 // answer goes to stdout, or with --output FILE to one JSON line:
-//   {"success", "text", "error", "agent", "endpoint",
+//   {"success", "text", "error", "agent", "endpoint", "leaves_covered",
 //    "levels": [{"level", "inputs", "calls", "ok", "failed", "blank"}]}
 // --summary gets the same per-level counts, and the usual request counts, tokens and latencies
 // of every request this run made (each rank's, gathered without their texts at the end).
@@ -165,6 +165,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
          final_answer.success ? nlohmann::json(nullptr) : nlohmann::json(final_answer.error)},
         {"agent", agent},
         {"endpoint", endpoint},
+        {"leaves_covered", result.leaves_covered},
         {"levels", levels_json(result)}};
     *file << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     file->close();
@@ -182,6 +183,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   summary.set_extra("items", items.size());
   if (with_items) summary.set_extra("schedule", effective_schedule(options));
   summary.set_extra("levels", levels_json(result));
+  summary.set_extra("leaves_covered", result.leaves_covered);
   summary.set_extra("final", {{"success", final_answer.success},
                               {"agent", agent},
                               {"endpoint", endpoint},

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "collectives.hpp"
+#include "local_runner.hpp"
 #include "progress.hpp"
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
@@ -43,8 +44,11 @@ BroadcastReduce broadcast_and_reduce(Swarm& swarm, std::string_view prompt,
   if (swarm.communicator().rank() == owner) {
     CallOptions reduce_call = call;
     reduce_call.aggregation = true;
-    const std::size_t reducer[] = {reducer_agent};
-    out.reduced = std::move(swarm.ask(reducer, filled, reduce_call).front());
+    // Not Swarm::ask: with PoolOptions::failover a dead reducer's call moves to another
+    // healthy agent of its rank, as any request that may fail over does.
+    out.reduced = std::move(
+        detail::run_local(swarm, {Work{reducer_agent, std::move(filled), {}}}, reduce_call)
+            .front());
   }
   detail::broadcast_response(swarm, out.reduced, owner);
   return out;

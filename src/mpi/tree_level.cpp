@@ -26,6 +26,7 @@ struct MyGroups {
   std::vector<std::int64_t> slot_of;
   std::vector<std::uint64_t> ids;
   std::vector<std::vector<Response>> members;
+  std::vector<std::uint64_t> leaves;  ///< per slot: the leaves its members cover
 };
 
 MyGroups plan(Swarm& swarm, const Supervisors& supervisors, std::size_t positions,
@@ -39,6 +40,7 @@ MyGroups plan(Swarm& swarm, const Supervisors& supervisors, std::size_t position
     out.slot_of[g] = static_cast<std::int64_t>(out.ids.size());
     out.ids.push_back(g);
     out.members.emplace_back(std::min(fanin, positions - g * fanin));
+    out.leaves.push_back(0);
   }
   return out;
 }
@@ -140,13 +142,16 @@ std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder&
       if (dest == me) sources.insert(order[p].second);
       continue;
     }
-    Response& r = mine.at(next_mine++).response;
+    Carried& c = mine.at(next_mine++);
     if (dest == me) {
-      groups.members[static_cast<std::size_t>(groups.slot_of[g])][p % fanin] = std::move(r);
+      const auto slot = static_cast<std::size_t>(groups.slot_of[g]);
+      groups.members[slot][p % fanin] = std::move(c.response);
+      groups.leaves[slot] += c.leaves;
     } else {
       auto& w = outbox[static_cast<std::size_t>(dest)];
       w.put<std::uint64_t>(p);
-      put(w, r);
+      w.put<std::uint64_t>(c.leaves);
+      put(w, c.response);
     }
   }
   mine.clear();
@@ -166,6 +171,7 @@ std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder&
       const auto p = in.get<std::uint64_t>();
       const auto slot = groups.slot_of.at(p / fanin);
       if (slot == kNotMine) throw std::logic_error("tree_reduce: a member of another rank's group");
+      groups.leaves[static_cast<std::size_t>(slot)] += in.get<std::uint64_t>();
       get(in, groups.members[static_cast<std::size_t>(slot)][p % fanin]);
     }
   }
@@ -184,7 +190,7 @@ std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder&
   std::vector<Carried> out;
   out.reserve(answers.size());
   for (std::size_t k = 0; k < answers.size(); ++k) {
-    out.push_back(Carried{groups.ids[k], std::move(answers[k])});
+    out.push_back(Carried{groups.ids[k], std::move(answers[k]), groups.leaves[k]});
   }
   return out;
 }

@@ -25,6 +25,7 @@ namespace swarm::mpi::detail {
 struct Carried {
   std::uint64_t key = 0;
   Response response;
+  std::uint64_t leaves = 1;  ///< Leaves whose answers this one covers (itself, for a leaf).
 };
 
 /// Every carried answer of a level, in global key order, as (key, rank holding it).
@@ -52,7 +53,8 @@ LevelOrder order_of(Swarm& swarm, const std::vector<Carried>& mine);
 /// of `order` belongs to group p / fanin, which agent (group mod N) supervises with
 /// `reduce_prompt` filled with its members' texts and `level`. Moves this rank's answers out of
 /// `mine` to the ranks that need them and returns the answers of the groups this rank's agents
-/// supervised (failed ones too), keyed by group, in group order. Supervisor of group g: see
+/// supervised (failed ones too), keyed by group, in group order, each covering its members'
+/// leaves. Supervisor of group g: see
 /// Supervisors.
 std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder& order,
                                   std::vector<Carried>& mine, std::string_view reduce_prompt,

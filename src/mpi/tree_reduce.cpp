@@ -25,6 +25,7 @@ using detail::Carried;
 constexpr std::string_view kAllFailed = "all agents failed during reduction";
 constexpr int kFields = 5;  // TreeLevel counters summed over ranks
 constexpr std::uint64_t kNoRecord = ~std::uint64_t{0};
+constexpr std::uint8_t kRecordFormat = 2;  // the first byte of a checkpoint record
 
 bool blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
@@ -80,6 +81,7 @@ void put_state(detail::ByteWriter& w, const State& s) {
   w.put<std::uint64_t>(s.current.size());
   for (const auto& c : s.current) {
     w.put<std::uint64_t>(c.key);
+    w.put<std::uint64_t>(c.leaves);
     detail::put(w, c.response);
   }
   w.put<std::uint64_t>(s.levels.size());
@@ -94,6 +96,7 @@ State get_state(detail::ByteReader& in) {
   s.current.resize(in.get<std::uint64_t>());
   for (auto& c : s.current) {
     c.key = in.get<std::uint64_t>();
+    c.leaves = in.get<std::uint64_t>();
     detail::get(in, c.response);
   }
   s.levels.resize(in.get<std::uint64_t>());
@@ -112,6 +115,7 @@ class Saver {
     if (!checkpoint_.save) return;
     State now{level, current, levels};
     detail::ByteWriter w;
+    w.put<std::uint8_t>(kRecordFormat);
     w.put<std::uint8_t>(previous_ ? 2 : 1);
     put_state(w, now);
     if (previous_) put_state(w, *previous_);
@@ -132,9 +136,13 @@ std::optional<State> resume_point(Swarm& swarm, const ReduceCheckpoint& checkpoi
     const auto bytes = checkpoint.load();
     if (!bytes.empty()) {
       detail::ByteReader in(bytes);
-      const auto count = in.get<std::uint8_t>();
-      for (std::uint8_t k = 0; k < count; ++k) states.push_back(get_state(in));
-      if (!in.done()) throw std::logic_error("tree_reduce: trailing bytes in a checkpoint");
+      // Another version's record is no record: every rank starts over (throwing here, on one
+      // rank, would leave the others waiting in the all-reduce below).
+      if (in.get<std::uint8_t>() == kRecordFormat) {
+        const auto count = in.get<std::uint8_t>();
+        for (std::uint8_t k = 0; k < count; ++k) states.push_back(get_state(in));
+        if (!in.done()) throw std::logic_error("tree_reduce: trailing bytes in a checkpoint");
+      }
     }
   }
   // The lowest last level over the ranks (a maximum of complements: there is no min helper).
@@ -287,8 +295,13 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
     out.response = Response::failure(std::string(kAllFailed));
   } else {
     const int holder = order.front().second;
-    if (world.rank() == holder) out.response = std::move(current.front().response);
+    std::uint64_t covered = 0;
+    if (world.rank() == holder) {
+      out.response = std::move(current.front().response);
+      covered = current.front().leaves;
+    }
     detail::broadcast_response(swarm, out.response, holder);
+    out.leaves_covered = detail::allreduce_max(swarm, covered);
   }
   levels.resize(static_cast<std::size_t>(level));
   sum_levels(swarm, levels);

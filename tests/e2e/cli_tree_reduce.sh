@@ -130,6 +130,21 @@ assert d['levels'][0]['ok'] == 4 and [l['calls'] for l in d['levels']] == [4, 2,
 import json; s = json.load(open('$scratch/summary.json'))
 assert s['failed'] == 1 and s['levels'][0]['failed'] == 1 and s['final']['success'], s"
     kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
+    # Agent 0 dead at 3 ranks: it has 4 of the 40 leaves and supervises group 0 of every level.
+    # Its leaves and supervisor calls fail over to its rank's other agents, so the answer covers
+    # all 40 leaves (this run once ended "all agents failed during reduction").
+    script_mock --count 12 --dead-agents 0
+    for i in $(seq 0 39); do echo "\"t$i\""; done > "$scratch/items40.jsonl"
+    run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" --items "$scratch/items40.jsonl" \
+      --prompt 'leaf {item}' --reduce-prompt "$reduce" --fanin 4 --schedule static \
+      --output "$scratch/out0.json"
+    [[ $rc -eq 0 ]] || fail "agent 0 dead: rc=$rc err=$err"
+    python3 -c "
+import json; d = json.loads(open('$scratch/out0.json').read())
+assert d['success'] and d['leaves_covered'] == 40, d
+assert all(l['failed'] == 0 for l in d['levels']), d['levels']
+assert 'agent 0:' not in d['text'] and 'agent 1: sum 3:' in d['text'], d['text']"
+    kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
     # Every agent dead: no answer, the reason on stderr once, a failed JSON line.
     script_mock --count 2 --dead-agents 0,1
     run 3 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q --reduce-prompt "$reduce" \

@@ -53,6 +53,7 @@ void expect_matches(const TreeReduceResult& got, const Expected& want) {
   }
   EXPECT_EQ(got.levels, want.levels);
   EXPECT_EQ(got.levels.size(), static_cast<std::size_t>(want.supervisor_levels + 1));
+  EXPECT_EQ(got.leaves_covered, want.leaves_covered);
 }
 
 /// Runs tree_reduce on a fresh mock and checks it against the seed's algorithm, including which
@@ -140,6 +141,7 @@ TEST(MpiTreeReduce, AFailedSupervisorDropsItsGroup) {
   EXPECT_EQ(r.levels[1].calls, 2u);
   EXPECT_EQ(r.levels[1].failed, 1u);
   EXPECT_EQ(r.response.text, "agent 0: sum 1: agent 0: q\n---\nagent 1: q");
+  EXPECT_EQ(r.leaves_covered, 2u);  // of the 4 leaves that answered: {3, 4} were dropped
 }
 
 TEST(MpiTreeReduce, AllFailedIsTheSameFailureOnEveryRank) {

@@ -119,6 +119,7 @@ struct MockModel {
 struct Answer {
   std::string text;
   std::size_t agent = 0;
+  std::uint64_t leaves = 1;  ///< Leaves this answer covers.
 };
 
 struct Expected {
@@ -127,6 +128,7 @@ struct Expected {
   std::int64_t agent = -1;
   std::vector<TreeLevel> levels;
   int supervisor_levels = 0;
+  std::uint64_t leaves_covered = 0;
   std::vector<std::uint64_t> calls;  ///< Requests per agent.
 };
 
@@ -138,7 +140,7 @@ inline TreeLevel& level_at(std::vector<TreeLevel>& levels, std::size_t k) {
 
 /// Calls `agent`, counts the outcome at `stats`, appends usable answers to `out`.
 inline void call(MockModel& m, std::size_t agent, const std::string& prompt, TreeLevel& stats,
-                 std::vector<Answer>& out) {
+                 std::vector<Answer>& out, std::uint64_t leaves = 1) {
   const auto a = m.answer(agent, prompt);
   if (!a) {
     ++stats.failed;
@@ -146,7 +148,7 @@ inline void call(MockModel& m, std::size_t agent, const std::string& prompt, Tre
     ++stats.blank;
   } else {
     ++stats.ok;
-    out.push_back({*a, agent});
+    out.push_back({*a, agent, leaves});
   }
 }
 
@@ -163,13 +165,15 @@ inline int seed_loop(MockModel& m, const std::vector<std::size_t>& agents,
     stats.inputs += current.size();
     for (std::size_t start = 0, g = 0; start < current.size(); start += fanin, ++g) {
       std::vector<std::string> texts;
+      std::uint64_t leaves = 0;
       for (std::size_t k = start; k < std::min(start + fanin, current.size()); ++k) {
         texts.push_back(current[k].text);
+        leaves += current[k].leaves;
       }
       ++stats.calls;
       std::size_t first_leaf = g;
       for (int k = 0; k < level; ++k) first_leaf *= fanin;
-      call(m, agents[first_leaf % agents.size()], reduce_text(level, texts), stats, next);
+      call(m, agents[first_leaf % agents.size()], reduce_text(level, texts), stats, next, leaves);
     }
     current = std::move(next);
     ++level;
@@ -210,6 +214,7 @@ inline Expected seed_tree_reduce(MockModel m, const std::string& prompt, std::si
     e.success = true;
     e.text = current[0].text;
     e.agent = static_cast<std::int64_t>(current[0].agent);
+    e.leaves_covered = current[0].leaves;
   }
   e.calls = m.calls;
   return e;

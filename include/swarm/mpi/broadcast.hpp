@@ -24,8 +24,9 @@ struct BroadcastReduce {
 
 /// Collective. Broadcast, then the reducer agent answers `reduce_prompt` with `{responses}`
 /// replaced by the successful answers joined with "\n---\n" (the seed's two-phase broadcast).
-/// The reduce call uses the aggregation max_tokens cap. An empty swarm throws
-/// std::logic_error on every rank.
+/// The reduce call uses the aggregation max_tokens cap; with PoolOptions::failover (and
+/// `call.may_fail_over`) a failing reducer's call moves to another healthy agent of the
+/// reducer's rank. An empty swarm throws std::logic_error on every rank.
 BroadcastReduce broadcast_and_reduce(Swarm& swarm, std::string_view prompt,
                                      std::string_view reduce_prompt, std::size_t reducer_agent = 0,
                                      CallOptions call = {});

@@ -51,6 +51,9 @@ struct TreeLevel {
 struct TreeReduceResult {
   Response response;  ///< The final answer, or "all agents failed during reduction" (every rank).
   std::vector<TreeLevel> levels;  ///< levels[k].level == k; identical on every rank.
+  /// Leaves whose answers went into the final one (levels[0].inputs of them were asked); less
+  /// when a failed or blank answer dropped some on the way; 0 on failure.
+  std::uint64_t leaves_covered = 0;
 };
 
 /// Rank-local storage for resuming a killed reduction (the CLI keeps one file per rank). After
