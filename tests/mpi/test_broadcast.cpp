@@ -55,4 +55,23 @@ TEST(MpiBroadcast, ReduceUsesTheChosenAgentAndEveryRankGetsTheAnswer) {
   }
 }
 
+TEST(MpiBroadcast, ADeadReducerFailsOverToAnotherAgentOfItsRank) {
+  // 8 agents: agent 1 shares its rank with agent 0 at 1-4 ranks. It is dead; its 503 in the
+  // broadcast cools it, so with failover the reduce call goes to a live agent of its rank.
+  MockSwarm mock({"--count", "8", "--dead-agents", "1"});
+  auto options = MockSwarm::options();
+  options.failover = true;
+  options.cooldown_failures = 1;
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), options);
+  const auto out = swarm::mpi::broadcast_and_reduce(s, "q", "sum: {responses}", 1);
+  EXPECT_TRUE(out.reduced.success) << out.reduced.error;
+  EXPECT_EQ(out.reduced.agent_index, 0);
+  EXPECT_EQ(out.reduced.text.rfind(who(0, "sum: "), 0), 0u) << out.reduced.text;
+  // Without failover the chosen reducer is the only one asked.
+  Swarm fixed = mock.swarm();
+  const auto failed = swarm::mpi::broadcast_and_reduce(fixed, "q", "sum: {responses}", 1);
+  EXPECT_FALSE(failed.reduced.success);
+  EXPECT_EQ(failed.reduced.http_status, 503);
+}
+
 }  // namespace
