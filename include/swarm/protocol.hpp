@@ -82,8 +82,12 @@ void decode_batch_reply(std::string_view body, std::span<Response> out);
 
 /// The error text of a non-2xx reply: vLLM's `{"error":{"message"}}` or older
 /// `{"object":"error","message"}`, FastAPI's `{"detail"}`, an HTML page's title ("non-JSON
-/// error page: 502 Bad Gateway", what proxies send), else the start of the body.
+/// error page: 502 Bad Gateway", what proxies send), else the start of the body. At most
+/// kMaxErrorMessage bytes of the message are kept (cut at a UTF-8 boundary, with the length
+/// of the whole appended).
 std::string error_message(std::string_view body);
+/// Bytes of a server's error message kept in a Response.
+inline constexpr std::size_t kMaxErrorMessage = 1024;
 
 /// One model listed by GET /v1/models.
 struct ModelInfo {

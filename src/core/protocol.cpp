@@ -318,7 +318,21 @@ void decode_batch_reply(std::string_view body, std::span<Response> out) {
   }
 }
 
-std::string error_message(std::string_view body) {
+namespace {
+
+/// A server's message as it goes into every failed Response and output line: an 8 MB message
+/// copied into each failure would fill the output and the ranks' memory.
+std::string capped(std::string message) {
+  if (message.size() <= kMaxErrorMessage) return message;
+  const std::size_t total = message.size();
+  std::size_t cut = kMaxErrorMessage;
+  // Never inside a UTF-8 sequence: back up over continuation bytes (10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  message.resize(cut);
+  return message + fmt::format("... ({} bytes in all)", total);
+}
+
+std::string uncapped_error_message(std::string_view body) {
   JsonFault fault = JsonFault::none;
   const json doc = parse_json_limited(body, fault);
   if (!doc.is_discarded() && doc.is_object()) {
@@ -341,6 +355,12 @@ std::string error_message(std::string_view body) {
     if (c == '\n' || c == '\r') c = ' ';
   }
   return body.size() > kExcerpt ? excerpt + "..." : excerpt;
+}
+
+}  // namespace
+
+std::string error_message(std::string_view body) {
+  return capped(uncapped_error_message(body));
 }
 
 std::optional<std::vector<ModelInfo>> decode_models(std::string_view body) {

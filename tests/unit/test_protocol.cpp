@@ -174,6 +174,12 @@ TEST(ProtocolError, BothVllmShapesFastApiDetailAndPlainText) {
   EXPECT_EQ(protocol::error_message(R"({"detail":"Not Found"})"), "Not Found");
   EXPECT_EQ(protocol::error_message("Bad Gateway\n"), "Bad Gateway ");
   EXPECT_EQ(protocol::error_message(std::string(300, 'x')), std::string(200, 'x') + "...");
+  // An 8 MB message is cut (at a UTF-8 boundary) before it is copied into every failure.
+  std::string huge = std::string(protocol::kMaxErrorMessage - 1, 'a') + "\xc3\xa9" +
+                     std::string(8 << 20, 'b');
+  const auto cut = protocol::error_message(R"({"error":{"message":")" + huge + R"("}})");
+  EXPECT_EQ(cut, std::string(protocol::kMaxErrorMessage - 1, 'a') + "... (" +
+                     std::to_string(huge.size()) + " bytes in all)");
 }
 
 TEST(ProtocolModels, DecodesListAndRejectsGarbage) {
