@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tree-reduce (issue 6's benchmark): what the root handles when 4,000 agents' ~1 KB answers are
-# reduced up the rank tree, versus gathering every leaf answer at the root.
+# reduced (each level's groups meet at their supervisor's rank), versus gathering every leaf
+# answer at the root.
 #   bash bench/tree_reduce_bench.sh [build-dir]
 # Environment: ASWARM_BENCH_AGENTS (default 4000), ASWARM_BENCH_RANKS (8), ASWARM_BENCH_FANIN (50).
 #
@@ -10,7 +11,7 @@
 # tests/mpi/test_tree_reduce_64.cpp, MpiTreeReduceBench). It measures on the root, from the
 # Swarm's MpiStats, for
 #   1. mpi::broadcast: every agent answers, MPI_Gatherv brings all N answers to the root;
-#   2. mpi::tree_reduce with fanin F: local reductions, then the rank tree;
+#   2. mpi::tree_reduce with fanin F (each group's members go to their supervisor's rank);
 # the bytes received, the time inside MPI calls (waiting for other ranks included) and the wall
 # time. Then the CLI does the same tree-reduce and its --summary shows root_mpi and the levels.
 # Numbers are reported, never asserted.
@@ -26,7 +27,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 text=$(python3 -c "print(' '.join('word%03d' % (i % 1000) for i in range(128)))")  # 1,023 bytes
 start_mock --count "$agents" --mode fixed --text "$text"
 
-echo "== root traffic: gather every leaf vs rank tree ($agents agents, $ranks ranks, fanin $fanin, ${#text}-byte answers)"
+echo "== root traffic: gather every leaf vs tree_reduce ($agents agents, $ranks ranks, fanin $fanin, ${#text}-byte answers)"
 ASWARM_BENCH_HOSTFILE="$work/agents.txt" ASWARM_BENCH_FANIN="$fanin" \
   mpiexec -n "$ranks" "$build/tests/mpi/aswarm_mpi_tree_reduce_64" --gtest_also_run_disabled_tests \
   --gtest_filter='MpiTreeReduceBench.*' | grep -E '^(agents|gather|tree_reduce)'
