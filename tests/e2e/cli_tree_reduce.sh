@@ -143,7 +143,7 @@ assert s['failed'] == 1 and s['levels'][0]['failed'] == 1 and s['final']['succes
 import json; d = json.loads(open('$scratch/out0.json').read())
 assert d['success'] and d['leaves_covered'] == 40, d
 assert all(l['failed'] == 0 for l in d['levels']), d['levels']
-assert 'agent 0:' not in d['text'] and 'agent 1: sum 3:' in d['text'], d['text']"
+assert 'agent 0:' not in d['text'], d['text']"
     kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
     # Every agent dead: no answer, the reason on stderr once, a failed JSON line.
     script_mock --count 2 --dead-agents 0,1
