@@ -132,19 +132,20 @@ assert any(l['error'].startswith('no healthy agent for 1 s') for l in d), d" "$s
     done
     ;;
   health-min-healthy)
-    # Agent 3 listens after 3 s: --min-healthy 3 starts without it, and it joins the run (about
-    # 6.7 s: 400 prompts, 3 agents x 2 slots, 100 ms answers).
+    # Agent 3 listens after 6 s: --min-healthy 3 starts without it (mpiexec's start on a loaded
+    # machine took 3 s), and it joins the run (about 12 s: 800 prompts, 3 then 4 agents x 2
+    # slots, 100 ms answers).
     start_mock --count 4 --mode script --script "$(who_script)" --latency fixed:100 \
-      --late-agents 3 --late-after-seconds 3
+      --late-agents 3 --late-after-seconds 6
     python3 -c "
 import json
 with open('$scratch/in.jsonl', 'w') as f:
-    for i in range(400): f.write(json.dumps('p%d' % i) + '\n')"
+    for i in range(800): f.write(json.dumps('p%d' % i) + '\n')"
     run 2 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl" \
       --output "$scratch/out.jsonl" --per-agent-concurrency 2 --min-healthy 3
     [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
     [[ "$err" == *"3 of 4 endpoints healthy"* ]] || fail "no start line: $err"
-    json "assert [l['index'] for l in d] == list(range(400)), 'order/duplicates'
+    json "assert [l['index'] for l in d] == list(range(800)), 'order/duplicates'
 assert all(l['success'] and l['text'] == 'agent %d: p%d' % (l['agent'], l['index']) for l in d)
 assert sum(l['agent'] == 3 for l in d) > 0, 'the late agent never answered'" "$scratch/out.jsonl"
     kill "$mock_pid"; wait "$mock_pid" 2> /dev/null || true; mock_pid=""
@@ -213,7 +214,7 @@ with open('$scratch/in.jsonl', 'w') as f:
     (( kept >= 120 && kept < 400 )) || fail "killed run kept $kept lines"
     run 2 "${args[@]}" --resume
     [[ $rc -eq 0 ]] || fail "resume rc=$rc err=$err"
-    json "assert [l['index'] for l in d] == list(range(400)), 'order/duplicates'
+    json "assert [l['index'] for l in d] == list(range(800)), 'order/duplicates'
 assert all(l['success'] and l['id'] == 'p%d' % l['index'] and l['text'] == 'completion: prompt %d' % l['index'] for l in d)" "$scratch/out.jsonl"
     after=$(requests)
     [[ $((after - before)) -eq $((400 - kept)) ]] || fail "resume sent $((after - before)) requests, expected $((400 - kept))"
