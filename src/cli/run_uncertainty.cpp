@@ -63,6 +63,7 @@ std::vector<Question> read_questions(JsonlRun& io, std::size_t max) {
 void sample_answers(mpi::Swarm& chat, std::vector<Question>& questions, const Options& o,
                     RunSummary& summary) {
   const std::size_t s = o.samples;
+  for (Question& q : questions) q.answers.resize(s);  // every sample gets exactly one Response
   std::size_t made = 0;
   const mpi::WindowSource next = [&](std::size_t max) {
     std::vector<mpi::Work> work;
@@ -81,7 +82,6 @@ void sample_answers(mpi::Swarm& chat, std::vector<Question>& questions, const Op
       const auto agent = results[k].agent_index;
       summary.add(results[k],
                   agent >= 0 ? chat.endpoint(static_cast<std::size_t>(agent)).url() : "");
-      if (q.answers.size() < s) q.answers.resize(s);
       q.answers[indices[k] % s] = std::move(results[k]);
     }
   };
