@@ -64,6 +64,10 @@ void validate_blackboard(const Options& options);
 int run_blackboard(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 void validate_pipeline(const Options& options);
 int run_pipeline(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+void validate_embed(const Options& options);
+int run_embed(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+void validate_uncertainty(const Options& options);
+int run_uncertainty(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 
 /// One agent's answer in the logs of the multi-step patterns (blackboard, pipeline).
 nlohmann::json answer_json(const Response& r, const std::string& endpoint);

@@ -174,6 +174,28 @@ void add_options(CLI::App& app, Options& o) {
                  "Longest line of --input/--items (a longer one is an error naming its line)")
       ->check(flags::positive<std::size_t>(std::size_t{1} << 31))
       ->capture_default_str();
+  app.add_option("--embed-tag", o.embed_tag,
+                 "embed, uncertainty: the embedding agents' hostfile tag (the others answer "
+                 "uncertainty's questions)")
+      ->type_name("KEY=VALUE")
+      ->capture_default_str();
+  app.add_option("--embed-model", o.embed_model,
+                 "embed, uncertainty: \"model\" of the embedding requests (default: the one "
+                 "/v1/models lists)");
+  app.add_option("--samples", o.samples, "uncertainty: answers sampled per question")
+      ->check(flags::in_range<std::size_t>(1, 1024))
+      ->capture_default_str();
+  app.add_option("--seed", o.seed,
+                 "uncertainty: sample j of every question is asked with \"seed\": SEED + j")
+      ->capture_default_str();
+  app.add_option("--similarity-threshold", o.similarity_threshold,
+                 "uncertainty: answers whose embeddings' cosine similarity is at least this "
+                 "cluster together (average linkage)")
+      ->check(flags::in_range(-1.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--kle-kernel", o.kle_kernel, "uncertainty: kernel of the kernel language entropy")
+      ->check(CLI::IsMember({"cosine", "rbf"}))
+      ->capture_default_str();
   app.add_flag("--dry-run", o.dry_run,
                "Validate the hostfile and print how its endpoints are sharded; send nothing");
   app.footer(
@@ -203,7 +225,8 @@ void validate(const Options& o) {
   if (o.resume && (o.output.empty() || o.output == "-")) {
     throw CLI::ValidationError("--resume needs --output FILE (the results of the earlier run)");
   }
-  if (o.schedule == "dynamic" && o.batch_size > 1) {
+  if (o.schedule == "dynamic" && o.batch_size > 1 && o.pattern != "embed" &&
+      o.pattern != "uncertainty") {
     throw CLI::ValidationError(
         "--schedule dynamic sends one prompt per request: drop --batch-size or use --schedule "
         "static");
@@ -217,7 +240,9 @@ void validate(const Options& o) {
         "--stream applies to --pattern scatter-gather with one prompt per request and --protocol "
         "chat or completions");
   }
-  if (o.batch_size > 1 && o.protocol != "completions") {
+  // embed and uncertainty batch /v1/embeddings requests, whatever the chat protocol.
+  if (o.batch_size > 1 && o.protocol != "completions" && o.pattern != "embed" &&
+      o.pattern != "uncertainty") {
     throw CLI::ValidationError(
         "--batch-size > 1 sends /v1/completions list requests: add --protocol completions");
   }

@@ -54,6 +54,13 @@ struct Options {
   /// Longest --input/--items line (bytes); InputReader::kDefaultMaxLineBytes (8 MiB).
   std::size_t max_line_bytes = std::size_t{8} << 20;
   bool dry_run = false;
+  // --pattern embed and --pattern uncertainty (run_embed.cpp, run_uncertainty.cpp).
+  std::string embed_tag = "role=embed";  ///< KEY=VALUE of the embedding agents.
+  std::string embed_model;               ///< Embedding requests' "model" (default: the pool's).
+  std::size_t samples = 8;               ///< uncertainty: answers sampled per question.
+  std::uint64_t seed = 0;                ///< uncertainty: sample j of a question asks seed + j.
+  double similarity_threshold = 0.9;     ///< uncertainty: cosine similarity that merges.
+  std::string kle_kernel = "cosine";     ///< uncertainty: cosine or rbf.
 };
 
 /// Registers every flag on `app`.

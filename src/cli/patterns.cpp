@@ -11,6 +11,8 @@ constexpr PatternDriver kPatterns[] = {
     {.name = "tree-reduce", .run = run_tree_reduce},
     {.name = "blackboard", .validate = validate_blackboard, .run = run_blackboard},
     {.name = "pipeline", .validate = validate_pipeline, .run = run_pipeline},
+    {.name = "embed", .validate = validate_embed, .run = run_embed},
+    {.name = "uncertainty", .validate = validate_uncertainty, .run = run_uncertainty},
 };
 
 }  // namespace

@@ -261,7 +261,9 @@ void Agent::handle_generation(evhttp_request* req, std::string_view path) {
 
   const ApiContext ctx{shared_.options, stats_.index, sequence_++, std::time(nullptr)};
   ApiResult result = swarm::mock::handle_generation(
-      path, body, ctx, [this](std::string_view prompt) { return answer(prompt); });
+      path, body, ctx, [this](std::string_view prompt, std::optional<std::uint64_t> seed) {
+        return answer(prompt, seed);
+      });
   if (!result.ok) result.reply = shape_error(std::move(result.reply), shared_.options);
   if (shared_.recorder != nullptr) {
     shared_.recorder->record(stats_.index, path, body, result.reply.status, result.reply.body);
@@ -429,7 +431,7 @@ void Agent::stream_next(Pending& p) {
   if (had_slot) admit_waiting();
 }
 
-std::string Agent::answer(std::string_view prompt) {
+std::string Agent::answer(std::string_view prompt, std::optional<std::uint64_t> seed) {
   const Options& o = shared_.options;
   std::string text;
   switch (o.mode) {
@@ -440,7 +442,7 @@ std::string Agent::answer(std::string_view prompt) {
       text = expand_placeholders(o.text, prompt, stats_.index, stats_.role);
       break;
     case Mode::script:
-      return expand_placeholders(shared_.script->pick(prompt, stats_.role, answer_rng_), prompt,
+      return expand_placeholders(shared_.script->pick(prompt, stats_.role, answer_rng_, seed), prompt,
                                  stats_.index, stats_.role);
   }
   if (o.output_tokens) fit_tokens(text, draw_length());

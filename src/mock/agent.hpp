@@ -80,7 +80,7 @@ class Agent {
       std::size_t completion_tokens);
   /// Writes the next due sends of a streamed reply; ends it after the last.
   void stream_next(Pending& pending);
-  std::string answer(std::string_view prompt);
+  std::string answer(std::string_view prompt, std::optional<std::uint64_t> seed);
   std::size_t draw_length();
 
   /// Takes ownership of an unanswered request until its reply is sent or its client leaves.

@@ -65,6 +65,13 @@ std::optional<std::size_t> check_common(const json& req, const Options& options)
   return std::nullopt;
 }
 
+/// The request's integer "seed" (vLLM's per-request sampling seed), if any.
+std::optional<std::uint64_t> request_seed(const json& req) {
+  const auto it = req.find("seed");
+  if (it == req.end() || !it->is_number_integer()) return std::nullopt;
+  return static_cast<std::uint64_t>(it->get<std::int64_t>());
+}
+
 /// vLLM's context-length check; returns the completion budget.
 std::size_t completion_budget(std::size_t prompt_tokens, std::optional<std::size_t> max_tokens,
                               std::size_t default_max, const Options& options) {
@@ -132,7 +139,7 @@ ApiResult chat(const json& req, const ApiContext& ctx, const AnswerFn& answer) {
   }
   const std::size_t budget =
       completion_budget(prompt_tokens, max_tokens, ctx.options.max_model_len, ctx.options);
-  std::string text = answer(prompt);
+  std::string text = answer(prompt, request_seed(req));
   const bool cut = truncate_tokens(text, budget);
   const std::size_t completion_tokens = count_tokens(text);
   json message = {{"role", "assistant"}};
@@ -204,7 +211,7 @@ ApiResult completions(const json& req, const ApiContext& ctx, const AnswerFn& an
     const std::size_t prompt_tokens = count_tokens(prompts[i]);
     // vLLM's /v1/completions default is max_tokens = 16, as in OpenAI's API.
     const std::size_t budget = completion_budget(prompt_tokens, max_tokens, 16, ctx.options);
-    std::string text = answer(prompts[i]);
+    std::string text = answer(prompts[i], request_seed(req));
     const bool cut = truncate_tokens(text, budget);
     const std::size_t completion_tokens = count_tokens(text);
     prompt_total += prompt_tokens;
@@ -234,7 +241,7 @@ ApiResult generate(const json& req, const ApiContext& ctx, const AnswerFn& answe
   const std::string prompt = req["prompt"].get<std::string>();
   const std::size_t budget =
       completion_budget(count_tokens(prompt), max_tokens, ctx.options.max_model_len, ctx.options);
-  std::string text = answer(prompt);
+  std::string text = answer(prompt, request_seed(req));
   truncate_tokens(text, budget);
   const std::size_t completion_tokens = count_tokens(text);
   return ok_result(json{{"response", std::move(text)}}, completion_tokens);

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,7 +43,10 @@ bool truncate_tokens(std::string& text, std::size_t max_tokens);
 void fit_tokens(std::string& text, std::size_t tokens);
 
 /// Produces the (untruncated) answer text for a prompt; supplied by the agent's mode.
-using AnswerFn = std::function<std::string(std::string_view prompt)>;
+/// The answer to `prompt`; `seed` is the request's integer "seed" when it has one (script mode
+/// then picks among weighted answers by it, so a sampled answer depends on the request only).
+using AnswerFn =
+    std::function<std::string(std::string_view prompt, std::optional<std::uint64_t> seed)>;
 
 /// Per-request facts that end up in response bodies.
 struct ApiContext {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -122,7 +123,8 @@ Script Script::parse(std::string_view text, std::string_view source) {
   return script;
 }
 
-const std::string& Script::pick(std::string_view prompt, std::string_view role, Rng& rng) const {
+const std::string& Script::pick(std::string_view prompt, std::string_view role, Rng& rng,
+                                std::optional<std::uint64_t> seed) const {
   const ScriptRule* chosen = &default_;
   for (const ScriptRule& rule : rules_) {
     if (rule.role && *rule.role != role) continue;
@@ -134,7 +136,13 @@ const std::string& Script::pick(std::string_view prompt, std::string_view role, 
   if (answers.size() == 1) return answers.front().text;
   double total = 0.0;
   for (const auto& a : answers) total += a.weight;
-  double x = rng.uniform01() * total;
+  double x = 0.0;
+  if (seed) {
+    const auto slots = static_cast<std::uint64_t>(std::ceil(total));
+    x = static_cast<double>(*seed % std::max<std::uint64_t>(slots, 1)) + 0.5;
+  } else {
+    x = rng.uniform01() * total;
+  }
   for (const auto& a : answers) {
     if (x < a.weight) return a.text;
     x -= a.weight;

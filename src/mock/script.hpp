@@ -6,7 +6,7 @@
 ///     "rules": [
 ///       {"role": "critiques", "match": "vote", "answer": "B"},
 ///       {"match": "round [3-9]", "ignore_case": true, "answer": "CONSENSUS: {prompt}"},
-///       {"answers": [{"text": "A", "weight": 3}, {"text": "B", "weight": 1}]}
+///       {"answers": [{"text": "A", "weight": 3}, {"text": "B", "weight": 1}]}  (see pick())
 ///     ],
 ///     "default": "no rule matched: {prompt}"
 ///   }
@@ -53,9 +53,13 @@ class Script {
   static Script parse(std::string_view text, std::string_view source);
 
   /// The answer template for `prompt` on an agent with `role`. Draws from `rng` only when the
-  /// chosen rule has several weighted answers, so plain rules never shift the stream.
-  [[nodiscard]] const std::string& pick(std::string_view prompt, std::string_view role,
-                                        Rng& rng) const;
+  /// chosen rule has several weighted answers and the request has no `seed`, so plain rules
+  /// never shift the stream. With a `seed`, the answers' weights are laid end to end and
+  /// (seed mod their sum rounded up) + 0.5 falls in the one chosen: with integer weights,
+  /// seeds 0..sum-1 give each answer exactly `weight` times, whichever agent is asked and in
+  /// whatever order (what an uncertainty test needs: S samples with seeds 0..S-1).
+  [[nodiscard]] const std::string& pick(std::string_view prompt, std::string_view role, Rng& rng,
+                                        std::optional<std::uint64_t> seed = std::nullopt) const;
 
   [[nodiscard]] std::size_t rule_count() const noexcept { return rules_.size(); }
 

@@ -49,7 +49,8 @@ TEST(PatternTable, ListsThePatternsInTheirOrder) {
   std::vector<std::string_view> names;
   for (const auto& p : pattern_drivers()) names.push_back(p.name);
   const std::vector<std::string_view> expected = {"broadcast", "scatter-gather", "tree-reduce",
-                                                  "blackboard", "pipeline"};
+                                                  "blackboard", "pipeline", "embed",
+                                                  "uncertainty"};
   EXPECT_EQ(names, expected);
 }
 
@@ -68,7 +69,8 @@ TEST(PatternTable, EveryPatternIsFoundAndAcceptedByPattern) {
 
 TEST(PatternTable, UnknownPatternKeepsItsMessage) {
   EXPECT_EQ(error_of(with({"--pattern", "gossip"})),
-            "--pattern: gossip not in {broadcast,scatter-gather,tree-reduce,blackboard,pipeline}");
+            "--pattern: gossip not in {broadcast,scatter-gather,tree-reduce,blackboard,pipeline,embed,"
+            "uncertainty}");
 }
 
 TEST(NameTables, EveryAggregateAndProtocolIsAccepted) {
@@ -127,6 +129,15 @@ TEST(PatternRules, EachPatternKeepsItsMessages) {
        "--config aggregates its answers"},
       {{"--pattern", "pipeline", "--config", "p.json", "--input", "-", "--resume", "--output", "o"},
        ""},
+      {{"--pattern", "embed"}, "--pattern embed needs --input FILE|-"},
+      {{"--pattern", "embed", "--input", "-", "--prompt", "x"},
+       "--pattern embed embeds the input lines as written: drop --prompt"},
+      // Embedding lists need no --protocol completions, and the farm is dynamic.
+      {{"--pattern", "embed", "--input", "-", "--batch-size", "64", "--resume", "--output", "o"},
+       ""},
+      {{"--pattern", "uncertainty"},
+       "--pattern uncertainty needs --input FILE|- (one question a line)"},
+      {{"--pattern", "uncertainty", "--input", "-", "--batch-size", "8", "--samples", "5"}, ""},
       // tree-reduce checks its own flags when it runs (UsageError, without the --help hint).
       {{"--pattern", "tree-reduce"}, ""},
       {{"--pattern", "tree-reduce", "--resume"},

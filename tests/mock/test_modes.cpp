@@ -72,6 +72,36 @@ TEST(MockModes, ScriptMatchesRolesRegexesAndDefaults) {
             "CONSENSUS reached by agent 0");
 }
 
+// A request's "seed" picks among weighted answers (script.hpp): weights 2, 1, 1 laid end to end,
+// seeds 0..3 give A, A, B, C on whichever agent, and seed 4 starts over; unseeded requests
+// still draw from the agent's stream.
+TEST(MockModes, ScriptPicksWeightedAnswersByTheRequestSeed) {
+  TempDir dir;
+  write_file(dir.path() / "script.json",
+             R"({"rules": [{"match": "sample", "answers": [{"text": "A", "weight": 2},
+                                         {"text": "B"}, {"text": "C"}]}], "default": "none"})");
+  MockProcess mock({"--count", "3", "--mode", "script", "--script",
+                    (dir.path() / "script.json").string()});
+  const auto seeded = [&](std::size_t agent, int seed) {
+    json body = json::parse(chat_body("sample"));
+    body["seed"] = seed;
+    const auto r = http_post(mock.url(agent, "/v1/chat/completions"), body.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json()["choices"][0]["message"]["content"].get<std::string>();
+  };
+  const std::vector<std::string> want = {"A", "A", "B", "C", "A", "A", "B", "C"};
+  for (int seed = 0; seed < 8; ++seed) {
+    EXPECT_EQ(seeded(static_cast<std::size_t>(seed) % 3, seed), want[static_cast<std::size_t>(seed)])
+        << seed;
+    EXPECT_EQ(seeded(2 - static_cast<std::size_t>(seed) % 3, seed),
+              want[static_cast<std::size_t>(seed)])
+        << seed;
+  }
+  std::map<std::string, int> drawn;
+  for (int i = 0; i < 40; ++i) ++drawn[chat_answer(mock, 0, "sample")];
+  EXPECT_GE(drawn.size(), 2U);  // the unseeded draw is random, not the seed rule at 0
+}
+
 std::vector<std::string> numbers(const MockProcess& mock, std::size_t agent, int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) out.push_back(chat_answer(mock, agent, "a number please"));
