@@ -229,7 +229,7 @@ for l in open(sys.argv[1]):
     ;;
   tree-resume)
     echo '{"rules": [], "default": "agent {agent}: {prompt}"}' > "$scratch/script.json"
-    start_mock --count 8 --mode script --script "$scratch/script.json" --latency fixed:300
+    start_mock --count 8 --mode script --script "$scratch/script.json" --latency fixed:500
     for i in $(seq 16); do echo "\"item $i\""; done > "$scratch/items.jsonl"
     args=(--pattern tree-reduce --hostfile "$scratch/agents.txt" --items "$scratch/items.jsonl"
           --prompt "leaf {item}" --reduce-prompt "sum {level}: {responses}" --fanin 2
