@@ -24,7 +24,7 @@
 /// and rank-tree step t uses level L + 1 + t. So {level} grows monotonically up to the root, and
 /// on one rank (no rank tree) everything is exactly the seed's algorithm.
 ///
-/// Unlike the seed, successful answers that are blank (only whitespace) are dropped like
+/// As in the seed, successful answers that are blank (only whitespace) are dropped like
 /// failures. Supervisor prompts fill {responses} (answers joined by "\n---\n") and {level} in
 /// one pass, so an answer containing "{level}" is never substituted.
 
