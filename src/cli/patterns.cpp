@@ -11,6 +11,7 @@ constexpr PatternDriver kPatterns[] = {
     {.name = "tree-reduce", .run = run_tree_reduce},
     {.name = "blackboard", .validate = validate_blackboard, .run = run_blackboard},
     {.name = "pipeline", .validate = validate_pipeline, .run = run_pipeline},
+    {.name = "fan-out-fan-in", .validate = validate_fan_out, .run = run_fan_out},
 };
 
 }  // namespace
