@@ -1,6 +1,6 @@
 // libFuzzer target: the hostfile parser. Any byte string is either endpoints or a HostfileError;
-// what it accepts must survive the trip through format_hostfile() (what aswarm-health writes)
-// and read back identically.
+// what it accepts must survive the trip through format_hostfile() in both forms (the seed's tab
+// format is what aswarm-health writes) and read back identically.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,8 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const swarm::HostfileError&) {
     return 0;
   }
-  std::istringstream again(swarm::format_hostfile(endpoints));
-  const auto back = swarm::parse_hostfile(again, "formatted", [](const std::string&) {});
-  if (back != endpoints) std::abort();  // the round trip changed an endpoint
+  for (const auto format : {swarm::HostfileFormat::columns, swarm::HostfileFormat::seed_tabs}) {
+    std::istringstream again(swarm::format_hostfile(endpoints, format));
+    const auto back = swarm::parse_hostfile(again, "formatted", [](const std::string&) {});
+    if (back != endpoints) std::abort();  // the round trip changed an endpoint
+  }
   return 0;
 }

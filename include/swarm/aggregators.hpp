@@ -30,8 +30,9 @@ struct Vote {
   double confidence = 0.0;
 };
 
-/// Categorical consensus. Answers are compared after stripping whitespace and lower-casing
-/// (ASCII). Ties go to the answer seen first. No responses -> {"", 0.0}.
+/// Categorical consensus. Answers are compared as Python's `text.strip().lower()`: Unicode
+/// whitespace stripped, full Unicode lower case (utf8proc's tables). Ties go to the answer seen
+/// first. No responses -> {"", 0.0}.
 Vote majority_vote(std::span<const Response> responses, bool include_failures = false);
 
 /// Joins the texts with `separator`.
@@ -52,11 +53,16 @@ std::vector<Response> top_k(std::span<const Response> responses, std::size_t k,
 
 /// Result of structured_merge.
 struct MergeResult {
-  nlohmann::json merged = nlohmann::json::array();  ///< Always a JSON array.
-  std::vector<AgentIssue> errors;                   ///< Responses whose text is not JSON.
+  /// The merged JSON array as compact text. Values are kept as the agents wrote them (minus
+  /// whitespace), so object keys keep their order, integers of any size stay exact, and NaN,
+  /// Infinity and -Infinity (which Python's json accepts) are written back as such.
+  std::string merged = "[]";
+  std::vector<AgentIssue> errors;  ///< Responses whose text json.loads() would reject.
 };
 
-/// Parses each text as JSON: arrays are flattened into `merged`, other values appended.
+/// Parses each text as Python's json.loads() does (NaN, Infinity, -Infinity accepted; the last
+/// of duplicate keys wins at the first one's place; errors worded as Python's): arrays are
+/// flattened into `merged`, other values appended.
 MergeResult structured_merge(std::span<const Response> responses, bool include_failures = false);
 
 /// Extracts a number from a response; std::nullopt means "not a number" (reported, skipped).
@@ -64,7 +70,7 @@ using ExtractFn = std::function<std::optional<double>(const Response&)>;
 
 /// Result of statistics(). With no usable values every number is 0.
 struct Statistics {
-  double mean = 0.0;
+  double mean = 0.0;    ///< Exactly rounded, as Python's statistics.mean (exact fractions).
   double stddev = 0.0;  ///< Sample standard deviation (n - 1); 0 for fewer than two values.
                         ///< JSON key "std", as in the seed.
   double median = 0.0;
@@ -93,17 +99,34 @@ struct FailureReport {
 
 FailureReport failure_report(std::span<const Response> responses);
 
-/// JSON forms of the aggregate results (the CLI's `--aggregate` output).
-nlohmann::json to_json(const Vote& vote);
-nlohmann::json to_json(const MergeResult& merge);
-nlohmann::json to_json(const Statistics& stats);
-nlohmann::json to_json(const FailureReport& report);
+/// JSON forms of the aggregate results (the CLI's `--aggregate` output). Non-finite numbers
+/// (a mean of inf, say) are nlohmann's null here; to_json_text() writes them as Python does.
+nlohmann::ordered_json to_json(const Vote& vote);
+nlohmann::ordered_json to_json(const Statistics& stats);
+nlohmann::ordered_json to_json(const FailureReport& report);
+
+/// Compact JSON text of an aggregate result, numbers as Python's json.dumps() writes them:
+/// NaN, Infinity and -Infinity rather than null.
+std::string to_json_text(const nlohmann::ordered_json& value);
+/// structured_merge's result, {"merged": [...], "errors": [...]}, with `merged` as it was read.
+std::string to_json_text(const MergeResult& merge);
+
+/// What a named aggregate may be told besides the responses (the CLI's flags).
+struct AggregateParams {
+  std::string separator = "\n";  ///< concat (the seed's default)
+  ScoreFn score;                 ///< best-of, top-k: required by them (higher is better)
+  std::size_t k = 3;             ///< top-k
+};
 
 /// An aggregate a user can name (`aswarm-mpi --aggregate NAME`): the one table of those names.
 struct NamedAggregate {
   std::string_view name;
-  /// The aggregate of `responses` as JSON (what `--aggregate` prints under "result").
-  nlohmann::json (*result)(std::span<const Response> responses) = nullptr;
+  /// The aggregate of `responses` as compact JSON text (what `--aggregate` prints under
+  /// "result").
+  std::string (*result)(std::span<const Response> responses,
+                        const AggregateParams& params) = nullptr;
+  /// true: needs AggregateParams::score.
+  bool needs_score = false;
   /// true: reads the errors of all responses (failure-report); false: reads the texts of the
   /// successful ones only.
   bool reads_errors = false;

@@ -8,7 +8,8 @@
 ///   host:port key=value ...             host and port in the first column
 ///   [ipv6]:port   http://host:port   https://host:port
 ///   host key=value                      port omitted -> 8000
-/// `#` starts a comment anywhere on a line; blank lines and CRLF line ends are fine.
+/// `#` starts a comment at the start of a line or after whitespace (`note=a#b` is a tag value);
+/// blank lines and CRLF line ends are fine.
 
 #include <filesystem>
 #include <functional>
@@ -53,8 +54,17 @@ std::vector<Endpoint> parse_hostfile(std::istream& in, std::string_view source_n
 bool parse_hostfile_line(std::string_view line, std::string_view source_name, std::size_t line_no,
                          Endpoint& out);
 
-/// Formats endpoints back into hostfile text (`host:port` or URL, then tags), one per line,
-/// such that parse_hostfile() reproduces them exactly.
-std::string format_hostfile(const std::vector<Endpoint>& endpoints);
+/// The two ways format_hostfile() writes a line.
+enum class HostfileFormat : std::uint8_t {
+  columns,    ///< `host:port k=v ...` (space-separated; what the mock writes)
+  seed_tabs,  ///< `host<TAB>port<TAB>k=v ...`: the seed's format, which its parser needs
+              ///< (aswarm-health writes it)
+};
+
+/// Formats endpoints back into hostfile text, one per line, tags sorted by key (an https or
+/// base-path endpoint as its URL in either format), such that parse_hostfile() reproduces them
+/// exactly.
+std::string format_hostfile(const std::vector<Endpoint>& endpoints,
+                            HostfileFormat format = HostfileFormat::columns);
 
 }  // namespace swarm

@@ -215,7 +215,8 @@ class AgentPool {
   void adopt_model(std::string model, std::int64_t context);
   /// The context length used by the max_tokens rule (configured, from /v1/models, else 131072).
   std::int64_t model_context();
-  /// max_tokens that a prompt of `prompt_chars` characters is sent with under `call`.
+  /// max_tokens that a prompt of `prompt_chars` characters (code points) is sent with under
+  /// `call`.
   std::int64_t max_tokens_for(std::size_t prompt_chars, CallOptions call = {});
 
   // ---- sub-pools (share engine, caps and connections) -------------------------------------

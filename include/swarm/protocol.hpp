@@ -53,8 +53,8 @@ std::string prompt_request_body(const PoolOptions& options, std::string_view mod
 std::string request_body(const PoolOptions& options, const Request& request, std::string_view model,
                          const nlohmann::json& extra = nullptr);
 
-/// Characters of prompt text in a PromptRequest (its messages' string contents, or the prompt),
-/// for the max_tokens rule.
+/// Characters (code points, as Python's len() counts them) of prompt text in a PromptRequest
+/// (its messages' string contents, or the prompt), for the max_tokens rule.
 std::size_t prompt_chars(const PromptRequest& request);
 
 /// Body of a /v1/embeddings request.
@@ -105,8 +105,8 @@ std::string decode_embeddings(std::string_view body, std::size_t expected,
 
 // ---- the seed's sizing rules ----------------------------------------------------------------
 
-/// max_tokens for a prompt of `prompt_chars` characters: min(cap, max(128, context -
-/// prompt_chars/4 - buffer)) (1 token ~ 4 characters, as the seed estimates).
+/// max_tokens for a prompt of `prompt_chars` characters (code points, Python's len()): min(cap,
+/// max(128, context - prompt_chars/4 - buffer)) (1 token ~ 4 characters, as the seed estimates).
 std::int64_t dynamic_max_tokens(std::int64_t cap, std::int64_t context, std::size_t prompt_chars,
                                 std::int64_t buffer) noexcept;
 

@@ -17,6 +17,7 @@
 #include "drivers.hpp"
 #include "io/file_handles.hpp"
 #include "io/summary.hpp"
+#include "select.hpp"
 #include "swarm/aggregators.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/mpi/error.hpp"
@@ -179,24 +180,34 @@ void append_json_line(std::FILE* file, const nlohmann::json& line, const std::st
   }
 }
 
-Aggregator::Aggregator(const std::string& kind)
-    : aggregate_(kind.empty() ? nullptr : find_aggregate(kind)) {
-  if (!kind.empty() && aggregate_ == nullptr) {
-    throw std::invalid_argument("unknown aggregate '" + kind + "'");  // --aggregate checks first
+Aggregator::Aggregator(const AggregateFlags& flags) : params_(aggregate_params(flags)) {
+  for (const std::string& name : flags.names) {
+    const NamedAggregate* a = find_aggregate(name);
+    if (a == nullptr) {
+      throw std::invalid_argument("unknown aggregate '" + name + "'");  // --aggregate checks first
+    }
+    aggregates_.push_back(a);
+    (a->reads_errors ? keep_errors_ : keep_text_) = true;
   }
 }
 
 void Aggregator::add(const Response& r) {
-  if (enabled()) kept_.push_back(aggregate_->kept_fields(r));
+  if (!enabled()) return;
+  // The union of what the aggregates read (NamedAggregate::kept_fields of each).
+  Response kept;
+  kept.success = r.success;
+  kept.agent_index = r.agent_index;
+  if (keep_errors_) kept.error = r.error;
+  if (keep_text_ && r.success) kept.text = r.text;
+  kept_.push_back(std::move(kept));
 }
 
 void Aggregator::print() const {
-  if (!enabled()) return;
-  const nlohmann::json out = {{"aggregate", aggregate_->name},
-                              {"result", aggregate_->result(kept_)}};
-  const auto text = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fputc('\n', stdout);
+  for (const NamedAggregate* a : aggregates_) {
+    const std::string text = R"({"aggregate":)" + to_json_text(nlohmann::ordered_json(a->name)) +
+                             R"(,"result":)" + a->result(kept_, params_) + "}\n";
+    std::fwrite(text.data(), 1, text.size(), stdout);
+  }
   std::fflush(stdout);
 }
 

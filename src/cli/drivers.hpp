@@ -68,6 +68,8 @@ void validate_embed(const Options& options);
 int run_embed(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 void validate_uncertainty(const Options& options);
 int run_uncertainty(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
+void validate_fan_out(const Options& options);
+int run_fan_out(const Options& options, const PoolOptions& pool, mpi::Communicator comm);
 
 /// One agent's answer in the logs of the multi-step patterns (blackboard, pipeline).
 nlohmann::json answer_json(const Response& r, const std::string& endpoint);
@@ -76,18 +78,21 @@ nlohmann::json answer_json(const Response& r, const std::string& endpoint);
 /// Throws std::runtime_error naming `path`.
 void append_json_line(std::FILE* file, const nlohmann::json& line, const std::string& path);
 
-/// Collects what --aggregate needs and prints the aggregate as one JSON line on stdout.
+/// Collects what --aggregate needs and prints each aggregate as one JSON line on stdout, in the
+/// order the flag names them.
 class Aggregator {
  public:
-  /// `kind`: a name of swarm::named_aggregates(), or "" for none.
-  explicit Aggregator(const std::string& kind);
-  [[nodiscard]] bool enabled() const noexcept { return aggregate_ != nullptr; }
+  explicit Aggregator(const AggregateFlags& flags);
+  [[nodiscard]] bool enabled() const noexcept { return !aggregates_.empty(); }
   void add(const Response& r);
   void print() const;
 
  private:
-  const NamedAggregate* aggregate_;
-  std::vector<Response> kept_;  ///< Only the fields the aggregate reads.
+  std::vector<const NamedAggregate*> aggregates_;
+  AggregateParams params_;
+  bool keep_text_ = false;
+  bool keep_errors_ = false;
+  std::vector<Response> kept_;  ///< Only the fields the aggregates read.
 };
 
 }  // namespace swarm::cli

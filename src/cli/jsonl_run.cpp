@@ -17,6 +17,7 @@ JsonlRun open_jsonl_run(const Options& options, const std::string& input) {
   JsonlRun run;
   run.reader = std::make_unique<InputReader>(input);
   run.reader->set_max_line_bytes(options.max_line_bytes);
+  run.reader->set_plain_text(options.input_format == "text");
   run.reader->validate();
   run.lock = lock_output(options.output);  // before anything reads or writes the output
   std::error_code ec;

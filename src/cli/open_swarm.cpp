@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "drivers.hpp"
+#include "select.hpp"
 #include "swarm/mpi/health.hpp"
 
 namespace swarm::cli {
@@ -37,6 +38,14 @@ std::size_t min_healthy_count(const std::string& spec, std::size_t endpoints) {
 
 mpi::Swarm open_swarm(const Options& options, const PoolOptions& pool, mpi::Communicator comm) {
   auto swarm = mpi::Swarm::from_hostfile(comm, options.hostfile, pool);
+  if (options.select.any()) {
+    try {
+      // Before the health gate: --min-healthy counts the agents the run uses.
+      swarm = select_agents(swarm, options.select, options.seed);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());  // every rank computed the same selection
+    }
+  }
   if (options.min_healthy.empty()) {
     swarm.share_model();  // a rank whose endpoints are down still learns the model
     return swarm;

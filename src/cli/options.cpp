@@ -12,6 +12,7 @@
 #include "io/input_error.hpp"
 #include "open_swarm.hpp"
 #include "patterns.hpp"
+#include "select.hpp"
 #include "swarm/aggregators.hpp"
 #include "swarm/json_limits.hpp"
 #include "flags/number_flag.hpp"
@@ -40,8 +41,10 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--pattern", o.pattern, "Communication pattern")->check(one_of(patterns));
   app.add_option("--hostfile", o.hostfile,
                  "Agent endpoints, one per line: host[:port] [key=value ...] "
-                 "(also host<TAB>port, [ipv6]:port, http(s)://host:port)")
-      ->type_name("FILE");
+                 "(also host<TAB>port, [ipv6]:port, http(s)://host:port); default: "
+                 "$AURORA_SWARM_HOSTFILE, as in the seed")
+      ->type_name("FILE")
+      ->envname("AURORA_SWARM_HOSTFILE");
   app.add_option("--prompt", o.prompt,
                  "Prompt text (broadcast), or a template with {item} applied to each input "
                  "(scatter-gather)");
@@ -71,8 +74,55 @@ void add_options(CLI::App& app, Options& o) {
       ->type_name("FILE");
   app.add_option("--max-rounds", o.max_rounds, "blackboard: rounds cap (default: the config's)")
       ->check(flags::positive(1'000'000));
-  app.add_option("--aggregate", o.aggregate, "Print an aggregate of the answers as JSON")
+  app.add_option("--aggregate", o.aggregate.names,
+                 "Print aggregates of the answers, one JSON line each, in the order given "
+                 "(e.g. majority,concat)")
+      ->delimiter(',')
       ->check(one_of(aggregate_names()));
+  app.add_option("--separator", o.aggregate.separator,
+                 "--aggregate concat: the text between answers (default a newline)");
+  app.add_option("--score", o.aggregate.score,
+                 "--aggregate best-of/top-k: how an answer scores (higher wins): length (its "
+                 "characters), json:KEY (the number at KEY of its JSON object), regex:PATTERN "
+                 "(the number in PATTERN's first group, RE2 syntax); an answer without a score "
+                 "ranks last")
+      ->type_name("length|json:KEY|regex:PATTERN");
+  app.add_option("--top-k", o.aggregate.top_k, "--aggregate top-k: how many answers")
+      ->check(flags::positive<std::size_t>(kMaxInFlight))
+      ->capture_default_str();
+  app.add_option("--select-tag", o.select.tag,
+                 "Run on the agents whose hostfile tag KEY has VALUE (every pattern)")
+      ->type_name("KEY=VALUE");
+  app.add_option("--exclude-agents", o.select.exclude, "Leave these agents out (0-based, of "
+                 "the --select-tag selection)")
+      ->delimiter(',')
+      ->type_name("I,J,...");
+  app.add_option("--select-agents", o.select.agents,
+                 "Run on these agents only, numbered 0.. in this order (after --exclude-agents)")
+      ->delimiter(',')
+      ->type_name("I,J,...");
+  app.add_option("--slice", o.select.slice,
+                 "Run on agents START..STOP-1 of the selection so far (Python's [start:stop]; "
+                 "either may be empty)")
+      ->type_name("START:STOP");
+  app.add_option("--sample", o.select.sample,
+                 "Run on N agents drawn at random (with --seed) from the selection so far")
+      ->check(flags::positive<std::size_t>(kMaxInFlight));
+  app.add_option("--seed", o.seed,
+                 "Seed of --sample's draw and of the retry jitter; uncertainty: sample j of every "
+                 "question is asked with \"seed\": SEED + j")
+      ->capture_default_str();
+  app.add_option("--reducer-agent", o.reducer_agent,
+                 "Broadcast --reduce-prompt: the agent that reduces (default 0)")
+      ->capture_default_str();
+  app.add_option("--workers", o.workers,
+                 "fan-out-fan-in: how many agents (the first N) answer --prompt (default all)")
+      ->check(flags::positive<std::size_t>(kMaxInFlight));
+  app.add_option("--input-format", o.input_format,
+                 "--input and --items: jsonl, or text (every non-blank line, stripped, is one "
+                 "prompt or item: plain text, CSV or TSV rows)")
+      ->check(CLI::IsMember({"jsonl", "text"}))
+      ->capture_default_str();
   app.add_option("--protocol", o.protocol, "Wire protocol")
       ->check(one_of(protocol_names()))
       ->capture_default_str();
@@ -185,9 +235,6 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--samples", o.samples, "uncertainty: answers sampled per question")
       ->check(flags::in_range<std::size_t>(1, 1024))
       ->capture_default_str();
-  app.add_option("--seed", o.seed,
-                 "uncertainty: sample j of every question is asked with \"seed\": SEED + j")
-      ->capture_default_str();
   app.add_option("--similarity-threshold", o.similarity_threshold,
                  "uncertainty: answers whose embeddings' cosine similarity is at least this "
                  "cluster together (average linkage)")
@@ -208,7 +255,8 @@ void add_options(CLI::App& app, Options& o) {
       "--input requests.jsonl --output results.jsonl --resume\n"
       "  mpiexec -n 8 aswarm-mpi --pattern pipeline --hostfile agents.txt "
       "--config pipeline.json --input items.jsonl --output items-out.jsonl\n"
-      "Environment: AURORA_SWARM_MAX_TOKENS, AURORA_SWARM_MAX_TOKENS_AGGREGATION,\n"
+      "Environment: AURORA_SWARM_HOSTFILE (when --hostfile is not given),\n"
+      "  AURORA_SWARM_MAX_TOKENS, AURORA_SWARM_MAX_TOKENS_AGGREGATION,\n"
       "  AURORA_SWARM_MODEL_MAX_CONTEXT, AURORA_SWARM_TIMEOUT_PER_SEQUENCE, ASWARM_API_KEY\n"
       "  (or OPENAI_API_KEY). Flags take precedence.\n"
       "Exit status: 0 all succeeded, 3 some requests failed (results written), 2 usage or input\n"
@@ -216,7 +264,7 @@ void add_options(CLI::App& app, Options& o) {
 }
 
 void validate(const Options& o) {
-  if (o.hostfile.empty()) throw CLI::RequiredError("--hostfile");
+  if (o.hostfile.empty()) throw CLI::RequiredError("--hostfile (or AURORA_SWARM_HOSTFILE)");
   if (o.dry_run) return;
   if (o.pattern.empty()) throw CLI::RequiredError("--pattern");
   if (const PatternDriver* driver = find_pattern(o.pattern); driver && driver->validate) {
@@ -230,6 +278,27 @@ void validate(const Options& o) {
     throw CLI::ValidationError(
         "--schedule dynamic sends one prompt per request: drop --batch-size or use --schedule "
         "static");
+  }
+  try {
+    if (!o.aggregate.score.empty()) (void)score_function(o.aggregate.score);
+    if (!o.select.slice.empty()) (void)parse_slice(o.select.slice, 0);
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError(e.what());
+  }
+  for (const std::string& name : o.aggregate.names) {
+    const NamedAggregate* a = find_aggregate(name);
+    if (a != nullptr && a->needs_score && o.aggregate.score.empty()) {
+      throw CLI::ValidationError("--aggregate " + name +
+                                 " needs --score length|json:KEY|regex:PATTERN");
+    }
+  }
+  if (!o.select.tag.empty() && o.select.tag.find('=') == std::string::npos) {
+    throw CLI::ValidationError("--select-tag " + o.select.tag + ": expected KEY=VALUE");
+  }
+  if (o.input_format != "jsonl" && o.pattern != "pipeline" && o.pattern != "tree-reduce" &&
+      o.pattern != "scatter-gather") {
+    throw CLI::ValidationError(
+        "--input-format applies to --input (scatter-gather, pipeline) and --items (tree-reduce)");
   }
   if (o.hedge && o.no_failover) {
     throw CLI::ValidationError(
@@ -264,6 +333,7 @@ PoolOptions pool_options(const Options& o) {
   p.failover = !o.no_failover;
   p.give_up_after = Seconds(o.give_up_after);
   p.hedge_quantile = o.hedge ? o.hedge_quantile : 0.0;
+  if (o.seed != 0) p.seed = o.seed;
   p.validate();
   return p;
 }

@@ -12,6 +12,27 @@
 
 namespace swarm::cli {
 
+/// --aggregate and the flags that parametrise it.
+struct AggregateFlags {
+  std::vector<std::string> names;  ///< --aggregate NAME[,NAME...]: printed in this order.
+  std::string separator = "\n";    ///< --separator: concat's joiner (the seed's default).
+  std::string score;               ///< --score length | json:KEY | regex:PATTERN (best-of, top-k)
+  std::size_t top_k = 3;           ///< --top-k K
+  [[nodiscard]] bool empty() const noexcept { return names.empty(); }
+};
+
+/// The sub-pool a run uses (every pattern): applied in this order to the hostfile's agents.
+struct SelectFlags {
+  std::string tag;                   ///< --select-tag KEY=VALUE (Swarm::by_tag)
+  std::vector<std::size_t> exclude;  ///< --exclude-agents I,J,...: dropped
+  std::vector<std::size_t> agents;   ///< --select-agents I,J,...: kept, in this order
+  std::string slice;                 ///< --slice START:STOP (Python's [start:stop])
+  std::optional<std::size_t> sample; ///< --sample N, drawn with --seed
+  [[nodiscard]] bool any() const noexcept {
+    return !tag.empty() || !exclude.empty() || !agents.empty() || !slice.empty() || sample;
+  }
+};
+
 struct Options {
   std::string pattern;
   std::string hostfile;
@@ -24,7 +45,14 @@ struct Options {
   std::string items;       ///< tree-reduce: JSONL items, one leaf prompt each ({item}).
   std::string config;      ///< blackboard: the board configuration (JSON).
   int max_rounds = 0;      ///< blackboard: rounds cap; 0 = the config's max_rounds.
-  std::string aggregate;
+  AggregateFlags aggregate;
+  SelectFlags select;
+  /// --seed: --sample's draw, the retry jitter (when non-zero) and, for uncertainty, sample j of
+  /// a question asks "seed": seed + j.
+  std::uint64_t seed = 0;
+  std::size_t reducer_agent = 0;     ///< --reducer-agent: who answers --reduce-prompt.
+  std::optional<std::size_t> workers;  ///< fan-out-fan-in: --workers N (default: all agents).
+  std::string input_format = "jsonl";  ///< --input-format jsonl|text (--input, --items)
   std::string protocol = "chat";
   std::string model;
   std::optional<std::int64_t> max_tokens;
@@ -58,7 +86,6 @@ struct Options {
   std::string embed_tag = "role=embed";  ///< KEY=VALUE of the embedding agents.
   std::string embed_model;               ///< Embedding requests' "model" (default: the pool's).
   std::size_t samples = 8;               ///< uncertainty: answers sampled per question.
-  std::uint64_t seed = 0;                ///< uncertainty: sample j of a question asks seed + j.
   double similarity_threshold = 0.9;     ///< uncertainty: cosine similarity that merges.
   std::string kle_kernel = "cosine";     ///< uncertainty: cosine or rbf.
 };

@@ -13,6 +13,7 @@ constexpr PatternDriver kPatterns[] = {
     {.name = "pipeline", .validate = validate_pipeline, .run = run_pipeline},
     {.name = "embed", .validate = validate_embed, .run = run_embed},
     {.name = "uncertainty", .validate = validate_uncertainty, .run = run_uncertainty},
+    {.name = "fan-out-fan-in", .validate = validate_fan_out, .run = run_fan_out},
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "drivers.hpp"
 #include "open_swarm.hpp"
 #include "io/exit_codes.hpp"
@@ -42,7 +44,12 @@ int run_broadcast(const Options& options, const PoolOptions& pool, mpi::Communic
   if (options.reduce_prompt.empty()) {
     responses = mpi::broadcast(swarm, prompt);
   } else {
-    auto out = mpi::broadcast_and_reduce(swarm, prompt, options.reduce_prompt);
+    if (options.reducer_agent >= swarm.size()) {
+      throw UsageError(fmt::format("--reducer-agent {}: the run has {} agents",
+                                   options.reducer_agent, swarm.size()));
+    }
+    auto out =
+        mpi::broadcast_and_reduce(swarm, prompt, options.reduce_prompt, options.reducer_agent);
     responses = std::move(out.responses);
     reduced = std::move(out.reduced);
   }

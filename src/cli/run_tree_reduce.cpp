@@ -91,6 +91,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
     if (with_items) {
       InputReader reader(options.items);
       reader.set_max_line_bytes(options.max_line_bytes);
+      reader.set_plain_text(options.input_format == "text");  // --input-format text
       const auto count = reader.validate();  // every line checked before anything is sent
       if (count == 0) throw InputError(options.items, 0, "holds no items");
       check_text_items(reader);

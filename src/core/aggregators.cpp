@@ -11,29 +11,23 @@
 #include <unordered_map>
 #include <utility>
 
+#include <mpfr.h>
+
+#include "python_json.hpp"
 #include "swarm/json_limits.hpp"
+#include "unicode.hpp"
 
 namespace swarm {
 namespace {
 
-// Python's str.strip() and lower() are Unicode-aware; answers are compared on their ASCII
-// forms only, which is what a vote over short labels ("yes", "B", "42") needs.
-constexpr bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
+// Python's str.strip(): parse_number() and the rejection messages strip as float() does.
 std::string_view strip(std::string_view s) noexcept {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
+  return detail::python_strip(s);
 }
 
+// The seed's Counter key: r.text.strip().lower().
 std::string normalize_answer(std::string_view text) {
-  std::string out(strip(text));
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
+  return detail::python_lower(detail::python_strip(text));
 }
 
 /// The responses an aggregator looks at, in input order (Python's `_ok`).
@@ -96,8 +90,58 @@ bool overflows(std::string_view num) noexcept {
   return magnitude > 0;
 }
 
-nlohmann::json to_json(const std::vector<AgentIssue>& issues) {
-  nlohmann::json out = nlohmann::json::array();
+/// MPFR numbers as RAII values.
+class Mpfr {
+ public:
+  explicit Mpfr(mpfr_prec_t precision) { mpfr_init2(value_, precision); }
+  ~Mpfr() { mpfr_clear(value_); }
+  Mpfr(const Mpfr&) = delete;
+  Mpfr& operator=(const Mpfr&) = delete;
+  mpfr_ptr get() noexcept { return value_; }
+
+ private:
+  mpfr_t value_;
+};
+
+/// Python's statistics.mean: the exact sum (as fractions) divided by n, rounded once to the
+/// nearest double. Any double is a multiple of 2^-1074 below 2^1024, so 2,200 bits hold the sum
+/// of up to 2^100 of them exactly; MPFR then rounds the quotient once. With an infinity or NaN
+/// among the values Python adds the non-finite ones as floats and divides that by n.
+double exact_mean(const std::vector<double>& values) {
+  const auto n = static_cast<unsigned long>(values.size());
+  double non_finite = 0.0;
+  bool any_non_finite = false;
+  for (const double v : values) {
+    if (!std::isfinite(v)) {
+      non_finite += v;
+      any_non_finite = true;
+    }
+  }
+  if (any_non_finite) return non_finite / static_cast<double>(n);
+
+  Mpfr sum(2200);
+  mpfr_set_zero(sum.get(), 1);
+  for (const double v : values) mpfr_add_d(sum.get(), sum.get(), v, MPFR_RNDN);  // exact
+  if (mpfr_zero_p(sum.get()) != 0) return 0.0;  // Fraction(0) is +0.0, whatever the signs
+  Mpfr mean(std::numeric_limits<double>::digits);
+  mpfr_div_ui(mean.get(), sum.get(), n, MPFR_RNDN);
+  const double rounded = mpfr_get_d(mean.get(), MPFR_RNDN);
+  if (std::fabs(rounded) >= std::numeric_limits<double>::min()) return rounded;
+  // Subnormal: round once to the subnormal grid, in double's exponent range.
+  const mpfr_exp_t emin = mpfr_get_emin();
+  const mpfr_exp_t emax = mpfr_get_emax();
+  mpfr_set_emin(std::numeric_limits<double>::min_exponent - std::numeric_limits<double>::digits + 1);
+  mpfr_set_emax(std::numeric_limits<double>::max_exponent);
+  const int ternary = mpfr_div_ui(mean.get(), sum.get(), n, MPFR_RNDN);
+  mpfr_subnormalize(mean.get(), ternary, MPFR_RNDN);
+  const double subnormal = mpfr_get_d(mean.get(), MPFR_RNDN);
+  mpfr_set_emin(emin);
+  mpfr_set_emax(emax);
+  return subnormal;
+}
+
+nlohmann::ordered_json to_json(const std::vector<AgentIssue>& issues) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const AgentIssue& issue : issues) {
     out.push_back({{"agent_index", issue.agent_index}, {"error", issue.error}});
   }
@@ -187,27 +231,26 @@ std::vector<Response> top_k(std::span<const Response> responses, std::size_t k,
 
 MergeResult structured_merge(std::span<const Response> responses, bool include_failures) {
   MergeResult result;
+  std::string merged = "[";
+  bool empty = true;
+  const auto add = [&](const std::string& element) {
+    if (!empty) merged.push_back(',');
+    merged.append(element);
+    empty = false;
+  };
   for (const Response* r : usable(responses, include_failures)) {
-    JsonFault fault = JsonFault::none;
-    nlohmann::json value = parse_json_limited(r->text, fault);
-    if (fault == JsonFault::too_deep) {
-      result.errors.push_back({r->agent_index, json_depth_reason()});
-      continue;
-    }
-    try {
-      // Within the depth limit; with exceptions for nlohmann's reason when it is not JSON.
-      if (fault == JsonFault::syntax) value = nlohmann::json::parse(r->text);
-    } catch (const nlohmann::json::exception& e) {
-      // parse_error for bad syntax, out_of_range for numbers too large for a double.
-      result.errors.push_back({r->agent_index, e.what()});
-      continue;
-    }
-    if (value.is_array()) {
-      for (auto& element : value) result.merged.push_back(std::move(element));
+    std::string error;
+    const auto value = detail::read_python_json(r->text, error, kMaxJsonDepth);
+    if (!value) {
+      result.errors.push_back({r->agent_index, std::move(error)});
+    } else if (value->elements) {
+      for (const std::string& element : *value->elements) add(element);
     } else {
-      result.merged.push_back(std::move(value));
+      add(value->compact);
     }
   }
+  merged.push_back(']');
+  result.merged = std::move(merged);
   return result;
 }
 
@@ -252,16 +295,8 @@ Statistics statistics(std::span<const Response> responses, const ExtractFn& extr
   if (n == 0) return stats;
 
   // Two passes: the mean, then the squared deviations from it, which avoids the cancellation
-  // of E[x^2] - E[x]^2. If the plain sum overflows on finite values, a running mean still
-  // gives Python's answer (statistics.mean([1e308, 1e308]) == 1e308); it is not the default
-  // because it turns inf into nan (inf + (1 - inf) / 2).
-  const double sum = std::accumulate(values.begin(), values.end(), 0.0);
-  double mean = sum / static_cast<double>(n);
-  if (!std::isfinite(sum) &&
-      std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); })) {
-    mean = 0.0;
-    for (std::size_t i = 0; i < n; ++i) mean += (values[i] - mean) / static_cast<double>(i + 1);
-  }
+  // of E[x^2] - E[x]^2.
+  const double mean = exact_mean(values);
   stats.mean = mean;
   if (n > 1) {
     double squares = 0.0;
@@ -295,15 +330,11 @@ FailureReport failure_report(std::span<const Response> responses) {
   return report;
 }
 
-nlohmann::json to_json(const Vote& vote) {
+nlohmann::ordered_json to_json(const Vote& vote) {
   return {{"winner", vote.winner}, {"confidence", vote.confidence}};
 }
 
-nlohmann::json to_json(const MergeResult& merge) {
-  return {{"merged", merge.merged}, {"errors", to_json(merge.errors)}};
-}
-
-nlohmann::json to_json(const Statistics& stats) {
+nlohmann::ordered_json to_json(const Statistics& stats) {
   return {{"mean", stats.mean},
           {"std", stats.stddev},
           {"median", stats.median},
@@ -313,29 +344,55 @@ nlohmann::json to_json(const Statistics& stats) {
           {"rejected", to_json(stats.rejected)}};
 }
 
-nlohmann::json to_json(const FailureReport& report) {
+nlohmann::ordered_json to_json(const FailureReport& report) {
   return {{"total", report.total},
           {"success_count", report.success_count},
           {"failure_count", report.failure_count},
           {"failures", to_json(report.failures)}};
 }
 
+std::string to_json_text(const nlohmann::ordered_json& value) {
+  return detail::dump_python_json(value);
+}
+
+std::string to_json_text(const MergeResult& merge) {
+  return R"({"merged":)" + merge.merged + R"(,"errors":)" + to_json_text(to_json(merge.errors)) +
+         "}";
+}
+
 namespace {
 
-nlohmann::json majority_json(std::span<const Response> r) {
-  return to_json(majority_vote(r));
+/// One chosen response with its score, as best-of and top-k print it.
+nlohmann::ordered_json scored_json(const Response& r, double score) {
+  return {{"agent_index", r.agent_index}, {"score", score}, {"text", r.text}};
 }
-nlohmann::json concat_json(std::span<const Response> r) {
-  return {{"text", concat(r)}};
+
+std::string majority_json(std::span<const Response> r, const AggregateParams& /*params*/) {
+  return to_json_text(to_json(majority_vote(r)));
 }
-nlohmann::json statistics_json(std::span<const Response> r) {
-  return to_json(statistics(r));
+std::string concat_json(std::span<const Response> r, const AggregateParams& params) {
+  return to_json_text(nlohmann::ordered_json{{"text", concat(r, params.separator)}});
 }
-nlohmann::json merge_json(std::span<const Response> r) {
-  return to_json(structured_merge(r));
+std::string statistics_json(std::span<const Response> r, const AggregateParams& /*params*/) {
+  return to_json_text(to_json(statistics(r)));
 }
-nlohmann::json failures_json(std::span<const Response> r) {
-  return to_json(failure_report(r));
+std::string merge_json(std::span<const Response> r, const AggregateParams& /*params*/) {
+  return to_json_text(structured_merge(r));
+}
+std::string failures_json(std::span<const Response> r, const AggregateParams& /*params*/) {
+  return to_json_text(to_json(failure_report(r)));
+}
+std::string best_of_json(std::span<const Response> r, const AggregateParams& params) {
+  const Response best = best_of(r, params.score);
+  if (!best.success) return to_json_text(nlohmann::ordered_json{{"error", best.error}});
+  return to_json_text(scored_json(best, params.score(best)));
+}
+std::string top_k_json(std::span<const Response> r, const AggregateParams& params) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const Response& chosen : top_k(r, params.k, params.score)) {
+    out.push_back(scored_json(chosen, params.score(chosen)));
+  }
+  return to_json_text(nlohmann::ordered_json{{"top", std::move(out)}});
 }
 
 constexpr NamedAggregate kNamedAggregates[] = {
@@ -344,6 +401,8 @@ constexpr NamedAggregate kNamedAggregates[] = {
     {.name = "statistics", .result = statistics_json},
     {.name = "structured-merge", .result = merge_json},
     {.name = "failure-report", .result = failures_json, .reads_errors = true},
+    {.name = "best-of", .result = best_of_json, .needs_score = true},
+    {.name = "top-k", .result = top_k_json, .needs_score = true},
 };
 
 }  // namespace

@@ -175,8 +175,20 @@ void add_tag(std::string_view column, std::size_t column_no, Endpoint& out) {
   if (!inserted) fail(fmt::format("tag '{}' is given twice on this line", it->first));
 }
 
+// A '#' starts a comment at the start of a line or after whitespace; inside a column it is data
+// ("note=a#b role=x" keeps both tags, as the seed, which has no inline comments, does).
+std::string_view without_comment(std::string_view line) noexcept {
+  for (std::size_t hash = line.find('#'); hash != std::string_view::npos;
+       hash = line.find('#', hash + 1)) {
+    if (hash == 0 || kWhitespace.find(line[hash - 1]) != std::string_view::npos) {
+      return line.substr(0, hash);
+    }
+  }
+  return line;
+}
+
 bool parse_line(std::string_view line, Endpoint& out) {
-  if (const auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+  line = without_comment(line);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF files
 
   auto rest = line;
@@ -288,22 +300,28 @@ std::vector<Endpoint> parse_hostfile(const std::filesystem::path& path,
   return parse_hostfile(in, name, on_warning);
 }
 
-std::string format_hostfile(const std::vector<Endpoint>& endpoints) {
+std::string format_hostfile(const std::vector<Endpoint>& endpoints, HostfileFormat format) {
+  const bool tabs = format == HostfileFormat::seed_tabs;
   std::string out;
   for (const auto& e : endpoints) {
     if (e.scheme == Scheme::https || !e.base_path.empty()) {
-      out += e.url();
+      out += e.url();  // the seed has neither https nor base paths: kept as a URL in both forms
+    } else if (tabs) {
+      const bool ipv6 = e.host.find(':') != std::string::npos;
+      fmt::format_to(std::back_inserter(out), "{}\t{}", ipv6 ? "[" + e.host + "]" : e.host,
+                     e.port);
     } else {
       out += e.authority();
     }
     for (const auto& [key, value] : e.tags) {
       // A tag that would not read back identically is a programming error, not user input.
-      if (key.empty() || key.find_first_of(" \t\v\f\r\n#=") != std::string::npos ||
-          value.find_first_of(" \t\v\f\r\n#") != std::string::npos) {
+      if (key.empty() || key.front() == '#' ||
+          key.find_first_of(" \t\v\f\r\n=") != std::string::npos ||
+          value.find_first_of(" \t\v\f\r\n") != std::string::npos) {
         throw std::invalid_argument(fmt::format(
             "format_hostfile: tag '{}={}' cannot be written to a hostfile", key, value));
       }
-      fmt::format_to(std::back_inserter(out), " {}={}", key, value);
+      fmt::format_to(std::back_inserter(out), "{}{}={}", tabs ? '\t' : ' ', key, value);
     }
     out += '\n';
   }

@@ -12,6 +12,7 @@
 #include "log.hpp"
 #include "pool_shared.hpp"
 #include "protocol_internal.hpp"
+#include "unicode.hpp"
 #include "swarm/protocol.hpp"
 
 namespace swarm {
@@ -280,7 +281,7 @@ void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn do
   }
   ensure_model();
   const PoolOptions& o = options();
-  const auto max_tokens = max_tokens_for(prompt.size(), call);
+  const auto max_tokens = max_tokens_for(detail::code_points(prompt), call);
   if (call.stream) {
     check_streamable(o, true);
     return submit_body(agent,
@@ -379,7 +380,7 @@ void AgentPool::submit_batch(std::size_t agent, std::vector<std::string> prompts
   ensure_model();
   const PoolOptions& o = options();
   std::size_t chars = 0;
-  for (const auto& p : prompts) chars += p.size();
+  for (const auto& p : prompts) chars += detail::code_points(p);  // len() in the seed
   auto t = std::make_unique<Transfer>();
   t->path = protocol::route(Protocol::completions);
   t->body = protocol::batch_body(o, shared_->model, prompts,

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "protocol_internal.hpp"
+#include "unicode.hpp"
 #include "swarm/json_limits.hpp"
 #include "swarm/protocol.hpp"
 
@@ -133,18 +134,18 @@ std::string request_body(const PoolOptions& options, const Request& request, std
 }
 
 std::size_t prompt_chars(const PromptRequest& request) {
-  if (request.messages.is_null()) return request.prompt.size();
+  if (request.messages.is_null()) return detail::code_points(request.prompt);
   std::size_t chars = 0;
   for (const json& m : request.messages) {
     if (!m.is_object()) continue;
     const auto c = m.find("content");
     if (c == m.end()) continue;
     if (c->is_string()) {
-      chars += c->get_ref<const std::string&>().size();
+      chars += detail::code_points(c->get_ref<const std::string&>());
     } else if (c->is_array()) {
       for (const json& part : *c) {
         if (part.is_object() && part.contains("text") && part["text"].is_string()) {
-          chars += part["text"].get_ref<const std::string&>().size();
+          chars += detail::code_points(part["text"].get_ref<const std::string&>());
         }
       }
     }

@@ -88,7 +88,8 @@ int run(const Options& options, Clock::time_point start, spdlog::logger& log) {
   const std::string output = options.output_path();
   try {
     write_file_atomically(
-        output, header(healthy.size(), total, options.hostfile) + swarm::format_hostfile(healthy));
+        output, header(healthy.size(), total, options.hostfile) +
+                    swarm::format_hostfile(healthy, swarm::HostfileFormat::seed_tabs));
   } catch (const std::exception& e) {
     log.error("{}", e.what());
     return kExitUsage;

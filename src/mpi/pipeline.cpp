@@ -238,7 +238,7 @@ StageTransform majority() {
 
 StageTransform structured_merge() {
   return
-      [](const std::vector<Response>& rs) { return ::swarm::structured_merge(rs).merged.dump(); };
+      [](const std::vector<Response>& rs) { return ::swarm::structured_merge(rs).merged; };
 }
 
 StageTransform first() {

@@ -82,6 +82,24 @@ TEST(InputReader, PlainAndIdObjectsMix) {
   EXPECT_TRUE(records[3].id.is_null());
 }
 
+TEST(InputReader, PlainTextLinesAreItems) {
+  // --input-format text: the seed's scripts read plain text, CSV and TSV rows, one per line.
+  TempDir dir;
+  const auto path = dir.file("items.txt");
+  write_file(path, "apple,red\n\n  pear\tgreen \r\n{\"id\": 1, \"prompt\": \"p\"}\n\"q\"\n");
+  InputReader reader(path);
+  reader.set_plain_text(true);
+  EXPECT_EQ(reader.validate(), 4U);
+  const auto records = read_all(reader, 10);
+  ASSERT_EQ(records.size(), 4U);
+  EXPECT_EQ(records[0].prompt, "apple,red");
+  EXPECT_EQ(records[1].prompt, "pear\tgreen");
+  EXPECT_EQ(records[1].line, 3U);
+  EXPECT_EQ(records[2].prompt, R"({"id": 1, "prompt": "p"})");  // text, not JSON
+  EXPECT_TRUE(records[2].id.is_null());
+  EXPECT_EQ(records[3].prompt, "\"q\"");
+}
+
 TEST(InputReader, BatchLinesDoNotMixWithPlainPrompts) {
   TempDir dir;
   const auto path = dir.file("in.jsonl");

@@ -2,6 +2,7 @@
 // and protocol names of swarm::core, and each pattern's flag rules. No MPI run.
 #include "patterns.hpp"
 
+#include <cmath>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "options.hpp"
+#include "select.hpp"
 #include "swarm/aggregators.hpp"
 #include "swarm/pool_options.hpp"
 
@@ -50,7 +52,7 @@ TEST(PatternTable, ListsThePatternsInTheirOrder) {
   for (const auto& p : pattern_drivers()) names.push_back(p.name);
   const std::vector<std::string_view> expected = {"broadcast", "scatter-gather", "tree-reduce",
                                                   "blackboard", "pipeline", "embed",
-                                                  "uncertainty"};
+                                                  "uncertainty", "fan-out-fan-in"};
   EXPECT_EQ(names, expected);
 }
 
@@ -70,15 +72,20 @@ TEST(PatternTable, EveryPatternIsFoundAndAcceptedByPattern) {
 TEST(PatternTable, UnknownPatternKeepsItsMessage) {
   EXPECT_EQ(error_of(with({"--pattern", "gossip"})),
             "--pattern: gossip not in {broadcast,scatter-gather,tree-reduce,blackboard,pipeline,embed,"
-            "uncertainty}");
+            "uncertainty,fan-out-fan-in}");
 }
 
 TEST(NameTables, EveryAggregateAndProtocolIsAccepted) {
   for (const auto name : aggregate_names()) {
-    const auto options =
-        parse(with({"--pattern", "broadcast", "--prompt", "x", "--aggregate", std::string(name)}));
-    EXPECT_EQ(options.aggregate, name);
+    const auto options = parse(with({"--pattern", "broadcast", "--prompt", "x", "--aggregate",
+                                     std::string(name), "--score", "length"}));
+    EXPECT_EQ(options.aggregate.names, std::vector<std::string>{std::string(name)});
   }
+  // Several in one run, in the order given (the seed's broadcast_aggregators.py).
+  const auto both = parse(with({"--pattern", "broadcast", "--prompt", "x", "--aggregate",
+                                "majority,concat", "--separator", " | "}));
+  EXPECT_EQ(both.aggregate.names, (std::vector<std::string>{"majority", "concat"}));
+  EXPECT_EQ(both.aggregate.separator, " | ");
   for (const auto name : protocol_names()) {
     const auto options =
         parse(with({"--pattern", "broadcast", "--prompt", "x", "--protocol", std::string(name)}));
@@ -89,7 +96,7 @@ TEST(NameTables, EveryAggregateAndProtocolIsAccepted) {
 TEST(NameTables, UnknownAggregateAndProtocolKeepTheirMessages) {
   EXPECT_EQ(error_of(with({"--pattern", "broadcast", "--prompt", "x", "--aggregate", "median"})),
             "--aggregate: median not in "
-            "{majority,concat,statistics,structured-merge,failure-report}");
+            "{majority,concat,statistics,structured-merge,failure-report,best-of,top-k}");
   EXPECT_EQ(error_of(with({"--pattern", "broadcast", "--prompt", "x", "--protocol", "grpc"})),
             "--protocol: grpc not in {chat,completions,generate}");
 }
@@ -138,6 +145,27 @@ TEST(PatternRules, EachPatternKeepsItsMessages) {
       {{"--pattern", "uncertainty"},
        "--pattern uncertainty needs --input FILE|- (one question a line)"},
       {{"--pattern", "uncertainty", "--input", "-", "--batch-size", "8", "--samples", "5"}, ""},
+      {{"--pattern", "broadcast", "--prompt", "x", "--aggregate", "best-of"},
+       "--aggregate best-of needs --score length|json:KEY|regex:PATTERN"},
+      {{"--pattern", "broadcast", "--prompt", "x", "--aggregate", "top-k", "--score", "size"},
+       "--score size: expected length, json:KEY or regex:PATTERN"},
+      {{"--pattern", "broadcast", "--prompt", "x", "--aggregate", "top-k", "--score", "regex:("},
+       "--score regex:(: missing ): ("},
+      {{"--pattern", "broadcast", "--prompt", "x", "--slice", "1-3"},
+       "--slice 1-3: expected START:STOP"},
+      {{"--pattern", "broadcast", "--prompt", "x", "--slice", "a:3"},
+       "--slice a:3: expected START:STOP (integers)"},
+      {{"--pattern", "broadcast", "--prompt", "x", "--select-tag", "role"},
+       "--select-tag role: expected KEY=VALUE"},
+      {{"--pattern", "broadcast", "--prompt", "x", "--slice", "-2:", "--select-tag", "role=b",
+        "--exclude-agents", "0,1", "--select-agents", "1", "--sample", "1"},
+       ""},
+      {{"--pattern", "broadcast", "--prompt", "x", "--input-format", "text"},
+       "--input-format applies to --input (scatter-gather, pipeline) and --items (tree-reduce)"},
+      {{"--pattern", "fan-out-fan-in", "--prompt", "x"},
+       "--pattern fan-out-fan-in needs --reduce-prompt with {responses} (what agent 0 is asked)"},
+      {{"--pattern", "fan-out-fan-in", "--prompt", "x", "--reduce-prompt", "r", "--workers", "2"},
+       ""},
       // tree-reduce checks its own flags when it runs (UsageError, without the --help hint).
       {{"--pattern", "tree-reduce"}, ""},
       {{"--pattern", "tree-reduce", "--resume"},
@@ -146,6 +174,32 @@ TEST(PatternRules, EachPatternKeepsItsMessages) {
   for (const auto& c : cases) {
     EXPECT_EQ(error_of(with(c.args)), c.message) << ::testing::PrintToString(c.args);
   }
+}
+
+TEST(SelectFlags, SliceIsPythonsSlice) {
+  EXPECT_EQ(parse_slice("1:3", 6), (std::pair<std::size_t, std::size_t>{1, 3}));
+  EXPECT_EQ(parse_slice(":", 6), (std::pair<std::size_t, std::size_t>{0, 6}));
+  EXPECT_EQ(parse_slice("-2:", 6), (std::pair<std::size_t, std::size_t>{4, 6}));
+  EXPECT_EQ(parse_slice(":-1", 6), (std::pair<std::size_t, std::size_t>{0, 5}));
+  EXPECT_EQ(parse_slice("4:2", 6), (std::pair<std::size_t, std::size_t>{4, 4}));  // empty
+  EXPECT_EQ(parse_slice("2:99", 6), (std::pair<std::size_t, std::size_t>{2, 6}));
+  EXPECT_EQ(parse_slice("-99:2", 6), (std::pair<std::size_t, std::size_t>{0, 2}));
+}
+
+TEST(ScoreFlags, LengthJsonFieldAndRegexGroup) {
+  const auto length = score_function("length");
+  EXPECT_EQ(length(Response::ok("\xC3\xA9t\xC3\xA9", 0)), 3.0);  // characters, not bytes
+  const auto field = score_function("json:score");
+  EXPECT_EQ(field(Response::ok(R"({"score": 7.5, "x": 1})", 0)), 7.5);
+  EXPECT_EQ(field(Response::ok(R"({"score": " 8 "})", 0)), 8.0);  // a numeral string too
+  EXPECT_TRUE(std::isnan(field(Response::ok(R"({"x": 1})", 0))));
+  EXPECT_TRUE(std::isnan(field(Response::ok("not json", 0))));
+  const auto group = score_function("regex:rating: ([0-9.]+)");
+  EXPECT_EQ(group(Response::ok("so... rating: 4.5/5", 0)), 4.5);
+  EXPECT_TRUE(std::isnan(group(Response::ok("no rating", 0))));
+  // A NaN score ranks last in best-of/top-k.
+  const std::vector<Response> rs{Response::ok("x", 0), Response::ok(R"({"score": 1})", 1)};
+  EXPECT_EQ(best_of(rs, field).agent_index, 1);
 }
 
 TEST(NumericFlags, AreFiniteInRangeAndFitTheirType) {

@@ -60,7 +60,9 @@ run() {  # run <aswarm-health args...>: sets $rc; stderr in $scratch/err
   set -e
 }
 
-endpoints() { grep -v '^#' "$1"; }  # the endpoint lines of a hostfile
+# The endpoint lines of a hostfile, the seed's tab format (what aswarm-health writes) turned back
+# into the mock's "host:port tag ..." form for comparison.
+endpoints() { grep -v '^#' "$1" | sed -E 's/^([^\t:]+|\[[^]]+\])\t([0-9]+)/\1:\2/; s/\t/ /g'; }
 
 fast=(--interval 0.1 --probe-timeout 2)
 
@@ -73,6 +75,9 @@ case $case_name in
     [[ $rc -eq 0 ]] || fail "rc=$rc"
     (($(date +%s) - start < 45)) || fail "did not finish early once all were healthy"
     diff <(endpoints "$scratch/ready.txt") "$scratch/a.txt" || fail "ready hostfile differs"
+    # The seed's tab format: host, port, tags, tab-separated (its parser splits on tabs).
+    [[ $(grep -cP '^127\.0\.0\.1\t[0-9]+(\t[a-z]+=[^\t]*)*$' "$scratch/ready.txt") -eq 4 ]] ||
+      fail "ready hostfile is not in the seed's tab format: $(cat "$scratch/ready.txt")"
     grep -q "all healthy: 4 of 4" "$scratch/err" || fail "no 'all healthy' summary"
     [[ $(grep -c "healthy: 127.0.0.1:" "$scratch/err") -eq 4 ]] || fail "expected 4 'healthy:' lines"
     ;;

@@ -153,9 +153,10 @@ PY
   exit 0
 fi
 
-healthy="127.0.0.1:$port_base node=127.0.0.1 role=hypotheses
-127.0.0.1:$((port_base + 2)) node=127.0.0.1 role=hypotheses
-127.0.0.1:$((port_base + 3)) node=127.0.0.1 role=critiques"
+# aswarm-health writes the seed's tab format.
+healthy="127.0.0.1	$port_base	node=127.0.0.1	role=hypotheses
+127.0.0.1	$((port_base + 2))	node=127.0.0.1	role=hypotheses
+127.0.0.1	$((port_base + 3))	node=127.0.0.1	role=critiques"
 [[ "$(grep -v '^#' "$run_dir/hostfile.ready")" == "$healthy" ]] ||
   fail "hostfile.ready: $(cat "$run_dir/hostfile.ready")"
 

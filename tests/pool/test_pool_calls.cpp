@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "pool_test_util.hpp"
+#include "swarm/protocol.hpp"
 
 namespace swarm::pool_test {
 namespace {
@@ -171,6 +172,26 @@ TEST(PoolCalls, MaxTokensIsSentAndHonoured) {
   EXPECT_EQ(r.usage.completion_tokens, 3);
   // Model and context were configured: no /v1/models request.
   EXPECT_EQ(requests(metrics_of(mock), mock, 0, "/v1/models"), 0);
+}
+
+TEST(PoolCalls, TokenEstimateCountsCodePointsAsTheSeed) {
+  // Issue 18: a 6,000-character CJK prompt (18,000 bytes) was budgeted as 4,500 tokens and got
+  // max_tokens 128; the seed's len(prompt) // 4 is 1,500: min(512, max(128, 2600 - 1500 - 512))
+  // = 512. The mock answers 600 words truncated to max_tokens.
+  std::string words;
+  for (int i = 0; i < 600; ++i) words += "w ";
+  MockProcess mock({"--count", "1", "--mode", "fixed", "--text", words});
+  auto o = test_options();
+  o.model_max_context = 2600;
+  o.max_tokens = 512;
+  o.context_buffer = 512;
+  AgentPool pool(mock.agents(), o);
+  std::string cjk;
+  for (int i = 0; i < 6000; ++i) cjk += "\xE6\xBC\xA2";  // U+6F22
+  EXPECT_EQ(pool.max_tokens_for(protocol::prompt_chars(PromptRequest{.prompt = cjk})), 512);
+  const auto r = pool.post(0, cjk);
+  ASSERT_TRUE(r.success) << r.error;
+  EXPECT_EQ(r.usage.completion_tokens, 512);
 }
 
 TEST(PoolSubPools, IndexKOfASubPoolReachesItsKthEndpoint) {

@@ -31,19 +31,37 @@ TEST(MajorityVote, PicksMostCommonAnswerWithItsFraction) {
   EXPECT_DOUBLE_EQ(v.confidence, 3.0 / 5.0);
 }
 
-TEST(MajorityVote, ComparesAfterAsciiStripAndLowerCase) {
+TEST(MajorityVote, ComparesAfterStripAndLowerCase) {
   const Vote v = majority_vote(oks({" Yes\n", "yes", "YES\t", "\v\f\r no ", "No"}));
   EXPECT_EQ(v.winner, "yes");  // the normalised form, as Python returns the Counter key
   EXPECT_DOUBLE_EQ(v.confidence, 3.0 / 5.0);
 }
 
-TEST(MajorityVote, OnlyAsciiIsNormalisedUnlikePythonUnicodeStripAndLower) {
-  // Python would lower "É" to "é" and strip the no-break space U+00A0; we deliberately do
-  // ASCII only, so these are three different answers and the first one seen wins the tie.
-  const Vote v =
-      majority_vote(oks({"\xC3\x89t\xC3\xA9", "\xC3\xA9t\xC3\xA9", "\xC2\xA0\xC3\xA9t\xC3\xA9"}));
-  EXPECT_EQ(v.winner, "\xC3\x89t\xC3\xA9");
-  EXPECT_DOUBLE_EQ(v.confidence, 1.0 / 3.0);
+TEST(MajorityVote, UnicodeStripAndLowerAsPython) {
+  // Issue 18's case: the seed gives ('été', 0.6); the ASCII-only rule gave ("x", 0.4).
+  const Vote v = majority_vote(oks({"\xC3\x89t\xC3\xA9", "\xC3\x89T\xC3\x89", "\xC3\xA9t\xC3\xA9",
+                                    "x", "x"}));
+  EXPECT_EQ(v.winner, "\xC3\xA9t\xC3\xA9");
+  EXPECT_DOUBLE_EQ(v.confidence, 0.6);
+  // str.strip() removes the no-break space U+00A0, the ideographic space U+3000 and U+2028;
+  // not the zero-width space U+200B, which Python does not count as whitespace.
+  const Vote spaces = majority_vote(
+      oks({"\xC2\xA0yes\xE3\x80\x80", "\xE2\x80\xA8YES", "yes", "\xE2\x80\x8Byes", "no"}));
+  EXPECT_EQ(spaces.winner, "yes");
+  EXPECT_DOUBLE_EQ(spaces.confidence, 0.6);
+}
+
+TEST(MajorityVote, FullLowerCaseMappings) {
+  // Python: "İ".lower() == "i̇" (two code points), "ΟΔΟΣ".lower() == "οδος" with a final sigma,
+  // "ΣΑ".lower() == "σα", "Straße".lower() unchanged past the S.
+  EXPECT_EQ(majority_vote(oks({"\xC4\xB0"})).winner, "i\xCC\x87");
+  EXPECT_EQ(majority_vote(oks({"\xCE\x9F\xCE\x94\xCE\x9F\xCE\xA3"})).winner,
+            "\xCE\xBF\xCE\xB4\xCE\xBF\xCF\x82");
+  EXPECT_EQ(majority_vote(oks({"\xCE\xA3\xCE\x91"})).winner, "\xCF\x83\xCE\xB1");
+  EXPECT_EQ(majority_vote(oks({"\xCE\x91\xCE\xA3'"})).winner, "\xCE\xB1\xCF\x82'");
+  EXPECT_EQ(majority_vote(oks({"Stra\xC3\x9F" "E"})).winner, "stra\xC3\x9F" "e");
+  // Bytes that are not UTF-8 are kept as they are.
+  EXPECT_EQ(majority_vote(oks({"A\xFF" "B"})).winner, "a\xFF" "b");
 }
 
 TEST(MajorityVote, TieGoesToAnswerSeenFirst) {
@@ -228,7 +246,7 @@ TEST(StructuredMerge, DeepAnswerIsAnErrorNotACrash) {
   ASSERT_EQ(result.errors.size(), 1u);
   EXPECT_EQ(result.errors[0].agent_index, 1);
   EXPECT_EQ(result.errors[0].error, "JSON nested deeper than 256 levels");
-  EXPECT_EQ(result.merged.dump(), R"([{"a":1}])");
+  EXPECT_EQ(result.merged, R"([{"a":1}])");
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ namespace swarm {
 namespace {
 
 using namespace swarm::test;  // NOLINT(google-build-using-namespace): test helpers only
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 // ---------------------------------------------------------------- structured_merge
 
@@ -24,40 +24,79 @@ TEST(StructuredMerge, ArraysFlattenedOtherValuesAppended) {
       structured_merge(oks({"[1, 2]", R"({"a": 1})", "3", R"("s")", "[]", "[[4], 5]", "null"}));
   EXPECT_TRUE(m.errors.empty());
   // Only one level is flattened, as with Python's list.extend.
-  EXPECT_EQ(m.merged, json::parse(R"([1, 2, {"a": 1}, 3, "s", [4], 5, null])"));
+  EXPECT_EQ(m.merged, R"([1,2,{"a":1},3,"s",[4],5,null])");
 }
 
 TEST(StructuredMerge, SurroundingWhitespaceAccepted) {
   const MergeResult m = structured_merge(oks({"  [1]\n", "\t{\"k\": true} "}));
   EXPECT_TRUE(m.errors.empty());
-  EXPECT_EQ(m.merged, json::parse(R"([1, {"k": true}])"));
+  EXPECT_EQ(m.merged, R"([1,{"k":true}])");
 }
 
 TEST(StructuredMerge, ParseErrorsCarryAgentIndex) {
   const Responses rs{Response::ok("[1]", 3), Response::ok("not json", 7), Response::ok("", 8),
                      Response::ok("[1] trailing", 9), Response::ok(R"({"a": 2})", 10)};
   const MergeResult m = structured_merge(rs);
-  EXPECT_EQ(m.merged, json::parse(R"([1, {"a": 2}])"));
+  EXPECT_EQ(m.merged, R"([1,{"a":2}])");
   ASSERT_EQ(m.errors.size(), 3U);
   EXPECT_EQ(m.errors[0].agent_index, 7);
   EXPECT_EQ(m.errors[1].agent_index, 8);  // empty text is a parse error, as in json.loads
   EXPECT_EQ(m.errors[2].agent_index, 9);
-  for (const AgentIssue& e : m.errors) EXPECT_NE(e.error.find("parse error"), std::string::npos);
+  // Python's json.loads messages, positions in code points.
+  EXPECT_EQ(m.errors[0].error, "Expecting value: line 1 column 1 (char 0)");
+  EXPECT_EQ(m.errors[1].error, "Expecting value: line 1 column 1 (char 0)");
+  EXPECT_EQ(m.errors[2].error, "Extra data: line 1 column 5 (char 4)");
 }
 
-TEST(StructuredMerge, NumberTooLargeIsReportedNotThrown) {
-  // Python's json.loads would give inf here; nlohmann reports it, and so do we.
-  const MergeResult m = structured_merge(oks({"1e400", "[2]"}));
-  EXPECT_EQ(m.merged, json::parse("[2]"));
-  ASSERT_EQ(m.errors.size(), 1U);
-  EXPECT_EQ(m.errors[0].agent_index, 0);
-  EXPECT_FALSE(m.errors[0].error.empty());
+TEST(StructuredMerge, KeepsKeyOrderBigIntegersAndPythonsNonFiniteValues) {
+  // Issue 18's cases: aswarm sorted the keys, rounded big integers to doubles and rejected the
+  // values Python's json accepts. json.loads keeps all of them; 1e400 is a float (inf).
+  const MergeResult m = structured_merge(oks({R"({"zeta": 1, "alpha": {"y": 2, "b": 3}})",
+                                              "[123456789012345678901234567890, -9223372036854775809]",
+                                              "[NaN, Infinity, -Infinity]", "1e400",
+                                              R"({"a": 1, "b": 2, "a": 3})"}));
+  EXPECT_TRUE(m.errors.empty());
+  EXPECT_EQ(m.merged,
+            R"([{"zeta":1,"alpha":{"y":2,"b":3}},123456789012345678901234567890,)"
+            R"(-9223372036854775809,NaN,Infinity,-Infinity,1e400,{"a":3,"b":2}])");
+}
+
+TEST(StructuredMerge, RejectsWhatPythonRejects) {
+  const MergeResult m = structured_merge(oks({"nan", "-NaN", "+1", "[1,]", "{\"a\" 1}", "01",
+                                              "\"tab\there\"", "\xEF\xBB\xBF[1]", "[1, 2",
+                                              "\"\\x\"", "{'a': 1}", "1.", "\"\\u12\""}));
+  EXPECT_EQ(m.merged, "[]");
+  std::vector<std::string> errors;
+  for (const AgentIssue& e : m.errors) errors.push_back(e.error);
+  EXPECT_EQ(errors, (std::vector<std::string>{
+                        "Expecting value: line 1 column 1 (char 0)",
+                        "Expecting value: line 1 column 1 (char 0)",
+                        "Expecting value: line 1 column 1 (char 0)",
+                        "Expecting value: line 1 column 4 (char 3)",
+                        "Expecting ':' delimiter: line 1 column 6 (char 5)",
+                        "Extra data: line 1 column 2 (char 1)",
+                        "Invalid control character at: line 1 column 5 (char 4)",
+                        "Unexpected UTF-8 BOM (decode using utf-8-sig): line 1 column 1 (char 0)",
+                        "Expecting ',' delimiter: line 1 column 6 (char 5)",
+                        "Invalid \\escape: line 1 column 2 (char 1)",
+                        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+                        "Extra data: line 1 column 2 (char 1)",
+                        "Invalid \\uXXXX escape: line 1 column 3 (char 2)"}));
+}
+
+TEST(StructuredMerge, MultiLineAnswersAreMadeCompact) {
+  const MergeResult m = structured_merge(oks({"{\n  \"k\": [1,\n 2],\n  \"s\": \"a b\"\n}\n"}));
+  EXPECT_TRUE(m.errors.empty());
+  EXPECT_EQ(m.merged, R"([{"k":[1,2],"s":"a b"}])");
+  // Positions count lines and code points as Python does.
+  const MergeResult bad = structured_merge(oks({"[\"\xC3\xA9\",\n 1 2]"}));
+  ASSERT_EQ(bad.errors.size(), 1U);
+  EXPECT_EQ(bad.errors[0].error, "Expecting ',' delimiter: line 2 column 4 (char 9)");
 }
 
 TEST(StructuredMerge, EmptyInputGivesEmptyArray) {
   const MergeResult m = structured_merge(Responses{});
-  EXPECT_TRUE(m.merged.is_array());
-  EXPECT_TRUE(m.merged.empty());
+  EXPECT_EQ(m.merged, "[]");
   EXPECT_TRUE(m.errors.empty());
 }
 
@@ -65,11 +104,11 @@ TEST(StructuredMerge, FailuresExcludedByDefaultIncludedOnRequest) {
   const Responses rs{Response::ok("[1]", 0), failed_with_text("[9]", 1),
                      Response::failure("timeout", 2)};
   const MergeResult excluded = structured_merge(rs);
-  EXPECT_EQ(excluded.merged, json::parse("[1]"));
+  EXPECT_EQ(excluded.merged, "[1]");
   EXPECT_TRUE(excluded.errors.empty());
 
   const MergeResult included = structured_merge(rs, /*include_failures=*/true);
-  EXPECT_EQ(included.merged, json::parse("[1, 9]"));
+  EXPECT_EQ(included.merged, "[1,9]");
   ASSERT_EQ(included.errors.size(), 1U);  // the failure's empty text does not parse
   EXPECT_EQ(included.errors[0].agent_index, 2);
 }
@@ -293,6 +332,23 @@ TEST(Statistics, NonFiniteValuesDoNotCrash) {
   EXPECT_TRUE(std::isnan(with_nan.min));
 }
 
+TEST(Statistics, MeanIsExactlyRoundedAsPythonsStatisticsMean) {
+  // Issue 18's cases: a plain float sum gave 0.20000000000000004 and 0.0.
+  EXPECT_EQ(statistics(oks({"0.1", "0.2", "0.3"})).mean, 0.2);
+  EXPECT_EQ(statistics(oks({"1e16", "1", "-1e16"})).mean, 1.0 / 3.0);
+  // More of Python 3.11's answers: the overflowing sum, ten 0.1s, subnormal halves (ties to
+  // even), a negative zero (Fraction(0) is +0.0), infinities added as floats.
+  EXPECT_EQ(statistics(oks({"1e308", "1e308", "-1e308"})).mean, 3.333333333333333e+307);
+  EXPECT_EQ(statistics(oks(std::vector<std::string>(10, "0.1"))).mean, 0.1);
+  EXPECT_EQ(statistics(oks({"5e-324", "0"})).mean, 0.0);
+  EXPECT_EQ(statistics(oks({"1.5e-323", "0"})).mean, 1e-323);
+  const double zero = statistics(oks({"-0.0"})).mean;
+  EXPECT_EQ(zero, 0.0);
+  EXPECT_FALSE(std::signbit(zero));
+  EXPECT_TRUE(std::isnan(statistics(oks({"inf", "-inf", "1"})).mean));
+  EXPECT_EQ(statistics(oks({"-inf", "1"})).mean, -std::numeric_limits<double>::infinity());
+}
+
 // ---------------------------------------------------------------- failure_report
 
 TEST(FailureReport, CountsAndListsFailuresInInputOrder) {
@@ -327,11 +383,23 @@ TEST(AggregatorsJson, Vote) {
 
 TEST(AggregatorsJson, MergeResult) {
   MergeResult m;
-  EXPECT_EQ(to_json(m), json::parse(R"({"merged": [], "errors": []})"));
-  m.merged = json::parse(R"([1, {"a": 2}])");
+  EXPECT_EQ(to_json_text(m), R"({"merged":[],"errors":[]})");
+  m.merged = R"([1,{"b":2,"a":NaN}])";
   m.errors.push_back({4, "bad"});
-  EXPECT_EQ(to_json(m), json::parse(R"({"merged": [1, {"a": 2}],
-                                        "errors": [{"agent_index": 4, "error": "bad"}]})"));
+  EXPECT_EQ(to_json_text(m), R"({"merged":[1,{"b":2,"a":NaN}],"errors":[{"agent_index":4,"error":"bad"}]})");
+}
+
+TEST(AggregatorsJson, NonFiniteNumbersAreWrittenAsPythonDoes) {
+  // Issue 18: an infinite mean printed as null; json.dumps writes Infinity, -Infinity, NaN.
+  Statistics s;
+  s.mean = std::numeric_limits<double>::infinity();
+  s.min = -std::numeric_limits<double>::infinity();
+  s.stddev = std::numeric_limits<double>::quiet_NaN();
+  s.count = 2;
+  EXPECT_EQ(to_json_text(to_json(s)),
+            R"({"mean":Infinity,"std":NaN,"median":0.0,"min":-Infinity,"max":0.0,"count":2,)"
+            R"("rejected":[]})");
+  EXPECT_EQ(to_json_text(json{{"t", "\xC3\xA9\""}, {"x", 0.1}}), "{\"t\":\"\xC3\xA9\\\"\",\"x\":0.1}");
 }
 
 TEST(AggregatorsJson, Statistics) {

@@ -175,7 +175,7 @@ TEST_F(HostfileTest, CommentsBlankLinesAndCrlf) {
       "   \t  \r\n"
       "node1:8001 role=a # trailing comment\r\n"
       "   # indented comment\n"
-      "node2:8002#glued comment\r\n");
+      "node2:8002\t# tab-separated comment\r\n");
   ASSERT_EQ(eps.size(), 2u);
   EXPECT_EQ(eps[0].host, "node1");
   EXPECT_EQ(eps[0].tag("role"), "a");
@@ -362,13 +362,36 @@ TEST_F(HostfileTest, FormatRoundTrips) {
             "plain:8000\n");
   std::istringstream in(text);
   EXPECT_EQ(swarm::parse_hostfile(in, "<roundtrip>"), eps);
+  // Issue 18: the seed's parser splits on tabs and reads the port from column 2, so
+  // aswarm-health writes this form (host, port, sorted tags); aswarm reads both.
+  const auto tabs = swarm::format_hostfile(eps, swarm::HostfileFormat::seed_tabs);
+  EXPECT_EQ(tabs,
+            "node1\t8001\trole=critic\n"
+            "[::1]\t9000\tnode=n1\trole=hypotheses\n"
+            "https://secure:8443\ta=b=c\n"
+            "plain\t8000\n");
+  std::istringstream tabs_in(tabs);
+  EXPECT_EQ(swarm::parse_hostfile(tabs_in, "<roundtrip>"), eps);
 }
 
 TEST_F(HostfileTest, FormatRejectsTagsThatCannotRoundTrip) {
   Endpoint e{.host = "h", .port = 1, .scheme = Scheme::http, .tags = {{"role", "two words"}}};
   EXPECT_THROW(swarm::format_hostfile({e}), std::invalid_argument);
-  e.tags = {{"k#", "v"}};
+  e.tags = {{"#k", "v"}};  // would read back as a comment
   EXPECT_THROW(swarm::format_hostfile({e}), std::invalid_argument);
+  e.tags = {{"k#", "v#w"}};  // a '#' inside a column is data
+  std::istringstream in(swarm::format_hostfile({e}));
+  EXPECT_EQ(swarm::parse_hostfile(in, "<roundtrip>"), std::vector<Endpoint>{e});
+}
+
+TEST_F(HostfileTest, HashInsideAColumnIsDataAsInTheSeed) {
+  // Issue 18: '#' started a comment anywhere, so the role tag was lost; the seed keeps both.
+  const auto eps = parse("node1:8001 note=a#b role=x\nnode2\t8002\tnote=#c\n#node3:1\n");
+  ASSERT_EQ(eps.size(), 2u);
+  EXPECT_EQ(eps[0].tag("note"), "a#b");
+  EXPECT_EQ(eps[0].tag("role"), "x");
+  EXPECT_EQ(eps[1].tag("note"), "#c");
+  EXPECT_EQ(eps[1].port, 8002);
 }
 
 // ---- limits and secrets (the reliability audit) -----------------------------------------------

@@ -33,8 +33,8 @@ std::vector<std::string_view> names_of(std::span<const NamedAggregate> table) {
 
 TEST(NamedAggregates, ListsTheCliNamesInTheirOrder) {
   // The order is user-visible: --help and the "not in {...}" error list the names so.
-  const std::vector<std::string_view> expected = {"majority", "concat", "statistics",
-                                                  "structured-merge", "failure-report"};
+  const std::vector<std::string_view> expected = {
+      "majority", "concat", "statistics", "structured-merge", "failure-report", "best-of", "top-k"};
   EXPECT_EQ(names_of(named_aggregates()), expected);
   const auto names = aggregate_names();
   EXPECT_EQ(std::vector<std::string_view>(names.begin(), names.end()), expected);
@@ -55,22 +55,42 @@ TEST(NamedAggregates, UnknownNamesAreNotFound) {
   EXPECT_EQ(find_aggregate("Majority"), nullptr);  // names are exact, as --aggregate checks
 }
 
+/// The length score (what --score length gives), for the aggregates that need one.
+AggregateParams with_length_score() {
+  AggregateParams p;
+  p.score = [](const Response& r) { return static_cast<double>(r.text.size()); };
+  p.k = 2;
+  p.separator = " | ";
+  return p;
+}
+
 TEST(NamedAggregates, EachNameGivesItsAggregatesJson) {
   const Responses rs = mixed();
-  EXPECT_EQ(find_aggregate("majority")->result(rs), to_json(majority_vote(rs)));
-  EXPECT_EQ(find_aggregate("concat")->result(rs), json({{"text", concat(rs)}}));
-  EXPECT_EQ(find_aggregate("statistics")->result(rs), to_json(statistics(rs)));
-  EXPECT_EQ(find_aggregate("structured-merge")->result(rs), to_json(structured_merge(rs)));
-  EXPECT_EQ(find_aggregate("failure-report")->result(rs), to_json(failure_report(rs)));
+  const AggregateParams p = with_length_score();
+  EXPECT_EQ(find_aggregate("majority")->result(rs, p), to_json_text(to_json(majority_vote(rs))));
+  EXPECT_EQ(find_aggregate("concat")->result(rs, p), R"({"text":"3 | [1, 2] | 3 | x"})");
+  EXPECT_EQ(find_aggregate("statistics")->result(rs, p), to_json_text(to_json(statistics(rs))));
+  EXPECT_EQ(find_aggregate("structured-merge")->result(rs, p),
+            to_json_text(structured_merge(rs)));
+  EXPECT_EQ(find_aggregate("failure-report")->result(rs, p),
+            to_json_text(to_json(failure_report(rs))));
+  EXPECT_EQ(find_aggregate("best-of")->result(rs, p),
+            R"({"agent_index":1,"score":6.0,"text":"[1, 2]"})");
+  EXPECT_EQ(find_aggregate("top-k")->result(rs, p),
+            R"({"top":[{"agent_index":1,"score":6.0,"text":"[1, 2]"},)"
+            R"({"agent_index":0,"score":1.0,"text":"3"}]})");
+  EXPECT_TRUE(find_aggregate("top-k")->needs_score);
+  EXPECT_FALSE(find_aggregate("concat")->needs_score);
 }
 
 TEST(NamedAggregates, KeptFieldsGiveTheSameResult) {
   // The CLI keeps only kept_fields() of each answer until it prints the aggregate.
   const Responses rs = mixed();
+  const AggregateParams p = with_length_score();
   for (const auto& a : named_aggregates()) {
     Responses kept;
     for (const Response& r : rs) kept.push_back(a.kept_fields(r));
-    EXPECT_EQ(a.result(kept), a.result(rs)) << a.name;
+    EXPECT_EQ(a.result(kept, p), a.result(rs, p)) << a.name;
   }
 }
 

@@ -34,6 +34,22 @@ InputReader::InputReader(std::FILE* stream, std::string name)
 
 InputReader::~InputReader() = default;
 
+LineKind InputReader::parse(std::string_view text, InputRecord& out, std::string& reason) const {
+  if (!plain_text_) return parse_input_line(text, out, reason);
+  // --input-format text: the line, stripped as the seed's scripts strip it, is the prompt.
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  const auto first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return LineKind::blank;
+  const auto last = text.find_last_not_of(kSpace);
+  const std::size_t index = out.index;
+  const std::size_t line = out.line;
+  out = InputRecord{};
+  out.index = index;
+  out.line = line;
+  out.prompt.assign(text.substr(first, last - first + 1));
+  return LineKind::prompt;
+}
+
 std::string_view InputReader::strip_bom(std::string_view line, std::size_t line_no) const noexcept {
   // Editors on Windows put a BOM in front of UTF-8 files; JSON parsers reject it.
   if (line_no == 1 && line.starts_with(kUtf8Bom)) line.remove_prefix(kUtf8Bom.size());
@@ -78,7 +94,7 @@ void InputReader::rescan(std::FILE* data, std::size_t last_line, Visit&& visit) 
   std::size_t line_no = 0;
   while (line_no < last_line && lines.next(text, name_)) {
     ++line_no;
-    const LineKind kind = parse_input_line(strip_bom(text, line_no), record, reason);
+    const LineKind kind = parse(strip_bom(text, line_no), record, reason);
     if (kind == LineKind::blank) continue;
     if (kind == LineKind::invalid) {
       throw InputError(name_, line_no, reason + " (the file changed after it was validated)");
@@ -147,7 +163,7 @@ std::size_t InputReader::validate() {
                         std::fputc('\n', spool_.get()) != EOF;
         if (!ok) throw std::runtime_error(detail::errno_message("cannot spool", name_));
       }
-      const LineKind kind = parse_input_line(strip_bom(text, line_no), record, reason);
+      const LineKind kind = parse(strip_bom(text, line_no), record, reason);
       if (kind == LineKind::blank) continue;
       if (kind == LineKind::invalid) throw InputError(name_, line_no, reason);
       check_kind(kind, line_no);
@@ -224,7 +240,7 @@ std::vector<InputRecord> InputReader::next(std::size_t max_records) {
   InputRecord record;
   while (records.size() < max_records && reader_->next(text, name_)) {
     ++line_no_;
-    const LineKind kind = parse_input_line(strip_bom(text, line_no_), record, reason);
+    const LineKind kind = parse(strip_bom(text, line_no_), record, reason);
     if (kind == LineKind::blank) continue;
     if (kind == LineKind::invalid || next_index_ >= count_) {
       throw InputError(name_, line_no_,

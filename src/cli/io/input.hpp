@@ -89,9 +89,13 @@ class InputReader {
   void set_duplicate_hash(KeyHash hash) noexcept { duplicate_hash_ = hash; }
   /// Longest line accepted (call before validate()); see kDefaultMaxLineBytes.
   void set_max_line_bytes(std::size_t bytes) noexcept { max_line_bytes_ = bytes; }
+  /// --input-format text (call before validate()): every non-blank line, its surrounding
+  /// whitespace stripped, is a plain prompt (a line of plain text, CSV or TSV), not JSON.
+  void set_plain_text(bool plain) noexcept { plain_text_ = plain; }
 
  private:
   std::string_view strip_bom(std::string_view line, std::size_t line_no) const noexcept;
+  LineKind parse(std::string_view text, InputRecord& out, std::string& reason) const;
   void check_kind(LineKind kind, std::size_t line_no);
   void check_duplicates(std::deque<std::uint64_t>& hashes, std::size_t last_line);
   [[noreturn]] void throw_duplicate(const InputRecord& record, std::string_view key,
@@ -118,6 +122,7 @@ class InputReader {
   bool have_fingerprints_ = false;
   KeyHash duplicate_hash_ = detail::fingerprint_of_key;
   std::size_t max_line_bytes_ = kDefaultMaxLineBytes;
+  bool plain_text_ = false;
   std::size_t line_no_ = 0;  // next() position
   std::size_t next_index_ = 0;
 };
