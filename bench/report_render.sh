@@ -15,8 +15,9 @@ mkdir -p "$out"
 browser=$(command -v chromium || true)
 if [[ -z "$browser" ]]; then
   echo "chromium is missing: installing Debian's chromium (apt-get install -y chromium)" >&2
-  if [[ $(id -u) -eq 0 ]]; then apt-get install -y --no-install-recommends chromium > "$out/apt.log" 2>&1
-  else sudo apt-get install -y --no-install-recommends chromium > "$out/apt.log" 2>&1; fi
+  installer=(apt-get install -y --no-install-recommends chromium)
+  [[ $(id -u) -eq 0 ]] || installer=(sudo "${installer[@]}")
+  "${installer[@]}" > "$out/apt.log" 2>&1 || { cat "$out/apt.log" >&2; exit 1; }
   browser=$(command -v chromium)
 fi
 
@@ -35,7 +36,7 @@ set -e
 shot() {  # shot <html> <png>
   # --no-sandbox: Chromium's sandbox refuses to start as root (CI containers run as root).
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --user-data-dir="$work/profile" --window-size=1000,2200 --screenshot="$2" "file://$1" \
+    --user-data-dir="$work/profile" --window-size=1000,2600 --screenshot="$2" "file://$1" \
     > "$work/chromium.log" 2>&1 || { cat "$work/chromium.log" >&2; exit 1; }
 }
 start=$(date +%s%N)

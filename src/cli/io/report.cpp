@@ -111,10 +111,23 @@ std::string svg_open(std::string_view label) {
 
 void x_ticks_ms(std::string& out, const LogAxis& axis, std::string_view caption) {
   const double base = kHeight - kBottom;
+  // 1-2-5 ticks when they fit, else decades only; both ends too when fewer than three.
   std::vector<double> ticks;
-  for (double k = std::ceil(axis.lo); k <= axis.hi; k += 1) ticks.push_back(std::pow(10.0, k));
-  if (ticks.size() < 2) {  // less than a decade: label both ends
-    ticks = {std::pow(10.0, axis.lo), std::pow(10.0, axis.hi)};
+  for (const bool decades_only : {false, true}) {
+    ticks.clear();
+    for (double k = std::floor(axis.lo); k <= axis.hi; k += 1) {
+      for (const double m : {1.0, 2.0, 5.0}) {
+        const double ms = m * std::pow(10.0, k);
+        if ((m == 1.0 || !decades_only) && std::log10(ms) >= axis.lo && std::log10(ms) <= axis.hi) {
+          ticks.push_back(ms);
+        }
+      }
+    }
+    if (ticks.size() <= 10) break;
+  }
+  if (ticks.size() < 3) {
+    ticks.insert(ticks.begin(), std::pow(10.0, axis.lo));
+    ticks.push_back(std::pow(10.0, axis.hi));
   }
   for (const double ms : ticks) {
     const double x = axis.x(ms);
@@ -164,9 +177,9 @@ std::string cdf_svg(const std::vector<Bucket>& buckets, std::string_view label) 
   const double base = kHeight - kBottom;
   const double span = base - kTop;
   std::string out = svg_open(label);
-  for (const double q : {0.5, 0.9, 0.99, 1.0}) {
-    y_label(out, base - span * q, fmt::format("{:g}", q));
-  }
+  y_label(out, base - span * 0.5, "0.5");
+  y_label(out, base - span * 0.9, "0.9");
+  y_label(out, kTop, "1");  // 0.99 would sit on top of it
   std::string points = fmt::format("{:.2f},{:.2f}", axis.x(buckets.front().upper_ms / 1.1), base);
   std::uint64_t seen = 0;
   for (const Bucket& b : buckets) {
