@@ -56,7 +56,7 @@ assert page.count('<rect class=\"bar\"') == len(s['histograms']['e2el_ms']) + le
     cmp "$scratch/report.html" "$scratch/again.html" || fail "the redrawn report differs"
 
     # Without --summary (tree-reduce accounts answers only when asked to).
-    run 1 --pattern tree-reduce --hostfile "$scratch/agents.txt" --prompt q \
+    run 1 --pattern tree-reduce --retries 0 --hostfile "$scratch/agents.txt" --prompt q \
       --reduce-prompt 'sum {responses}' --fanin 2 --report "$scratch/tree.html"
     [[ -s "$scratch/tree.html" ]] || fail "tree-reduce wrote no report: rc=$rc err=$err"
     check_report "$scratch/tree.html" - "assert r['requests'] >= 3, r"
