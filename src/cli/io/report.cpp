@@ -125,9 +125,15 @@ void x_ticks_ms(std::string& out, const LogAxis& axis, std::string_view caption)
     }
     if (ticks.size() <= 10) break;
   }
-  if (ticks.size() < 3) {
-    ticks.insert(ticks.begin(), std::pow(10.0, axis.lo));
-    ticks.push_back(std::pow(10.0, axis.hi));
+  if (ticks.size() < 3) {  // the ends, unless a tick already sits there (labels would overlap)
+    const auto clear = [&](double ms) {
+      return std::none_of(ticks.begin(), ticks.end(),
+                          [&](double t) { return std::abs(axis.x(t) - axis.x(ms)) < 40; });
+    };
+    const double lo = std::pow(10.0, axis.lo);
+    const double hi = std::pow(10.0, axis.hi);
+    if (clear(lo)) ticks.insert(ticks.begin(), lo);
+    if (clear(hi)) ticks.push_back(hi);
   }
   for (const double ms : ticks) {
     const double x = axis.x(ms);
