@@ -16,6 +16,7 @@
 
 #include "drivers.hpp"
 #include "io/file_handles.hpp"
+#include "io/report.hpp"
 #include "io/summary.hpp"
 #include "select.hpp"
 #include "swarm/aggregators.hpp"
@@ -78,6 +79,7 @@ void check_output_paths(const Options& options) {
   };
   check("--output", options.output);
   check("--summary", options.summary);
+  check("--report", options.report);
 }
 
 namespace {
@@ -159,7 +161,11 @@ void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
   summary.set_extra("agents", swarm.size());
   summary.set_extra("per_rank", std::move(per_rank));
   summary.set_extra("command_line", command_line());
-  if (!options.summary.empty()) summary.write(options.summary);
+  if (!wants_summary(options)) return;
+  // One snapshot for both files: the report shows exactly the summary's numbers.
+  const nlohmann::json snapshot = summary.to_json();
+  if (!options.summary.empty()) RunSummary::write(snapshot, options.summary);
+  if (!options.report.empty()) write_report(snapshot, options.report);
 }
 
 nlohmann::json answer_json(const Response& r, const std::string& endpoint) {

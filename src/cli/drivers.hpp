@@ -40,7 +40,7 @@ void on_root_or_fail_everywhere(mpi::Communicator comm, const std::function<void
 void on_every_rank_or_fail_everywhere(mpi::Communicator comm, const std::function<void()>& work);
 
 /// Root only (call it in on_root_or_fail_everywhere): the files the run will write (--output,
-/// --summary) can be created, i.e. their directory exists and is writable. Checked before any
+/// --summary, --report) can be created, i.e. their directory exists and is writable. Checked before any
 /// request, so a typo in a path does not cost the whole run (the summary is written last).
 void check_output_paths(const Options& options);
 
@@ -48,8 +48,9 @@ void check_output_paths(const Options& options);
 /// `wall_seconds` and its peak RSS (what the benchmarks read from --summary). On the root it
 /// then sets "pattern", "ranks", "agents", "per_rank" and "engine" (the pools' attempts,
 /// retries, failovers, cooldowns, health probes, endpoints healthy at the end, hedges and hedge
-/// wins, summed over ranks) in `summary` and writes it to --summary FILE if one was given;
-/// other ranks leave `summary` alone.
+/// wins, summed over ranks) in `summary` and writes it to --summary FILE and its page to
+/// --report FILE.html (io/report.hpp) if given, both from one to_json(); other ranks leave
+/// `summary` alone.
 void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
                 const Options& options);
 

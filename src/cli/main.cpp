@@ -17,6 +17,7 @@
 #include "dry_run.hpp"
 #include "io/exit_codes.hpp"
 #include "io/input_error.hpp"
+#include "io/report.hpp"
 #include "launcher_guard.hpp"
 #include "open_swarm.hpp"
 #include "options.hpp"
@@ -32,6 +33,17 @@ namespace {
 using namespace swarm::cli;  // NOLINT(google-build-using-namespace): the CLI's own namespace
 
 int run(const Options& options, swarm::mpi::Communicator comm) {
+  if (!options.report_from.empty()) {  // redraw a saved run: nothing is sent
+    on_root_or_fail_everywhere(comm, [&] {
+      check_output_paths(options);
+      try {
+        write_report(read_summary_file(options.report_from), options.report);
+      } catch (const SummaryFileError& e) {
+        throw UsageError(fmt::format("--report-from {}", e.what()));
+      }
+    });
+    return kExitOk;
+  }
   if (options.dry_run) {
     dry_run(options.hostfile, comm, stdout);
     return kExitOk;

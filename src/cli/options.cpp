@@ -217,6 +217,13 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--summary", o.summary, "Write run totals and latency percentiles as JSON")
       ->type_name("FILE");
+  app.add_option("--report", o.report,
+                 "Write the run report: one self-contained HTML page (latency histogram and "
+                 "CDF, throughput over time, TTFT, per-endpoint heat map, failures by kind)")
+      ->type_name("FILE.html");
+  app.add_option("--report-from", o.report_from,
+                 "Redraw --report from a saved --summary file instead of running (no hostfile)")
+      ->type_name("SUMMARY.json");
   app.add_option("--log-level", o.log_level, "Diagnostics on stderr")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str();
@@ -264,6 +271,12 @@ void add_options(CLI::App& app, Options& o) {
 }
 
 void validate(const Options& o) {
+  if (!o.report_from.empty()) {
+    if (o.report.empty()) {
+      throw CLI::ValidationError("--report-from SUMMARY.json needs --report FILE.html");
+    }
+    return;  // nothing is run: no hostfile, no pattern
+  }
   if (o.hostfile.empty()) throw CLI::RequiredError("--hostfile (or AURORA_SWARM_HOSTFILE)");
   if (o.dry_run) return;
   if (o.pattern.empty()) throw CLI::RequiredError("--pattern");

@@ -78,6 +78,8 @@ struct Options {
   bool resume = false;
   std::string progress = "auto";
   std::string summary;
+  std::string report;       ///< --report FILE.html: the run report (io/report.hpp).
+  std::string report_from;  ///< --report-from SUMMARY.json: redraw --report from a summary.
   std::string log_level = "info";
   /// Longest --input/--items line (bytes); InputReader::kDefaultMaxLineBytes (8 MiB).
   std::size_t max_line_bytes = std::size_t{8} << 20;
@@ -89,6 +91,11 @@ struct Options {
   double similarity_threshold = 0.9;     ///< uncertainty: cosine similarity that merges.
   std::string kle_kernel = "cosine";     ///< uncertainty: cosine or rbf.
 };
+
+/// Whether the run must account its answers in a RunSummary (--summary or --report).
+[[nodiscard]] inline bool wants_summary(const Options& o) {
+  return !o.summary.empty() || !o.report.empty();
+}
 
 /// Registers every flag on `app`.
 void add_options(CLI::App& app, Options& options);

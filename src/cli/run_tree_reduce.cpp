@@ -127,11 +127,11 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   const mpi::Schedule schedule = effective_schedule(options) == "dynamic"
                                      ? mpi::Schedule::dynamic
                                      : mpi::Schedule::fixed;
-  // --summary: each rank keeps what the summary needs of its agents' answers (not their texts)
+  // --summary/--report: each rank keeps what the summary needs of its agents' answers (not their texts)
   // and the root gathers it at the end, the only time answers' data reaches the root.
   std::vector<Response> accounted;
   mpi::AnswerObserver observe;
-  if (!options.summary.empty()) observe = [&accounted](const Response& r) {
+  if (wants_summary(options)) observe = [&accounted](const Response& r) {
     accounted.push_back(summary_copy(r));
   };
   const auto result = mpi::tree_reduce(
@@ -140,7 +140,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   const auto wall = std::chrono::steady_clock::now() - started;
   const double wall_seconds = std::chrono::duration<double>(wall).count();
   RunSummary summary;
-  if (!options.summary.empty()) {
+  if (wants_summary(options)) {
     for (const auto& r : mpi::gather_responses(swarm, accounted)) {
       summary.add(r, r.agent_index >= 0
                          ? swarm.endpoint(static_cast<std::size_t>(r.agent_index)).url()

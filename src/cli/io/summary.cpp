@@ -52,6 +52,18 @@ void put_stats(nlohmann::json& out, const LatencyHistogram& h, std::string_view 
   put("p99", h.quantile(0.99));
 }
 
+// The non-empty buckets of `h` as [[upper_ms, count], ...], ascending: what a report draws (at
+// most LatencyHistogram::kBuckets pairs, whatever the number of requests).
+nlohmann::json buckets(const LatencyHistogram& h) {
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    if (const std::uint64_t n = h.bucket_count(i); n > 0) {
+      out.push_back({rounded(LatencyHistogram::bucket_upper(i) * 1e3, 1e6), n});
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 RunSummary::RunSummary()
@@ -180,6 +192,7 @@ nlohmann::json RunSummary::to_json() const {
   put_stats(out, tpot_, "tpot");
   put_stats(out, itl_, "itl");
 
+  out["histograms"] = {{"e2el_ms", buckets(latency_)}, {"ttft_ms", buckets(ttft_)}};
   out["aswarm_version"] = swarm::kVersion;
   out["models"] = models_;
   out["start_time"] = iso_utc(started_at_);
@@ -204,9 +217,11 @@ nlohmann::json RunSummary::to_json() const {
   return out;
 }
 
-void RunSummary::write(const std::string& path) const {
+void RunSummary::write(const std::string& path) const { write(to_json(), path); }
+
+void RunSummary::write(const nlohmann::json& summary, const std::string& path) {
   detail::AtomicFile file(path);
-  file.write(to_json().dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  file.write(summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   file.commit();
 }
 

@@ -78,11 +78,15 @@ class RunSummary {
   ///  "total_token_throughput", "{mean,median,std,p90,p99}_{e2el,ttft,tpot,itl}_ms",
   ///  "aswarm_version", "models", "start_time", "end_time", "endpoints": [{"endpoint",
   ///  "requests", "failed", "p50_ms", "p99_ms", "output_tokens_per_s"}], "timeline":
-  ///  [{"t", "ok", "failed"}] (completions received per second since the start), extras...}
+  ///  [{"t", "ok", "failed"}] (completions received per second since the start), "histograms":
+  ///  {"e2el_ms", "ttft_ms"}: the non-empty buckets as [[upper_ms, count], ...], extras...}
   /// See README "Run summary" for the mapping to vllm bench serve.
   [[nodiscard]] nlohmann::json to_json() const;
   /// Writes to_json() (indented) atomically: temp file + fsync + rename.
   void write(const std::string& path) const;
+  /// Writes an already computed to_json() the same way (so --summary and --report show the
+  /// same numbers: to_json() reads the clock when no wall time was set).
+  static void write(const nlohmann::json& summary, const std::string& path);
 
  private:
   std::chrono::steady_clock::time_point start_;
