@@ -87,6 +87,7 @@ std::string error_message(std::string_view body);
 
 /// One model listed by GET /v1/models.
 struct ModelInfo {
+  /// The model name to send as "model".
   std::string id;
   std::int64_t max_model_len = 0;  ///< 0 when the server does not say.
 };
