@@ -20,16 +20,20 @@ int main(int argc, char** argv) {
   const swarm::mpi::Communicator world;
   swarm::mpi::Swarm agents = swarm::mpi::Swarm::from_hostfile(world, argv[1]);
 
-  // Runs on rank 0 only: the prompt for one section, built from the board as it stands.
+  // Runs on rank 0 only: the prompt for one section, built from the board as it stands (so the
+  // critics of round r see the hypotheses of round r).
   auto prompt = [](const std::string& section, const swarm::mpi::BoardState& board) {
-    std::string p = section == "hypotheses" ? "Propose a hypothesis about " : "Criticise: ";
+    std::string known;
     for (const std::string& h : board.texts("hypotheses")) {
-      p += h + "; ";
+      known += "\n- " + h;
     }
-    return p;
+    if (section == "hypotheses") {
+      return "Propose a new hypothesis about protein design. Known:" + known;
+    }
+    return "Criticise the weakest of these hypotheses:" + known;
   };
   swarm::mpi::Blackboard board(agents, {"hypotheses", "critiques"}, prompt);
-  board.seed({{"hypotheses", "protein folding"}});
+  board.seed({{"hypotheses", "Stable folds need a hydrophobic core."}});
   const swarm::mpi::BoardState final_board = board.run(/*max_rounds=*/2);
   if (world.is_root()) {
     std::printf("%d rounds, %llu answers, %llu failed\n%s\n", board.round(),

@@ -165,10 +165,12 @@ log "aswarm-mpi: $((nodes * ranks_per_node)) ranks ($ranks_per_node per node), p
 
 # ---- start vLLM on every node, stop it however the job ends --------------------------------
 launcher_pid=""
+embed_pid=""  # the embedding servers' health gate, while it runs
 # shellcheck disable=SC2317  # called by the EXIT trap
 stop_servers() {
   local status=$? code=0 waited=0 f
   set +e
+  [[ -n "$embed_pid" ]] && kill "$embed_pid" 2> /dev/null && wait "$embed_pid" 2> /dev/null
   if [[ -n "$launcher_pid" ]]; then
     if kill -0 "$launcher_pid" 2> /dev/null; then
       log "stopping the vLLM servers"
@@ -246,6 +248,14 @@ export VLLM_EMBED_PORT=$embed_port
 launcher_pid=$!
 
 # ---- health gate -------------------------------------------------------------------------
+# The embedding servers are not part of aswarm-mpi's run: their gate runs alongside the chat
+# servers' (one healthy is enough, none is a warning).
+if [[ -n "$embed_model" ]]; then
+  "$aswarm_health" --hostfile "$embed_hostfile" --output "$embed_hostfile.ready" \
+    --timeout "$health_timeout" --settle "$health_settle" --interval "$health_interval" \
+    --min-healthy 1 > "$run_dir/health.embed.log" 2>&1 &
+  embed_pid=$!
+fi
 ready=$run_dir/hostfile.ready
 run_hostfile=$ready
 late_args=()
@@ -264,12 +274,10 @@ else
   fi
   log "$(grep -cv '^#' "$ready") of $total servers healthy; running aswarm-mpi"
 fi
-if [[ -n "$embed_model" ]]; then
-  # The embedding servers are not part of aswarm-mpi's run: one healthy is enough, none a warning.
+if [[ -n "$embed_pid" ]]; then
   embed_rc=0
-  "$aswarm_health" --hostfile "$embed_hostfile" --output "$embed_hostfile.ready" \
-    --timeout "$health_timeout" --settle "$health_settle" --interval "$health_interval" \
-    --min-healthy 1 > "$run_dir/health.embed.log" 2>&1 || embed_rc=$?
+  wait "$embed_pid" || embed_rc=$?
+  embed_pid=""
   if ((embed_rc == 0)); then
     log "$(grep -cv '^#' "$embed_hostfile.ready") of $nodes embedding servers healthy: $embed_hostfile.ready"
   else

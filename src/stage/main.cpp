@@ -7,6 +7,8 @@
 // World rank 0 reads; the bytes go to one rank per node by MPI_Bcast; that rank writes them.
 // Files land as "<name>.part" and are renamed when complete, so a half-staged tree never looks
 // whole. Exit: 0 every node has the tree, 1 a read or write failed (each node says why), 2 usage.
+#include <mpi.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -27,7 +29,8 @@ int main(int argc, char** argv) {
                "aswarm-stage"};
   swarm::stage::StageOptions options;
   std::size_t chunk_mib = 64;
-  app.add_option("--source", options.source, "directory to copy (read by rank 0 only)")
+  std::string source;
+  app.add_option("--source", source, "directory to copy (read by rank 0 only)")
       ->required();
   app.add_option("--dest", options.dest,
                  "node-local directory to create; {node} becomes the node index")
@@ -47,11 +50,14 @@ int main(int argc, char** argv) {
     }
     return 2;
   }
+  options.source = source;
   options.chunk_bytes = chunk_mib << 20;
   try {
     return swarm::stage::stage(options, world.mpi_communicator(), stderr);
-  } catch (const std::exception& e) {  // an MPI error: the job cannot go on
+  } catch (const std::exception& e) {
+    // An MPI error: the other ranks may be inside a broadcast with this one; end them all.
     fmt::print(stderr, "aswarm-stage: rank {}: error: {}\n", world.rank(), e.what());
+    MPI_Abort(world.mpi_communicator(), 1);
     return 1;
   }
 }

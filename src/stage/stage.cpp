@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "stage.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdint>
