@@ -228,9 +228,13 @@ stage_model() {
     die "staging failed; see $run_dir/logs/stage.log (ASWARM_STAGE=0 reads the weights in place)" 21
   if [[ -d "$1" ]]; then echo "$dest"; else echo "$1"; fi
 }
+# stage_rel <model>: where stage_model puts it, relative to $stage_dir (what on-node.sh removes).
+stage_rel() {
+  if [[ -d "$1" ]]; then basename "$(stage_source "$1")"; else echo "hub/$(basename "$(stage_source "$1")")"; fi
+}
 # What on-node.sh and the start script get ({node} is replaced on each node).
 serve_model=$model
-export ASWARM_NODE_STAGE_DIR="" ASWARM_SERVE_EMBED_MODEL=$embed_model
+export ASWARM_NODE_STAGE_DIR="" ASWARM_NODE_STAGED="" ASWARM_SERVE_EMBED_MODEL=$embed_model
 if ((stage)); then
   [[ -x "$aswarm_stage" ]] || die "$aswarm_stage is not executable (build aswarm first)" 2
   serve_model=$(stage_model "$model")
@@ -238,6 +242,7 @@ if ((stage)); then
     ASWARM_SERVE_EMBED_MODEL=$(stage_model "$embed_model")
   fi
   ASWARM_NODE_STAGE_DIR=$stage_dir
+  ASWARM_NODE_STAGED="$(stage_rel "$model")${embed_model:+ $(stage_rel "$embed_model")}"
   log "weights staged: $(grep -c ' files, ' "$run_dir/logs/stage.log") node copies ($run_dir/logs/stage.log)"
 fi
 export VLLM_EMBED_PORT=$embed_port

@@ -42,9 +42,16 @@ if [[ -n "${ASWARM_SERVE_EMBED_MODEL:-}" ]]; then
   export ASWARM_SERVE_EMBED_MODEL=${ASWARM_SERVE_EMBED_MODEL//\{node\}/$node}
   export ASWARM_NODE_EMBED_PORT=$((${VLLM_EMBED_PORT:?set by the job} + node * stride))
 fi
-# The node's copy of the weights goes once its servers have ended (node-local /tmp is memory).
+# The node's copies of the weights go once its servers have ended (node-local /tmp is memory):
+# only what the job staged (ASWARM_NODE_STAGED, paths under the stage directory), then the
+# directories left empty, never anything else a user's ASWARM_STAGE_DIR may hold.
 remove_stage() {
-  [[ -n "$stage_dir" ]] && rm -rf "$stage_dir"
+  [[ -n "$stage_dir" ]] || return 0
+  local rel
+  for rel in ${ASWARM_NODE_STAGED:-}; do
+    [[ $rel != *..* ]] && rm -rf "${stage_dir:?}/$rel"
+  done
+  rmdir "$stage_dir/hub" "$stage_dir" 2> /dev/null
   return 0
 }
 
