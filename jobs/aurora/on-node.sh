@@ -47,11 +47,14 @@ fi
 # directories left empty, never anything else a user's ASWARM_STAGE_DIR may hold.
 remove_stage() {
   [[ -n "$stage_dir" ]] || return 0
-  local rel
-  for rel in ${ASWARM_NODE_STAGED:-}; do
-    [[ $rel != *..* ]] && rm -rf "${stage_dir:?}/$rel"
-  done
-  rmdir "$stage_dir/hub" "$stage_dir" 2> /dev/null
+  # Signals ignored: the launcher forwards the job's SIGTERM to the whole process group, rm too.
+  (
+    trap '' TERM INT HUP
+    for rel in ${ASWARM_NODE_STAGED:-}; do
+      [[ $rel != *..* ]] && rm -rf "${stage_dir:?}/$rel"
+    done
+    rmdir "$stage_dir/hub" "$stage_dir" 2> /dev/null
+  )
   return 0
 }
 
