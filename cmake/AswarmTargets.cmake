@@ -52,6 +52,7 @@ function(aswarm_add_library name)
   set_target_properties(swarm_${name} PROPERTIES
     EXPORT_NAME ${ARG_EXPORT_NAME}
     VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR}  # 0.x: minors may break the ABI
     POSITION_INDEPENDENT_CODE ON)
   target_include_directories(swarm_${name} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>

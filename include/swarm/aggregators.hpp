@@ -19,14 +19,19 @@ namespace swarm {
 
 /// A per-response problem found while aggregating (parse error, unusable value, failure).
 struct AgentIssue {
+  /// Index of the agent whose response it is (Response::agent_index).
   std::int64_t agent_index = -1;
+  /// What was wrong with it: the parse error or the response's own error.
   std::string error;
+  /// Field-wise equality (tests compare whole reports).
   friend bool operator==(const AgentIssue&, const AgentIssue&) = default;
 };
 
 /// Result of majority_vote: the winning (stripped, lower-cased) answer and its vote fraction.
 struct Vote {
+  /// The most frequent answer, stripped and lower-cased; empty with no answers.
   std::string winner;
+  /// Fraction of the counted responses that gave `winner`, in [0, 1].
   double confidence = 0.0;
 };
 
@@ -73,8 +78,11 @@ struct Statistics {
   double mean = 0.0;    ///< Exactly rounded, as Python's statistics.mean (exact fractions).
   double stddev = 0.0;  ///< Sample standard deviation (n - 1); 0 for fewer than two values.
                         ///< JSON key "std", as in the seed.
+  /// Middle value (mean of the two middle ones for an even count).
   double median = 0.0;
+  /// Smallest value.
   double min = 0.0;
+  /// Largest value.
   double max = 0.0;
   std::size_t count = 0;             ///< Values that entered the statistics.
   std::vector<AgentIssue> rejected;  ///< Responses whose value did not parse.
@@ -91,18 +99,24 @@ Statistics statistics(std::span<const Response> responses, const ExtractFn& extr
 
 /// Diagnostic summary over all responses.
 struct FailureReport {
+  /// Responses examined.
   std::size_t total = 0;
+  /// Responses that succeeded.
   std::size_t success_count = 0;
+  /// Responses that failed (`total - success_count`).
   std::size_t failure_count = 0;
   std::vector<AgentIssue> failures;  ///< In input order.
 };
 
+/// Counts successes and failures and lists each failure with its agent and error.
 FailureReport failure_report(std::span<const Response> responses);
 
-/// JSON forms of the aggregate results (the CLI's `--aggregate` output). Non-finite numbers
-/// (a mean of inf, say) are nlohmann's null here; to_json_text() writes them as Python does.
+/// JSON form of a vote (the CLI's `--aggregate` output). Non-finite numbers (a mean of inf,
+/// say) are nlohmann's null in these forms; to_json_text() writes them as Python does.
 nlohmann::ordered_json to_json(const Vote& vote);
+/// mean, std, median, min, max, count and the rejected responses, as JSON.
 nlohmann::ordered_json to_json(const Statistics& stats);
+/// The counts and the failures, as JSON.
 nlohmann::ordered_json to_json(const FailureReport& report);
 
 /// Compact JSON text of an aggregate result, numbers as Python's json.dumps() writes them:
@@ -120,6 +134,7 @@ struct AggregateParams {
 
 /// An aggregate a user can name (`aswarm-mpi --aggregate NAME`): the one table of those names.
 struct NamedAggregate {
+  /// The name `--aggregate` takes (e.g. "majority").
   std::string_view name;
   /// The aggregate of `responses` as compact JSON text (what `--aggregate` prints under
   /// "result").

@@ -18,8 +18,11 @@ std::string_view to_string(Scheme scheme) noexcept;
 /// An agent's network address plus free-form `key=value` tags (for example `role=critic`).
 struct Endpoint {
   std::string host;  ///< Host name, IPv4 literal, or IPv6 literal without brackets.
+  /// TCP port (1-65535).
   std::uint16_t port = 8000;
+  /// http or https.
   Scheme scheme = Scheme::http;
+  /// The hostfile line's `key=value` tags, by key (for example role -> critic).
   std::map<std::string, std::string, std::less<>> tags;
   /// Base path of a server behind a gateway or reverse proxy, e.g. `/agent/3` for
   /// `http://gw:8080/agent/3`: empty, or starting with '/' and without a trailing slash. Every
@@ -36,6 +39,7 @@ struct Endpoint {
   /// The tag's value, or an empty view when the tag is absent.
   [[nodiscard]] std::string_view tag(std::string_view key) const;
 
+  /// Field-wise equality: same address, base path and tags.
   friend bool operator==(const Endpoint&, const Endpoint&) = default;
 };
 

@@ -12,8 +12,10 @@ namespace swarm {
 /// (line 0). Derived types say which file it was, so callers can catch them apart.
 class FileError : public std::runtime_error {
  public:
+  /// `line` 0: the problem concerns the whole file; `reason` says what is wrong.
   FileError(std::string path, std::size_t line, std::string reason);
 
+  /// The file the error is about.
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   /// 1-based line number, 0 when the error concerns the whole file.
   [[nodiscard]] std::size_t line() const noexcept { return line_; }

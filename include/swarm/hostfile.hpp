@@ -28,6 +28,7 @@ namespace swarm {
 /// (`path: reason` when the problem is not tied to a line).
 class HostfileError : public FileError {
  public:
+  /// The FileError constructors: (path, line, reason).
   using FileError::FileError;
 };
 

@@ -69,7 +69,9 @@ struct CallOptions {
 
 /// One embedding result: `response` carries success/error/agent/latency/usage.
 struct Embedding {
+  /// The call's outcome; `vector` is meaningful only when it succeeded.
   Response response;
+  /// The embedding returned by the server.
   std::vector<double> vector;
 };
 
@@ -84,13 +86,16 @@ enum class AgentHealth : std::uint8_t {
 
 /// Engine counters (shared by a pool and its sub-pools; the engine counts into this struct).
 struct PoolStats {
+  /// Requests submitted.
   std::uint64_t submitted = 0;
+  /// Requests whose callback has run.
   std::uint64_t completed = 0;
   std::uint64_t attempts = 0;  ///< HTTP attempts started (retries included).
   std::uint64_t retries = 0;   ///< Attempts beyond the first, resends included.
   std::uint64_t resends = 0;   ///< libcurl's re-sends after a reused connection died (counted).
-  /// TCP/TLS connects made (CURLINFO_NUM_CONNECTS); reuse keeps this near #endpoints.
+  /// TCP/TLS connects made (CURLINFO_NUM_CONNECTS); reuse keeps this near the endpoint count.
   std::uint64_t new_connections = 0;
+  /// Most requests on the wire at once.
   std::size_t max_in_flight = 0;
   std::uint64_t cooldowns = 0;  ///< Transitions healthy -> cooling.
   std::uint64_t probes = 0;     ///< /health probes of cooling endpoints started.
@@ -99,9 +104,12 @@ struct PoolStats {
   std::uint64_t hedge_wins = 0;  ///< Requests the copy answered first (the original cancelled).
 };
 
+/// A pool of agents driven through one libcurl multi handle: submit, then poll() until the callbacks have run.
 class AgentPool {
  public:
+  /// Receives one request's Response, inside poll().
   using ResponseFn = std::function<void(Response&&)>;
+  /// Receives one list request's Responses (one per prompt, in order), inside poll().
   using BatchFn = std::function<void(std::vector<Response>&&)>;
 
   /// Throws std::invalid_argument for bad options and std::runtime_error when the open-file
@@ -109,13 +117,20 @@ class AgentPool {
   explicit AgentPool(std::vector<Endpoint> endpoints,
                      PoolOptions options = PoolOptions::from_environment());
   ~AgentPool();
+  /// Another view of the same agents: copies share the engine, caps, connections and health.
   AgentPool(const AgentPool&);
+  /// Makes this a view of `other`'s agents (the engine is shared, not copied).
   AgentPool& operator=(const AgentPool&);
+  /// Takes over `other`'s view.
   AgentPool(AgentPool&&) noexcept;
+  /// Takes over `other`'s view.
   AgentPool& operator=(AgentPool&&) noexcept;
 
+  /// Number of agents in this pool.
   [[nodiscard]] std::size_t size() const noexcept { return map_ ? map_->size() : 0; }
+  /// Endpoint of agent `agent` (std::out_of_range past size()).
   [[nodiscard]] const Endpoint& endpoint(std::size_t agent) const;
+  /// The options the pool family was created with.
   [[nodiscard]] const PoolOptions& options() const noexcept;
 
   // ---- step API ---------------------------------------------------------------------------
@@ -230,10 +245,12 @@ class AgentPool {
   /// min(n, size()) distinct agents chosen reproducibly from `seed`.
   [[nodiscard]] AgentPool sample(std::size_t n, std::uint64_t seed) const;
 
+  /// The engine's counters (shared by the pool family).
   [[nodiscard]] PoolStats stats() const;
 
   // ---- endpoint health (shared by the pool family) ----------------------------------------
 
+  /// Agent `agent`'s health now.
   [[nodiscard]] AgentHealth health(std::size_t agent) const;
   /// Agents of this pool that are healthy (O(size())).
   [[nodiscard]] std::size_t healthy_count() const;

@@ -25,12 +25,15 @@ enum class Protocol : std::uint8_t {
 /// Every protocol's name, in enum order: what to_string() gives and protocol_from_string()
 /// accepts (the CLI's --protocol choices).
 std::span<const std::string_view> protocol_names() noexcept;
+/// The protocol's name ("chat", "completions", ...).
 std::string_view to_string(Protocol protocol) noexcept;
 /// "chat", "completions" or "generate"; throws std::invalid_argument otherwise.
 Protocol protocol_from_string(std::string_view name);
 
+/// Durations in seconds, fractional.
 using Seconds = std::chrono::duration<double>;
 
+/// Everything an AgentPool can be told: caps, times, request fields, transport, health and failover.
 struct PoolOptions {
   // --- concurrency (the client is vLLM's backpressure: it queues, it never answers 429) ---
   std::size_t concurrency = 512;          ///< In-flight cap over the whole pool (seed: 512).
@@ -38,6 +41,7 @@ struct PoolOptions {
 
   // --- time ---
   Seconds timeout{300.0};  ///< Total time of one attempt (seed's VLLMPool: 300 s).
+  /// Longest TCP (and TLS) connect of one attempt.
   Seconds connect_timeout{10.0};
   /// Streamed requests only: longest gap without a received byte (the wait for the first token
   /// included) before the attempt fails as a timeout, checked about once a second. The total
@@ -45,13 +49,16 @@ struct PoolOptions {
   Seconds idle_timeout{60.0};
   int retries = 3;            ///< Extra attempts for transient failures (total = 1 + retries).
   Seconds backoff_base{0.5};  ///< Full-jitter exponential backoff: U(0, min(max, base*2^k)).
+  /// Longest back-off between two attempts.
   Seconds backoff_max{30.0};
   Seconds retry_after_max{120.0};  ///< Longest server `Retry-After` honoured.
 
   // --- request fields ---
+  /// The endpoints' API (chat, completions, generate, ...).
   Protocol protocol = Protocol::chat;
   std::string model;          ///< Empty: the first model listed by the endpoint's /v1/models.
   std::string system_prompt;  ///< Chat only; empty: no system message.
+  /// Sampling temperature; nullopt: not sent (the server's default).
   std::optional<double> temperature;
   /// Request fields added to every prompt body (null or an object), e.g. {"seed": 7}; a key
   /// here replaces what the pool sets (model, max_tokens, temperature...). Caller-written
@@ -68,12 +75,14 @@ struct PoolOptions {
   // --- batching through /v1/completions with a list of prompts ---
   std::size_t batch_concurrency = 256;  ///< vLLM's max_num_seqs, for the batch timeout.
   Seconds timeout_per_sequence{60.0};   ///< AURORA_SWARM_TIMEOUT_PER_SEQUENCE
+  /// Upper bound of a list request's timeout; nullopt: no bound.
   std::optional<Seconds> batch_timeout_cap;
 
   // --- transport ---
   std::string api_key;     ///< Sent as `Authorization: Bearer`; never logged or put in errors.
   std::string ca_bundle;   ///< PEM file for https endpoints; empty: the system store.
   bool use_proxy = false;  ///< Honour http_proxy/https_proxy for agents (off: see docs/DESIGN.md).
+  /// Largest reply body kept; a larger one fails as `oversize`.
   std::size_t max_response_bytes = std::size_t{16} << 20;
   std::uint64_t seed = 0;  ///< Backoff jitter seed; 0: from std::random_device.
 
@@ -104,6 +113,7 @@ struct PoolOptions {
   /// (when `base.api_key` is empty). Call it before applying explicit settings (flags), which
   /// take precedence. Throws std::invalid_argument naming the variable for a malformed value.
   static PoolOptions from_environment(PoolOptions base);
+  /// The defaults with the environment applied (as from_environment(PoolOptions{})).
   static PoolOptions from_environment() { return from_environment(PoolOptions{}); }
 
   /// The aggregation cap in effect (2 x max_tokens when not set).

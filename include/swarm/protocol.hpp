@@ -91,6 +91,7 @@ inline constexpr std::size_t kMaxErrorMessage = 1024;
 
 /// One model listed by GET /v1/models.
 struct ModelInfo {
+  /// The model name to send as "model".
   std::string id;
   std::int64_t max_model_len = 0;  ///< 0 when the server does not say.
 };

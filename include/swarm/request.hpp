@@ -35,6 +35,7 @@ struct PromptRequest {
 /// The envelope strings of CallOptions::prompts_are_requests: {"path","body"} for a Request,
 /// {"prompt"|"messages","params"} for a PromptRequest.
 std::string encode_request(const Request& request);
+/// The envelope string of a PromptRequest (see the other overload).
 std::string encode_request(const PromptRequest& request);
 
 }  // namespace swarm

@@ -39,12 +39,16 @@ bool agent_fault(const Response& r) noexcept;
 
 /// Token accounting as reported by the server's `usage` object (zeros when absent).
 struct Usage {
+  /// Tokens of the prompt.
   std::int64_t prompt_tokens = 0;
+  /// Tokens generated.
   std::int64_t completion_tokens = 0;
+  /// prompt_tokens + completion_tokens, as the server reports it.
   std::int64_t total_tokens = 0;
   /// `completion_tokens_details.reasoning_tokens` (part of completion_tokens), when reported.
   std::int64_t reasoning_tokens = 0;
 
+  /// Adds every count of `other`.
   Usage& operator+=(const Usage& other) noexcept {
     prompt_tokens += other.prompt_tokens;
     completion_tokens += other.completion_tokens;
@@ -52,11 +56,13 @@ struct Usage {
     reasoning_tokens += other.reasoning_tokens;
     return *this;
   }
+  /// Field-wise equality.
   friend bool operator==(const Usage&, const Usage&) = default;
 };
 
 /// One agent call's outcome.
 struct Response {
+  /// True when the call produced an answer (`text`); false: see `error` and `kind`.
   bool success = false;
   std::string text;   ///< The answer (empty on failure; AgentPool::get: the body, any status).
   std::string error;  ///< Why it failed (empty on success).
@@ -66,6 +72,7 @@ struct Response {
   int http_status = 0;  ///< Last HTTP status seen, 0 if no HTTP exchange completed.
   std::chrono::duration<double> latency{0.0};  ///< Wall time of the call, retries included.
   int attempts = 0;  ///< HTTP attempts made (1 + retries); 0 if never sent.
+  /// Token counts the server reported for this call.
   Usage usage;
   std::string finish_reason;  ///< e.g. "stop" or "length"; empty when not reported.
   /// Chat: `message.reasoning` (or `reasoning_content`) of reasoning models, kept apart from

@@ -30,6 +30,33 @@ for ((k = 0; k < servers; k++)); do
   ports+=($((port_base + node * stride + k)))
 done
 export ASWARM_NODE_INDEX=$node ASWARM_NODE_LOG_DIR=$log_dir
+# The job's per-node values: "{node}" becomes this node's index (several simulated nodes share a
+# machine in the tests; on Aurora the paths have none). Staged weights: HF_HOME is the copy.
+model=${model//\{node\}/$node}
+stage_dir=${ASWARM_NODE_STAGE_DIR:-}
+stage_dir=${stage_dir//\{node\}/$node}
+if [[ -n "$stage_dir" ]]; then
+  export HF_HOME=$stage_dir
+fi
+if [[ -n "${ASWARM_SERVE_EMBED_MODEL:-}" ]]; then
+  export ASWARM_SERVE_EMBED_MODEL=${ASWARM_SERVE_EMBED_MODEL//\{node\}/$node}
+  export ASWARM_NODE_EMBED_PORT=$((${VLLM_EMBED_PORT:?set by the job} + node * stride))
+fi
+# The node's copies of the weights go once its servers have ended (node-local /tmp is memory):
+# only what the job staged (ASWARM_NODE_STAGED, paths under the stage directory), then the
+# directories left empty, never anything else a user's ASWARM_STAGE_DIR may hold.
+remove_stage() {
+  [[ -n "$stage_dir" ]] || return 0
+  # Signals ignored: the launcher forwards the job's SIGTERM to the whole process group, rm too.
+  (
+    trap '' TERM INT HUP
+    for rel in ${ASWARM_NODE_STAGED:-}; do
+      [[ $rel != *..* ]] && rm -rf "${stage_dir:?}/$rel"
+    done
+    rmdir "$stage_dir/hub" "$stage_dir" 2> /dev/null
+  )
+  return 0
+}
 
 status_file=$log_dir/node$node.status
 node_log=$log_dir/node$node.$host.log
@@ -56,6 +83,7 @@ while :; do
   kill -0 "$child" 2> /dev/null || break
 done
 
+remove_stage
 if ((stopping)); then
   echo "stopped $code" > "$status_file"
   exit 0

@@ -16,6 +16,13 @@
 #   HF_HOME            where the weights are [/flare/datasets/model-weights]
 #   ASWARM_NODE_LOG_DIR  directory of the per-server logs (set by on-node.sh) [/tmp]
 #   ASWARM_NO_PROXY_EXTRA  more no_proxy entries, comma-separated []
+#   VLLM_ENFORCE_EAGER   1: --enforce-eager, as ALCF's examples (no graph capture on XPU) [1]
+#   VLLM_CACHE_LOCAL     1: VLLM_CACHE_ROOT on node-local /tmp, seeded with a copy of the
+#                        shared cache (its model-info cache included) [0: leave it as set]
+#   ASWARM_SERVE_EMBED_MODEL, ASWARM_NODE_EMBED_PORT  an embedding server on this node (set by
+#                        on-node.sh from VLLM_EMBED_MODEL / VLLM_EMBED_PORT) []
+#   VLLM_EMBED_TP        its tiles, after the chat servers' [1]
+#   VLLM_EMBED_ARGS      its extra `vllm serve` flags ["--task embed"]
 set -euo pipefail
 
 if (($# < 2)); then
@@ -31,12 +38,16 @@ host=$(hostname -s 2> /dev/null || hostname)
 log_dir=${ASWARM_NODE_LOG_DIR:-/tmp}
 say() { echo "$(date '+%F %T') $host: $*"; }
 
+embed_model=${ASWARM_SERVE_EMBED_MODEL:-}
+embed_tp=0
+[[ -n "$embed_model" ]] && embed_tp=${VLLM_EMBED_TP:-1}
+chat_tiles=$((tiles_per_node - embed_tp))  # the embedding server takes the last tiles
 if [[ -z "${VLLM_TP:-}" ]]; then
   VLLM_TP=1
-  while ((VLLM_TP * 2 * servers <= tiles_per_node)); do VLLM_TP=$((VLLM_TP * 2)); done
+  while ((VLLM_TP * 2 * servers <= chat_tiles)); do VLLM_TP=$((VLLM_TP * 2)); done
 fi
-if ((VLLM_TP * servers > tiles_per_node)); then
-  say "error: $servers servers x VLLM_TP=$VLLM_TP tiles exceed the node's $tiles_per_node tiles" >&2
+if ((VLLM_TP * servers > chat_tiles)); then
+  say "error: $servers servers x VLLM_TP=$VLLM_TP tiles (+ $embed_tp for embeddings) exceed the node's $tiles_per_node tiles" >&2
   exit 2
 fi
 
@@ -59,7 +70,18 @@ no_proxy="localhost,127.0.0.1,::1,$host,$(hostname),.alcf.anl.gov${ASWARM_NO_PRO
 export no_proxy NO_PROXY=$no_proxy
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 export HF_HOME=${HF_HOME:-/flare/datasets/model-weights}
-export TMPDIR=/tmp RAY_TMPDIR=/tmp VLLM_CACHE_ROOT=/tmp/vllm-cache-$USER
+export TMPDIR=/tmp RAY_TMPDIR=/tmp
+# VLLM_CACHE_ROOT stays where the environment (ALCF's frameworks module, or the user) put it:
+# moving it to an empty /tmp loses vLLM's model-info cache, and vLLM then fails to start on
+# compute nodes (an ALCF known issue). VLLM_CACHE_LOCAL=1 moves it to /tmp with a copy of the
+# shared cache, so nothing is lost and the compile caches are written node-locally.
+if [[ "${VLLM_CACHE_LOCAL:-0}" == 1 ]]; then
+  shared_cache=${VLLM_CACHE_ROOT:-$HOME/.cache/vllm}
+  local_cache=/tmp/vllm-cache-${USER:-$(id -un)}
+  mkdir -p "$local_cache"
+  [[ -d "$shared_cache" ]] && cp -a "$shared_cache/." "$local_cache/"
+  export VLLM_CACHE_ROOT=$local_cache
+fi
 # Intel GPUs: one device per tile; oneCCL must not start its own launcher inside vLLM's workers.
 export ZE_FLAT_DEVICE_HIERARCHY=FLAT CCL_PROCESS_LAUNCHER=None
 export VLLM_WORKER_MULTIPROC_METHOD=spawn FI_MR_CACHE_MONITOR=userfaultfd
@@ -71,6 +93,9 @@ hsn_ip=$(getent hosts "$host.hsn.cm.aurora.alcf.anl.gov" | awk '{ print $1; exit
 
 extra=()
 read -r -a extra <<< "${VLLM_EXTRA_ARGS:-}"
+[[ "${VLLM_ENFORCE_EAGER:-1}" == 1 ]] && extra=(--enforce-eager "${extra[@]}")
+embed_extra=()
+read -r -a embed_extra <<< "${VLLM_EMBED_ARGS---task embed}"
 
 pids=()
 # shellcheck disable=SC2317  # called by the traps
@@ -92,6 +117,17 @@ for ((k = 0; k < servers; k++)); do
     --dtype bfloat16 --trust-remote-code "${extra[@]}" > "$server_log" 2>&1 &
   pids+=($!)
 done
+if [[ -n "$embed_model" ]]; then
+  port=${ASWARM_NODE_EMBED_PORT:?set by on-node.sh}
+  first=$((tiles_per_node - embed_tp))
+  mask=$(seq -s, "$first" $((tiles_per_node - 1)))
+  server_log=$log_dir/vllm.$host.$port.log
+  say "vLLM embeddings $embed_model on port $port, tiles $mask, log $server_log"
+  ZE_AFFINITY_MASK=$mask vllm serve "$embed_model" --port "$port" \
+    --tensor-parallel-size "$embed_tp" --distributed-executor-backend mp \
+    --dtype bfloat16 --trust-remote-code "${embed_extra[@]}" > "$server_log" 2>&1 &
+  pids+=($!)
+fi
 
 # Wait for every server (a signal interrupts `wait`: wait again until each has ended); the
 # script's status is the first failure.

@@ -35,9 +35,12 @@ namespace swarm::mpi {
 class BoardState {
  public:
   BoardState() = default;
+  /// A state of `sections` holding `entries` (in board order) after `round` rounds.
   BoardState(std::vector<std::string> sections, std::vector<BoardEntry> entries, int round);
 
+  /// The section names, in step order.
   [[nodiscard]] const std::vector<std::string>& sections() const noexcept { return sections_; }
+  /// Every entry, in board order (round, section, agent).
   [[nodiscard]] const std::vector<BoardEntry>& entries() const noexcept { return entries_; }
   /// Completed rounds when this state was read.
   [[nodiscard]] int round() const noexcept { return round_; }
@@ -66,8 +69,11 @@ using ConvergenceFn = std::function<bool(const BoardState& board)>;
 
 /// What happened in one section step (on rank 0).
 struct BoardStep {
+  /// The round this step belongs to (1-based).
   int round = 0;
+  /// The section whose agents answered.
   std::string section;
+  /// The prompt every agent of the section got.
   std::string prompt;
   std::vector<Response>
       responses;  ///< One per agent of the section, by agent_index (the board swarm's index).
@@ -79,6 +85,7 @@ using StepFn = std::function<void(BoardStep&&)>;
 /// Why run() stopped.
 enum class StopReason : std::uint8_t { converged, max_rounds };
 
+/// Collective owner of one board: its window memory, the rounds run so far and their counts.
 class Blackboard {
  public:
   /// Collective over the swarm's communicator. `initial_capacity`: bytes of window memory per
@@ -106,6 +113,7 @@ class Blackboard {
 
   /// Completed rounds.
   [[nodiscard]] int round() const noexcept { return round_; }
+  /// Why the last run() stopped.
   [[nodiscard]] StopReason stop_reason() const noexcept { return stop_reason_; }
   /// Local: reads the whole board through RMA (call between steps, e.g. after run()).
   [[nodiscard]] BoardState read() const;
@@ -113,9 +121,11 @@ class Blackboard {
   [[nodiscard]] nlohmann::json snapshot() const { return read().snapshot(); }
   /// Successful and failed answers over all steps so far (every rank).
   [[nodiscard]] std::uint64_t answers_ok() const noexcept { return ok_; }
+  /// Failed answers over all steps so far (every rank).
   [[nodiscard]] std::uint64_t answers_failed() const noexcept { return failed_; }
   /// Window memory per rank now (bytes), and how often it grew.
   [[nodiscard]] std::size_t capacity() const noexcept { return window_.size(); }
+  /// How often the window memory was grown.
   [[nodiscard]] int grow_count() const noexcept { return grows_; }
 
  private:

@@ -9,6 +9,7 @@ namespace swarm::mpi {
 
 /// One answer on the board.
 struct BoardEntry {
+  /// What the agent wrote (or the seeded text).
   std::string text;
   std::uint32_t section = 0;  ///< Index into the board's sections.
   std::uint32_t round = 0;    ///< 1-based; 0 for initial entries.

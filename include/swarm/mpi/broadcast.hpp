@@ -17,6 +17,7 @@ class Swarm;
 /// order on the root, an empty vector elsewhere.
 std::vector<Response> broadcast(Swarm& swarm, std::string_view prompt, CallOptions call = {});
 
+/// Result of broadcast_and_reduce().
 struct BroadcastReduce {
   std::vector<Response> responses;  ///< Every agent's answer (root only).
   Response reduced;                 ///< The reducer's answer (every rank).

@@ -7,6 +7,7 @@
 
 namespace swarm::mpi {
 
+/// A non-owning, cheaply copied view of an MPI communicator; see the file comment.
 class Communicator {
  public:
   /// A view of MPI_COMM_WORLD.

@@ -13,6 +13,7 @@ class Environment {
  public:
   /// Not collective by itself; MPI_Init_thread (when called) is.
   Environment();
+  /// As Environment(), passing the program's arguments to MPI_Init_thread.
   Environment(int& argc, char**& argv);
   ~Environment();
 

@@ -11,6 +11,7 @@ namespace swarm::mpi {
 /// An MPI call returned an error code. `what()` is "<call>: <MPI_Error_string>".
 class Error : public std::runtime_error {
  public:
+  /// `call` names the MPI function that returned `code`.
   Error(std::string_view call, int code);
 
   /// The MPI error code returned by the call.

@@ -45,19 +45,24 @@ using StageFilter = std::function<bool(const Response&)>;
 /// Turns a stage's (filtered) responses into its output. Runs on the root.
 using StageTransform = std::function<std::string(const std::vector<Response>&)>;
 
+/// One stage of a pipeline: a prompt sent to some agents, and what to keep of their answers.
 struct Stage {
+  /// Unique within a pipeline; `{stage:NAME}` in a later prompt refers to it.
   std::string name;
   std::string prompt_template;  ///< `{input}`, `{stage:NAME}`, `{initial}` are filled.
   std::size_t n_agents = 0;     ///< 0: all (with partitioning: all that are left).
   StageFilter filter;           ///< Empty: keep every response.
   StageTransform transform;     ///< Empty: successful texts joined with "\n" (the seed's).
   std::string tag_key;          ///< Non-empty: agents by tag instead of by position.
+  /// With `tag_key`: the tag value the stage's agents must have.
   std::string tag_value;
   /// nullopt: the previous stage in the list (linear). A list (possibly empty): a DAG node.
   std::optional<std::vector<std::string>> depends_on;
 };
 
+/// What one stage did.
 struct StageResult {
+  /// The stage's name.
   std::string name;
   bool ran = false;      ///< False for stages after a failure.
   bool success = false;  ///< Ran, had agents, at least one succeeded, filter/transform fine.
@@ -70,12 +75,16 @@ struct StageResult {
   std::string output;               ///< The transform's result (every rank).
 };
 
+/// Result of run_pipeline().
 struct PipelineResult {
+  /// Every stage ran and succeeded.
   bool success = false;
   std::string error;                ///< The first failing stage's error.
   std::string output;               ///< The last stage's output (every rank); empty on failure.
   std::vector<StageResult> stages;  ///< In stage-list order.
+  /// Waves run (stages of a wave run concurrently).
   std::size_t waves = 0;
+  /// Wall time of the whole pipeline.
   double seconds = 0.0;
   /// The stage called `name`, or nullptr.
   [[nodiscard]] const StageResult* stage(std::string_view name) const;
@@ -98,17 +107,20 @@ PipelineResult run_pipeline(Swarm& swarm, const std::vector<Stage>& stages,
 
 /// One item's way through the stages (run_pipeline_items).
 struct ItemResult {
+  /// The item went through every stage successfully.
   bool success = false;
   std::string error;                ///< The failing stage's error (names it).
   std::string output;               ///< The last stage's output (every rank); empty on failure.
   std::vector<StageResult> stages;  ///< Root only (empty elsewhere).
 };
 
+/// Result of run_pipeline_items().
 struct ItemsResult {
   std::vector<ItemResult> items;  ///< In item order (every rank).
   /// Root only, with ItemsOptions::record_events: "start <item> <stage>" / "done <item> <stage>"
   /// in the order they happened.
   std::vector<std::string> events;
+  /// Wall time of the whole run.
   double seconds = 0.0;
 };
 
@@ -116,8 +128,10 @@ struct ItemsResult {
 /// the item's index and its result (output, error and stages are final).
 using ItemDoneFn = std::function<void(std::size_t item, const ItemResult& result)>;
 
+/// Options of run_pipeline_items().
 struct ItemsOptions {
   bool reuse_agents = true;  ///< As for run_pipeline.
+  /// Per-call options of every stage's requests.
   CallOptions call;
   /// Root only: lets a caller report progress while the items stream.
   ItemDoneFn on_item;
@@ -156,6 +170,7 @@ StageFilter valid_json();                       ///< Successful and the text par
 
 /// Ready-made transforms (all skip failed responses).
 namespace transforms {
+/// The successful texts joined with `separator`.
 StageTransform concat(std::string separator = "\n");
 StageTransform majority();          ///< majority_vote's winner (stripped, lower-cased).
 StageTransform structured_merge();  ///< The merged JSON array, dumped.

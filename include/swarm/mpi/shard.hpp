@@ -9,8 +9,11 @@ namespace swarm::mpi {
 
 /// A contiguous range [begin, begin + count) of global agent indices.
 struct Block {
+  /// First global agent index of the range.
   std::int64_t begin = 0;
+  /// Number of agents in the range (0: empty).
   std::int64_t count = 0;
+  /// Same range.
   friend bool operator==(const Block&, const Block&) = default;
 };
 

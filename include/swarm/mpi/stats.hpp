@@ -10,6 +10,7 @@ namespace swarm::mpi {
 /// progress primitive that adds to it, so the share is complete for every pattern.
 struct MpiStats {
   double seconds = 0.0;  ///< Wall time inside MPI calls, or idle waiting for a transfer.
+  /// Timed MPI steps (one call, or a few made together, per step).
   std::uint64_t calls = 0;
   std::uint64_t bytes_sent = 0;      ///< Payload this rank contributed (root: scattered).
   std::uint64_t bytes_received = 0;  ///< Payload this rank received (root: gathered).

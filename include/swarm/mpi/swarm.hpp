@@ -39,11 +39,15 @@ namespace swarm::mpi {
 
 /// Where an agent is driven: its rank, and its index in that rank's pool.
 struct Placement {
+  /// The rank that drives the agent.
   int rank = 0;
+  /// The agent's index in that rank's pool.
   std::size_t slot = 0;
+  /// Same rank and slot.
   friend bool operator==(const Placement&, const Placement&) = default;
 };
 
+/// The sharded, collective view of an MPI job's endpoints; see the file comment.
 class Swarm {
  public:
   /// Collective. Rank 0 parses `hostfile`; a bad hostfile throws the same HostfileError on
@@ -76,7 +80,9 @@ class Swarm {
   /// View agents whose tag `key` equals `value`, ascending (every rank alike, no MPI).
   [[nodiscard]] std::vector<std::size_t> agents_with_tag(std::string_view key,
                                                          std::string_view value) const;
+  /// The communicator every collective of this swarm runs on.
   [[nodiscard]] Communicator communicator() const noexcept { return comm_; }
+  /// The options of the rank pool (shared by every view).
   [[nodiscard]] const PoolOptions& options() const noexcept { return *options_; }
 
   /// This rank's one AgentPool: its block of the hostfile, shared by every view of the swarm.
@@ -111,8 +117,11 @@ class Swarm {
 
   /// Collective selections; see the file comment.
   [[nodiscard]] Swarm by_tag(std::string_view key, std::string_view value) const;
+  /// Collective selection: view agents [start, stop).
   [[nodiscard]] Swarm slice(std::size_t start, std::size_t stop) const;
+  /// Collective selection: the listed view agents, in the order given.
   [[nodiscard]] Swarm select(std::span<const std::size_t> agents) const;
+  /// Collective selection: min(n, size()) agents chosen reproducibly from `seed` (the same on every rank).
   [[nodiscard]] Swarm sample(std::size_t n, std::uint64_t seed) const;
 
   /// MPI time/bytes of this rank, accumulated by the patterns run on every view of the swarm.

@@ -45,9 +45,11 @@ struct TreeLevel {
   std::uint64_t ok = 0;      ///< Successful, non-blank answers passed up from this level.
   std::uint64_t failed = 0;  ///< Failed requests (their group's answer is dropped).
   std::uint64_t blank = 0;   ///< Successful but blank answers (dropped).
+  /// Field-wise equality (tests compare levels across ranks).
   friend bool operator==(const TreeLevel&, const TreeLevel&) = default;
 };
 
+/// Result of tree_reduce().
 struct TreeReduceResult {
   Response response;  ///< The final answer, or "all agents failed during reduction" (every rank).
   std::vector<TreeLevel> levels;  ///< levels[k].level == k; identical on every rank.
@@ -64,7 +66,9 @@ struct TreeReduceResult {
 /// the leaves and levels again; when any rank has none, every rank starts over. Empty
 /// functions: no checkpoints.
 struct ReduceCheckpoint {
+  /// Stores this rank's latest record (replacing the previous one).
   std::function<void(std::span<const char> record)> save;
+  /// Returns the record saved last, or an empty vector when there is none.
   std::function<std::vector<char>()> load;
 };
 

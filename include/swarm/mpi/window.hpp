@@ -11,6 +11,7 @@
 
 namespace swarm::mpi {
 
+/// RAII owner of an MPI_Win_allocate window of raw bytes on every rank of a communicator.
 class Window {
  public:
   Window() = default;
@@ -21,12 +22,16 @@ class Window {
   ~Window();
   Window(const Window&) = delete;
   Window& operator=(const Window&) = delete;
+  /// Takes over `other`'s window; `other` is left empty.
   Window(Window&& other) noexcept;
+  /// Frees this window (MPI_Win_free: collective) and takes over `other`'s.
   Window& operator=(Window&& other) noexcept;
 
   /// This rank's exposed memory.
   [[nodiscard]] std::byte* local() const noexcept { return base_; }
+  /// Bytes this rank exposes.
   [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
+  /// The underlying handle, for calling MPI directly.
   [[nodiscard]] MPI_Win get() const noexcept { return win_; }
 
   /// Local, non-collective: starts copying `n` bytes at `offset` of `rank`'s memory into `out`
@@ -47,6 +52,7 @@ class Window {
 /// Local: the targets take no part, which is the point.
 class ReadEpoch {
  public:
+  /// Opens the epoch on `window` (MPI_Win_lock_all, shared).
   explicit ReadEpoch(const Window& window);
   ~ReadEpoch();
   ReadEpoch(const ReadEpoch&) = delete;
@@ -60,6 +66,7 @@ class ReadEpoch {
 /// writes are complete and visible to later passive-target reads when the lock is released.
 class WriteEpoch {
  public:
+  /// Locks this rank's (`self_rank`'s) memory of `window` exclusively.
   WriteEpoch(const Window& window, int self_rank);
   ~WriteEpoch();
   WriteEpoch(const WriteEpoch&) = delete;

@@ -10,7 +10,9 @@ namespace swarm::mpi {
 
 /// One prompt with its input index; it goes to agent agent_for(index, N).
 struct Work {
+  /// The prompt's position in the input (results come back under it).
   std::uint64_t index = 0;
+  /// The prompt text (or, with CallOptions::prompts_are_requests, an encoded request).
   std::string prompt;
   std::optional<std::int64_t> max_tokens;  ///< Per-prompt override (e.g. from batch input).
 };
