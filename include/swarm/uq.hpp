@@ -21,6 +21,7 @@
 
 namespace swarm::uq {
 
+/// Rows of doubles: one embedding per row, or a square kernel or density matrix.
 using Matrix = std::vector<std::vector<double>>;
 
 /// How two clusters' distance follows from their members' (scipy's linkage methods).
@@ -43,6 +44,7 @@ double semantic_entropy(const Matrix& embeddings, double similarity_threshold = 
 /// does); for callers that already clustered. 0 for at most one label.
 double entropy_of_labels(const std::vector<std::int64_t>& labels);
 
+/// The similarity behind kernel language entropy: cosine similarity or a Gaussian (RBF).
 enum class Kernel : std::uint8_t { cosine, rbf };
 
 /// The n x n kernel: cosine similarities clipped to [-1, 1] (zero rows stay zero), or
@@ -64,9 +66,9 @@ double kernel_language_entropy(const Matrix& embeddings, Kernel kernel = Kernel:
 
 /// A linear probe: predicted entropy = coef . x + intercept.
 struct Probe {
-  std::vector<double> coef;
-  double intercept = 0.0;
-  nlohmann::json metadata;  ///< null when none was saved
+  std::vector<double> coef;  ///< One weight per feature.
+  double intercept = 0.0;    ///< Added to coef . x.
+  nlohmann::json metadata;   ///< null when none was saved
 };
 
 /// Ridge regression with an intercept column, closed form: (A'A + alpha I)^-1 A'y with

@@ -18,6 +18,7 @@ namespace swarm::mpi {
 
 class Swarm;
 
+/// How mpi::embed asks for embeddings.
 struct EmbedOptions {
   std::size_t batch_size = 16;          ///< Texts per request (1..1024).
   std::size_t window = kDefaultWindow;  ///< Texts per window (memory bound on the root).
