@@ -225,7 +225,12 @@ PY
     embed=""
     for i in 0 1 2; do embed+="127.0.0.1:$((port_base + embed_base_offset + i * servers)) node=127.0.0.1 role=embed"$'\n'; done
     [[ "$(grep -v '^#' "$run_dir/hostfile.embed")"$'\n' == "$embed" ]] || fail "hostfile.embed: $(cat "$run_dir/hostfile.embed")"
-    [[ "$(grep -v '^#' "$run_dir/hostfile.embed.ready")"$'\n' == "$(head -2 <<< "$embed")"$'\n' ]] ||
+    # aswarm-health writes the ready file in the seed's tab format (host, port, sorted tags).
+    ready=""
+    for i in 0 1; do
+      ready+="127.0.0.1"$'\t'"$((port_base + embed_base_offset + i * servers))"$'\t'"node=127.0.0.1"$'\t'"role=embed"$'\n'
+    done
+    [[ "$(grep -v '^#' "$run_dir/hostfile.embed.ready")"$'\n' == "$ready" ]] ||
       fail "hostfile.embed.ready: $(cat "$run_dir/hostfile.embed.ready")"
     grep -q "2 of 3 embedding servers healthy" "$scratch/job.out" || fail "no embedding gate line"
     grep -q "embedding mock $scratch/node-tmp\|embedding mock mock-org/mock-embed on port $((port_base + embed_base_offset))" \
