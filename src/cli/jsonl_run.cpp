@@ -42,4 +42,15 @@ JsonlRun open_jsonl_run(const Options& options, const std::string& input) {
   return run;
 }
 
+void close_jsonl_run(JsonlRun& io, Progress& progress, RunSummary& summary,
+                     const Options& options, std::size_t total, std::size_t skipped,
+                     std::chrono::steady_clock::duration wall) {
+  progress.finish();
+  io.writer->close();
+  if (options.resume) compact(options.output, total, io.compact_options());
+  summary.set_wall_time(wall);
+  summary.set_extra("inputs", total);
+  summary.set_extra("skipped_already_done", skipped);
+}
+
 }  // namespace swarm::cli

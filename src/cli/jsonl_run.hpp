@@ -2,6 +2,7 @@
 // What the drivers that read an input JSONL and write one result line per input
 // (scatter-gather, pipeline --input) prepare on the root before anything is sent.
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <span>
@@ -10,7 +11,9 @@
 #include "io/input.hpp"
 #include "io/output.hpp"
 #include "io/output_lock.hpp"
+#include "io/progress.hpp"
 #include "io/resume.hpp"
+#include "io/summary.hpp"
 #include "options.hpp"
 
 namespace swarm::cli {
@@ -31,5 +34,12 @@ struct JsonlRun {
 /// after folding in the journal a killed run left). Throws InputError / std::runtime_error
 /// naming the file.
 JsonlRun open_jsonl_run(const Options& options, const std::string& input);
+
+/// Root only, after the last window: ends the progress line, closes the output and, with
+/// --resume, compacts it into input order; the summary gets the wall time and the "inputs" and
+/// "skipped_already_done" counts. The driver adds its own fields, then calls finish_run().
+void close_jsonl_run(JsonlRun& io, Progress& progress, RunSummary& summary,
+                     const Options& options, std::size_t total, std::size_t skipped,
+                     std::chrono::steady_clock::duration wall);
 
 }  // namespace swarm::cli

@@ -119,12 +119,7 @@ int run_embed(const Options& options, const PoolOptions& pool, mpi::Communicator
     finish_run(summary, swarm, wall_seconds, options);
     return kExitOk;
   }
-  progress->finish();
-  io.writer->close();
-  if (options.resume) compact(options.output, total, io.compact_options());
-  summary.set_wall_time(wall);
-  summary.set_extra("inputs", total);
-  summary.set_extra("skipped_already_done", skipped);
+  close_jsonl_run(io, *progress, summary, options, total, skipped, wall);
   summary.set_extra("embeddings_per_second",
                     wall_seconds > 0 ? static_cast<double>(ok) / wall_seconds : 0.0);
   finish_run(summary, swarm, wall_seconds, options);

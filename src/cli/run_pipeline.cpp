@@ -231,12 +231,7 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
     finish_run(summary, swarm, wall_seconds, options);
     return kExitOk;
   }
-  progress->finish();
-  io.writer->close();
-  if (options.resume) compact(options.output, total, io.compact_options());
-  summary.set_wall_time(wall);
-  summary.set_extra("inputs", total);
-  summary.set_extra("skipped_already_done", skipped);
+  close_jsonl_run(io, *progress, summary, options, total, skipped, wall);
   summary.set_extra("items_ok", items_ok);
   summary.set_extra("items_failed", items_failed);
   summary.set_extra("stages", config.stages.size());

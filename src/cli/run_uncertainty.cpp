@@ -220,12 +220,7 @@ int run_uncertainty(const Options& options, const PoolOptions& pool, mpi::Commun
     finish_run(summary, swarm, wall_seconds, options);
     return kExitOk;
   }
-  progress->finish();
-  io.writer->close();
-  if (options.resume) compact(options.output, total, io.compact_options());
-  summary.set_wall_time(wall);
-  summary.set_extra("inputs", total);
-  summary.set_extra("skipped_already_done", skipped);
+  close_jsonl_run(io, *progress, summary, options, total, skipped, wall);
   finish_run(summary, swarm, wall_seconds, options);
   return failed == 0 ? kExitOk : kExitSomeFailed;
 }
