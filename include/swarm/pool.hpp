@@ -102,6 +102,10 @@ struct PoolStats {
   std::uint64_t failovers = 0;  ///< Requests re-targeted to another agent (PoolOptions::failover).
   std::uint64_t hedges = 0;      ///< Second copies started (PoolOptions::hedge_quantile).
   std::uint64_t hedge_wins = 0;  ///< Requests the copy answered first (the original cancelled).
+  /// Most reply bytes held at once by transfers on the wire (PoolOptions::reply_budget_bytes).
+  std::size_t peak_reply_bytes = 0;
+  /// Times a transfer paused because the reply budget was full.
+  std::uint64_t budget_pauses = 0;
 };
 
 /// A pool of agents driven through one libcurl multi handle: submit, then poll() until the callbacks have run.

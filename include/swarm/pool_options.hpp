@@ -84,6 +84,12 @@ struct PoolOptions {
   bool use_proxy = false;  ///< Honour http_proxy/https_proxy for agents (off: see docs/DESIGN.md).
   /// Largest reply body kept; a larger one fails as `oversize`.
   std::size_t max_response_bytes = std::size_t{16} << 20;
+  /// Reply bytes the pool's transfers may hold at once (every view of one engine together:
+  /// in practice, per rank). When full, no new transfer starts and a transfer that would grow
+  /// past it pauses (TCP holds the rest at the server) until another one completes; one
+  /// transfer at a time may exceed it, so the pool always progresses. Peak buffered reply
+  /// bytes stay at most this plus max_response_bytes.
+  std::size_t reply_budget_bytes = std::size_t{1} << 30;
   std::uint64_t seed = 0;  ///< Backoff jitter seed; 0: from std::random_device.
 
   // --- endpoint health (always tracked) and failover (opt-in) ---

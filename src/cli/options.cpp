@@ -160,6 +160,11 @@ void add_options(CLI::App& app, Options& o) {
                  "Seconds a streamed answer may go without a byte (first token included)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--reply-budget-mib", o.reply_budget_mib,
+                 "MiB of replies one rank holds in flight; when full, transfers wait (paused, "
+                 "never failed) and one may exceed it")
+      ->check(flags::positive<std::size_t>(std::size_t{1} << 20))
+      ->capture_default_str();
   app.add_option("--retries", o.retries,
                  "Retries of transient failures (connect, timeout, 429, 502-504)")
       ->check(flags::in_range(0, 1000))
@@ -342,6 +347,7 @@ PoolOptions pool_options(const Options& o) {
   p.per_agent_concurrency = o.per_agent_concurrency;
   p.timeout = Seconds(o.timeout);
   p.idle_timeout = Seconds(o.idle_timeout);
+  p.reply_budget_bytes = o.reply_budget_mib << 20;
   p.retries = o.retries;
   p.failover = !o.no_failover;
   p.give_up_after = Seconds(o.give_up_after);

@@ -65,6 +65,8 @@ struct Options {
   double timeout = 300.0;
   bool stream = false;         ///< --stream: server-sent events, TTFT and inter-token times.
   double idle_timeout = 60.0;  ///< --idle-timeout: seconds without a byte of a stream.
+  /// --reply-budget-mib: reply bytes one rank holds in flight (PoolOptions::reply_budget_bytes).
+  std::size_t reply_budget_mib = 1024;
   int retries = 3;
   std::size_t batch_size = 1;
   std::size_t window = 65536;

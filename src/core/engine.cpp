@@ -41,28 +41,14 @@ void on_stream_bytes(Transfer& t, std::string_view bytes) {
   t.last_token = now;
 }
 
-std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const std::size_t n = size * count;
-  if (t->response.size() + n > t->max_bytes) {
-    t->too_large = true;
-    return 0;  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
-  }
-  t->response.append(data, n);
-  if (t->sse) {
-    t->last_byte = Clock::now();
-    on_stream_bytes(*t, std::string_view(data, n));
-  }
-  return n;
-}
-
 // Streamed attempts: aborts one that has received no byte for idle_timeout. libcurl calls this
 // at least once a second while a transfer is idle; its own low-speed check (CURLOPT_LOW_SPEED_*)
 // averages over several seconds, so a stream that stalls after a burst would outlive the limit.
 int on_transfer_info(void* user, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/,
                      curl_off_t /*ultotal*/, curl_off_t /*ulnow*/) {
   auto* t = static_cast<Transfer*>(user);
-  if (!t->sse || Clock::now() - t->last_byte < t->idle_limit) return 0;
+  // A stream paused by the reply budget is held by the client, not idle at the server.
+  if (!t->sse || t->paused || Clock::now() - t->last_byte < t->idle_limit) return 0;
   t->idle_expired = true;
   return 1;  // CURLE_ABORTED_BY_CALLBACK, reported as a timeout (Engine::release)
 }
@@ -243,7 +229,7 @@ void Engine::check_fd_limit() const {
 void Engine::configure_handle(CURL* h) const {
   set_option(h, CURLOPT_NOSIGNAL, 1L);  // timeouts must not use SIGALRM (threads, MPI)
   set_option(h, CURLOPT_HTTPHEADER, headers_.get());
-  set_option(h, CURLOPT_WRITEFUNCTION, &on_body);
+  set_option(h, CURLOPT_WRITEFUNCTION, &Engine::on_body);
   // libcurl silently re-sends a request whose reused connection died before any reply byte
   // (vLLM would then run the generation twice). The pre-request callback runs before every
   // send, so a second call within one attempt is such a re-send, and is counted as an attempt.
@@ -295,6 +281,8 @@ void Engine::dispatch() {
   const std::size_t per_cap = options_.per_agent_concurrency;
   while (in_flight_ < options_.concurrency) {
     Transfer* t = probes_.pop();
+    // A full reply budget holds new transfers back (probes' replies are a few bytes).
+    if (t == nullptr && budget_full() && in_flight_ > 0) return;
     if (t == nullptr) t = retry_.pop();
     if (t == nullptr) t = pending_.pop();
     if (t == nullptr) return;
@@ -361,6 +349,23 @@ void Engine::start(Transfer* t) {
   ++in_flight_;
   if (!t->probe) ++state_[t->endpoint].in_flight;
   stats_.max_in_flight = std::max(stats_.max_in_flight, in_flight_);
+}
+
+std::size_t Engine::on_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::size_t n = size * count;
+  if (t->response.size() + n > t->max_bytes) {
+    t->too_large = true;
+    return 0;  // makes libcurl abort the transfer with CURLE_WRITE_ERROR
+  }
+  // libcurl keeps the refused bytes and offers them again once the transfer is unpaused.
+  if (!t->owner->take_reply_bytes(*t, n)) return CURL_WRITEFUNC_PAUSE;
+  t->response.append(data, n);
+  if (t->sse) {
+    t->last_byte = Clock::now();
+    on_stream_bytes(*t, std::string_view(data, n));
+  }
+  return n;
 }
 
 int Engine::on_prereq(void* user, char* /*remote_ip*/, char* /*local_ip*/, int /*remote_port*/,
@@ -433,7 +438,8 @@ Engine::Outcome Engine::release(CURL* h, CURLcode code) {
   return out;
 }
 
-void Engine::detach(CURL* h, const Transfer& t) {
+void Engine::detach(CURL* h, Transfer& t) {
+  return_reply_bytes(t);
   check_multi(curl_multi_remove_handle(multi_.get(), h), "curl_multi_remove_handle");
   set_option(h, CURLOPT_PRIVATE, nullptr);
   idle_handles_.push_back(h);
@@ -540,6 +546,7 @@ std::size_t Engine::poll(std::chrono::milliseconds max_wait) {
     int running = 0;
     check_multi(curl_multi_perform(multi_.get(), &running), "curl_multi_perform");
     delivered += drain();
+    resume_paused();
     // Only probes in flight: wait for them too, or an idle caller could never see them end.
     if (delivered > 0 || (outstanding_ == 0 && in_flight_ == 0)) break;
     const auto later = Clock::now();

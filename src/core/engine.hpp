@@ -16,6 +16,11 @@
 //             cooling endpoint, and they decide when work may return to it).
 //   waiting_  min-heap by give-up time of failover requests whose pool has no healthy agent;
 //             a probe that brings an endpoint back moves them all to retry_.
+// Reply budget (engine_budget.cpp): the bytes held by transfers on the wire are counted; when
+// they reach PoolOptions::reply_budget_bytes, dispatch starts nothing new and a transfer whose
+// next bytes would overflow pauses its write callback (libcurl stops reading its socket) until a
+// completion frees room. The first transfer to meet a full budget may overdraw it, alone, so
+// that something always progresses.
 // Hedging (opt-in, engine_hedge.cpp): when every queue is empty, a failover request whose
 // attempt has run past a quantile of recent attempts gets a twin on an idle agent of its
 // family; the first 2xx completes the request and the other copy is cancelled.
@@ -96,6 +101,9 @@ struct Transfer {
   int sends = 0;  ///< Times libcurl sent this attempt (more than 1: a silent re-send).
   bool too_large = false;
   std::size_t max_bytes = 0;
+  /// On the wire, its write callback paused by the reply budget (engine_budget.cpp); listed
+  /// in Engine::paused_ until resumed or detached.
+  bool paused = false;
   Engine* owner = nullptr;   ///< For counting libcurl's silent re-sends (on_prereq).
   /// While on the wire: on_body reads the status of a stream through it, and a hedge's loser
   /// is cancelled through it.
@@ -195,12 +203,22 @@ class Engine {
   };
   bool finish(CURLMsg* msg);  // returns true if the request completed (not retried)
   Outcome release(CURL* h, CURLcode code);
-  void detach(CURL* h, const Transfer& t);  // off the multi handle, back to the idle handles
+  void detach(CURL* h, Transfer& t);  // off the multi handle, back to the idle handles
   void refill(std::uint32_t endpoint);  // starts a parked request of `endpoint` in a freed slot
   bool retry(const Outcome& out);
   void reply(const Outcome& out);
   static int on_prereq(void* user, char* remote_ip, char* local_ip, int remote_port,
                        int local_port);
+  static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user);
+
+  // Reply budget (engine_budget.cpp).
+  /// Accounts `n` more reply bytes of `t`; false: `t` must pause (the budget is full).
+  bool take_reply_bytes(Transfer& t, std::size_t n);
+  void return_reply_bytes(Transfer& t);  // `t` leaves the wire
+  void resume_paused();                  // after completions freed room
+  [[nodiscard]] bool budget_full() const noexcept {
+    return reply_bytes_ >= options_.reply_budget_bytes;
+  }
   Seconds backoff(const Transfer& t, curl_off_t retry_after);
   void promote_due_retries(Clock::time_point now);
   void complete(std::unique_ptr<Transfer> t, Reply&& r);
@@ -240,6 +258,9 @@ class Engine {
   std::size_t in_flight_ = 0;
   std::size_t outstanding_ = 0;
   std::size_t parked_ = 0;  ///< Over every endpoint's parked FIFO.
+  std::size_t reply_bytes_ = 0;     ///< Held by transfers on the wire (their `response`).
+  Transfer* overdraft_ = nullptr;  ///< The one transfer allowed past the budget.
+  std::vector<Transfer*> paused_;  ///< In pause order.
   LatencyWindow latencies_;  ///< Successful attempts, kept only while hedging is on.
   Clock::time_point next_hedge_scan_{};
   std::size_t hedge_cursor_ = 0;  ///< Where the next idle-agent search starts in a family.

@@ -104,6 +104,7 @@ void PoolOptions::validate() const {
   if (model_max_context < 0) bad("model_max_context", model_max_context);
   if (batch_concurrency == 0) bad("batch_concurrency", batch_concurrency);
   if (max_response_bytes == 0) bad("max_response_bytes", max_response_bytes);
+  if (reply_budget_bytes == 0) bad("reply_budget_bytes", reply_budget_bytes);
   if (cooldown_failures < 1) bad("cooldown_failures", cooldown_failures);
   if (probe_interval_max < probe_interval) bad("probe_interval_max", probe_interval_max.count());
   if (failover_attempts < 0) bad("failover_attempts", failover_attempts);

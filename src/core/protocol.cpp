@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "log.hpp"
 #include "protocol_internal.hpp"
 #include "swarm/json_limits.hpp"
 
@@ -320,10 +324,30 @@ void decode_batch_reply(std::string_view body, std::span<Response> out) {
 
 namespace {
 
+/// The whole text of a message that capped() cuts goes to the log, once per distinct message
+/// (by hash) and for the first 1,024 of them, so that the cut is never the only copy and a
+/// fleet repeating one huge error does not flood stderr either.
+void log_in_full_once(const std::string& message) {
+  static std::mutex mutex;
+  static std::unordered_set<std::size_t> seen;
+  constexpr std::size_t kMaxLogged = 1024;
+  {
+    const std::lock_guard lock(mutex);
+    if (seen.size() >= kMaxLogged || !seen.insert(std::hash<std::string>{}(message)).second) {
+      return;
+    }
+  }
+  detail::logger().warn(
+      "a server's error message of {} bytes is cut to {} in Responses and output lines; in "
+      "full: {}",
+      message.size(), kMaxErrorMessage, message);
+}
+
 /// A server's message as it goes into every failed Response and output line: an 8 MB message
 /// copied into each failure would fill the output and the ranks' memory.
 std::string capped(std::string message) {
   if (message.size() <= kMaxErrorMessage) return message;
+  log_in_full_once(message);
   const std::size_t total = message.size();
   std::size_t cut = kMaxErrorMessage;
   // Never inside a UTF-8 sequence: back up over continuation bytes (10xxxxxx).

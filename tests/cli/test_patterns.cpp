@@ -93,6 +93,14 @@ TEST(NameTables, EveryAggregateAndProtocolIsAccepted) {
   }
 }
 
+TEST(PoolFlags, ReplyBudgetIsInMebibytesPerRank) {
+  const auto args = with({"--pattern", "broadcast", "--prompt", "x"});
+  EXPECT_EQ(pool_options(parse(args)).reply_budget_bytes, std::size_t{1} << 30);
+  auto small = args;
+  small.insert(small.end(), {"--reply-budget-mib", "3"});
+  EXPECT_EQ(pool_options(parse(small)).reply_budget_bytes, std::size_t{3} << 20);
+}
+
 TEST(NameTables, UnknownAggregateAndProtocolKeepTheirMessages) {
   EXPECT_EQ(error_of(with({"--pattern", "broadcast", "--prompt", "x", "--aggregate", "median"})),
             "--aggregate: median not in "
@@ -222,6 +230,8 @@ TEST(NumericFlags, AreFiniteInRangeAndFitTheirType) {
       {{"--window", "0"}, "--window: '0' is out of range (0, 67108864]"},
       {{"--fanin", "1"}, "--fanin: '1' is out of range [2, 100000]"},
       {{"--max-rounds", "2147483648"}, "--max-rounds: '2147483648' is out of range (0, 1000000]"},
+      {{"--reply-budget-mib", "0"}, "--reply-budget-mib: '0' is out of range (0, 1048576]"},
+      {{"--reply-budget-mib", "1048577"}, "--reply-budget-mib: '1048577' is out of range (0, 1048576]"},
       {{"--timeout", "0.5"}, ""},
       {{"--temperature", "0"}, ""},
       {{"--retries", "+2"}, ""},

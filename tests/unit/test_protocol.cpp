@@ -177,9 +177,19 @@ TEST(ProtocolError, BothVllmShapesFastApiDetailAndPlainText) {
   // An 8 MB message is cut (at a UTF-8 boundary) before it is copied into every failure.
   std::string huge = std::string(protocol::kMaxErrorMessage - 1, 'a') + "\xc3\xa9" +
                      std::string(8 << 20, 'b');
-  const auto cut = protocol::error_message(R"({"error":{"message":")" + huge + R"("}})");
+  const std::string body = R"({"error":{"message":")" + huge + R"("}})";
+  ::testing::internal::CaptureStderr();
+  const auto cut = protocol::error_message(body);
+  EXPECT_EQ(protocol::error_message(body), cut);  // the same message again: not logged again
+  const std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(cut, std::string(protocol::kMaxErrorMessage - 1, 'a') + "... (" +
                      std::to_string(huge.size()) + " bytes in all)");
+  // The full text is in the log, once.
+  const auto first = log.find(huge);
+  ASSERT_NE(first, std::string::npos) << log.substr(0, 300);
+  EXPECT_EQ(log.find(huge, first + 1), std::string::npos);
+  EXPECT_NE(log.find("error message of " + std::to_string(huge.size()) + " bytes is cut"),
+            std::string::npos);
 }
 
 TEST(ProtocolModels, DecodesListAndRejectsGarbage) {
