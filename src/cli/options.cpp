@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <span>
 #include <sstream>
@@ -217,8 +218,14 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--resume", o.resume,
                "Skip prompts (items) that already succeeded in --output; redo failed or missing "
                "ones");
-  app.add_option("--progress", o.progress, "Progress on stderr")
+  app.add_option("--progress", o.progress,
+                 "Progress on stderr: auto (a live line at a terminal, also through mpiexec; "
+                 "else a log line every --progress-interval), always (the live line), never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  app.add_option("--progress-interval", o.progress_interval,
+                 "Seconds between progress log lines when stderr is no terminal")
+      ->check(flags::positive(86400.0))
       ->capture_default_str();
   app.add_option("--summary", o.summary, "Write run totals and latency percentiles as JSON")
       ->type_name("FILE");
@@ -355,6 +362,10 @@ PoolOptions pool_options(const Options& o) {
   if (o.seed != 0) p.seed = o.seed;
   p.validate();
   return p;
+}
+
+std::chrono::milliseconds progress_interval(const Options& o) {
+  return std::chrono::milliseconds(std::llround(o.progress_interval * 1e3));
 }
 
 std::string effective_schedule(const Options& o) {

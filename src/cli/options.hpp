@@ -1,6 +1,7 @@
 #pragma once
 // aswarm-mpi's flags. Names are fixed by the issue so job scripts and docs agree.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,8 @@ struct Options {
   double hedge_quantile = 0.95;  ///< Of recent attempt times, past which a request is hedged.
   bool resume = false;
   std::string progress = "auto";
+  /// --progress-interval: seconds between progress log lines (no terminal).
+  double progress_interval = 30.0;
   std::string summary;
   std::string report;       ///< --report FILE.html: the run report (io/report.hpp).
   std::string report_from;  ///< --report-from SUMMARY.json: redraw --report from a summary.
@@ -109,6 +112,9 @@ void validate(const Options& options);
 
 /// The pool settings: AURORA_SWARM_* and API-key variables first, then the flags.
 PoolOptions pool_options(const Options& options);
+
+/// --progress-interval as a duration.
+std::chrono::milliseconds progress_interval(const Options& options);
 
 /// --schedule as it applies: the flag, else "dynamic", or "static" with --batch-size > 1 (list
 /// requests go to fixed agents).

@@ -168,7 +168,8 @@ int run_items(const Options& options, const PipelineConfig& config, mpi::Swarm& 
   const std::size_t total = root ? io.reader->count() : 0;
   const std::size_t skipped = io.resume ? io.resume->done_count() : 0;
   std::optional<Progress> progress;
-  if (root) progress.emplace(total - skipped, *parse_progress_mode(options.progress));
+  if (root) progress.emplace(total - skipped, *parse_progress_mode(options.progress), stderr,
+                             Progress::Clock{}, progress_interval(options));
   RunSummary summary;
   std::size_t done = 0;
   std::size_t items_ok = 0;

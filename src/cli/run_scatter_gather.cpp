@@ -103,10 +103,13 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
   std::optional<Progress> progress;
   RunSummary summary;
   Aggregator aggregate(options.aggregate);
-  if (root) progress.emplace(total - skipped, *parse_progress_mode(options.progress));
+  if (root) progress.emplace(total - skipped, *parse_progress_mode(options.progress), stderr,
+                             Progress::Clock{}, progress_interval(options));
   std::size_t done = 0;
   std::size_t ok = 0;
   std::size_t failed = 0;
+  std::uint64_t tokens = 0;
+  const bool dynamic = effective_schedule(options) == "dynamic";
   // What the output needs of the records of the windows read but not yet written, oldest
   // first: the pattern reads ahead while earlier windows are still in flight.
   std::deque<std::vector<RecordIdentity>> window_records;
@@ -163,6 +166,7 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
       const std::string url =
           agent >= 0 ? swarm.endpoint(static_cast<std::size_t>(agent)).url() : std::string{};
       (results[k].success ? ok : failed) += 1;
+      tokens += static_cast<std::uint64_t>(std::max<std::int64_t>(results[k].usage.completion_tokens, 0));
       summary.add(results[k], url);
       aggregate.add(results[k]);
       writer->write(make_output_line(std::move(records[k]), std::move(results[k]), url, agent));
@@ -170,12 +174,25 @@ int run_scatter_gather(const Options& options, const PoolOptions& pool, mpi::Com
     writer->flush();  // a job killed at walltime keeps every finished window
     if (journal) journal->retire(key);  // only after the window is durable in the output
     done += results.size();
-    progress->update(done, ok, failed);
+    // Dynamic mode counts answers as they reach the root instead (live, below); this sink runs
+    // on the I/O thread, which must not draw at the same time.
+    if (!dynamic) progress->update(done, ok, failed, tokens);
+  };
+  // Every answer as it reaches the root, on the root's MPI thread: the live line moves as
+  // answers complete on any rank, not once per window, at no MPI cost (they travel anyway).
+  std::size_t live_ok = 0;
+  std::size_t live_failed = 0;
+  std::uint64_t live_tokens = 0;
+  const auto on_answer = [&](const Response& r) {
+    (r.success ? live_ok : live_failed) += 1;
+    live_tokens += static_cast<std::uint64_t>(std::max<std::int64_t>(r.usage.completion_tokens, 0));
+    progress->update(live_ok + live_failed, live_ok, live_failed, live_tokens);
   };
   const auto started = std::chrono::steady_clock::now();
-  if (effective_schedule(options) == "dynamic") {
+  if (dynamic) {
     mpi::scatter_gather_dynamic(swarm, next, sink, options.window, call,
-                                journal ? mpi::WindowSink(answered) : mpi::WindowSink{});
+                                journal ? mpi::WindowSink(answered) : mpi::WindowSink{},
+                                root ? mpi::AnswerFn(on_answer) : mpi::AnswerFn{});
   } else {
     mpi::scatter_gather_windows(swarm, next, sink, options.window, call, options.batch_size);
   }

@@ -18,9 +18,10 @@ using KeepFn = std::function<void(std::uint64_t seq, Response&& answer)>;
 
 /// Collective. scatter_gather_dynamic (with its `answered`); with `keep` set, every answer goes
 /// to `keep` on the rank that has it, the root's `done` gets empty Responses in its place (the
-/// window still bounds the root's memory and paces the input) and `answered` is not called.
+/// window still bounds the root's memory and paces the input) and neither `answered` nor
+/// `on_answer` is called.
 void run_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
                  std::size_t window, CallOptions call, const WindowSink& answered,
-                 const KeepFn& keep);
+                 const KeepFn& keep, const AnswerFn& on_answer = {});
 
 }  // namespace swarm::mpi::detail

@@ -71,12 +71,14 @@ struct Window {
 class Root {
  public:
   Root(Swarm& swarm, const WindowSource& next, const WindowSink& done, std::size_t window,
-       CallOptions call, MPI_Comm comm, const WindowSink& answered, const detail::KeepFn& keep)
+       CallOptions call, MPI_Comm comm, const WindowSink& answered, const detail::KeepFn& keep,
+       const AnswerFn& on_answer)
       : swarm_(swarm),
         next_(next),
         done_(done),
         answered_(answered),
         keep_(keep),
+        on_answer_(on_answer),
         window_(window),
         comm_(comm),
         progress_(swarm),
@@ -250,8 +252,9 @@ class Root {
     if (keep_) {
       if (!credit) keep_(seq, std::move(r));  // the root's own answers, failures it decided
       r = Response{};
-    } else if (answered_) {
-      fresh_.emplace_back(seq, r);  // a copy: the window keeps the original
+    } else {
+      if (on_answer_) on_answer_(r);
+      if (answered_) fresh_.emplace_back(seq, r);  // a copy: the window keeps the original
     }
     for (auto& w : windows_) {
       if (seq >= w.base && seq < w.base + w.results.size()) {
@@ -309,6 +312,7 @@ class Root {
   const WindowSink& done_;
   const WindowSink& answered_;
   const detail::KeepFn& keep_;
+  const AnswerFn& on_answer_;
   std::vector<std::pair<std::uint64_t, Response>> fresh_;  // arrived since the last hand-over
   Clock::time_point answered_at_ = Clock::now();
   std::size_t window_;
@@ -399,20 +403,21 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm, const detail::KeepFn& 
 
 void detail::run_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
                          std::size_t window, CallOptions call, const WindowSink& answered,
-                         const KeepFn& keep) {
+                         const KeepFn& keep, const AnswerFn& on_answer) {
   if (swarm.size() == 0) throw std::logic_error("scatter_gather over an empty swarm");
   if (window == 0) throw std::invalid_argument("scatter_gather: window must be positive");
   const detail::PrivateComm comm(swarm.communicator().mpi_communicator());
   if (swarm.communicator().is_root()) {
-    Root(swarm, next, done, window, call, comm.get(), answered, keep).run();
+    Root(swarm, next, done, window, call, comm.get(), answered, keep, on_answer).run();
   } else {
     serve(swarm, call, comm.get(), keep);
   }
 }
 
 void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
-                            std::size_t window, CallOptions call, const WindowSink& answered) {
-  detail::run_dynamic(swarm, next, done, window, call, answered, {});
+                            std::size_t window, CallOptions call, const WindowSink& answered,
+                            const AnswerFn& on_answer) {
+  detail::run_dynamic(swarm, next, done, window, call, answered, {}, on_answer);
 }
 
 }  // namespace swarm::mpi

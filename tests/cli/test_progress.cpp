@@ -141,10 +141,33 @@ TEST(Progress, ShorterLineOverwritesTheRestOfTheLongerOne) {
   EXPECT_EQ(redraw, "\r5001/100000 (5.0%) ok 5001 failed 0  50.0 req/s  ETA 31:40  ");
 }
 
-TEST(Progress, AutoWithoutTerminalLogsEveryTenSeconds) {
+TEST(Progress, AutoWithoutTerminalLogsEveryThirtySecondsByDefault) {
   MemFile err;
   FakeClock clock;
   Progress progress(100, ProgressMode::automatic, err.get(), clock.clock());
+  clock.now += seconds(29);
+  progress.update(29, 29, 0);
+  EXPECT_EQ(err.text(), "");
+  clock.now += seconds(1);
+  progress.update(30, 30, 0);
+  EXPECT_EQ(err.text(),
+            "aswarm-mpi: progress: 30/100 (30.0%) ok 30 failed 0  1.0 req/s  ETA 01:10\n");
+}
+
+TEST(Progress, ShowsTheOutputTokenRateOnceTokensAreCounted) {
+  MemFile err;
+  FakeClock clock;
+  Progress progress(10, ProgressMode::always, err.get(), clock.clock());
+  clock.now += seconds(2);
+  progress.update(5, 5, 0, 1000);
+  EXPECT_EQ(progress.format_line(clock.now),
+            "5/10 (50.0%) ok 5 failed 0  2.5 req/s  500 tok/s  ETA 00:02");
+}
+
+TEST(Progress, AutoWithoutTerminalLogsAtTheGivenInterval) {
+  MemFile err;
+  FakeClock clock;
+  Progress progress(100, ProgressMode::automatic, err.get(), clock.clock(), seconds(10));
   clock.now += seconds(5);
   progress.update(5, 5, 0);
   EXPECT_EQ(err.text(), "");

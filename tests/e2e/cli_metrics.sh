@@ -71,6 +71,47 @@ assert s['median_e2el_ms'] >= s['median_ttft_ms'] + 4 * 8, s
       --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl"
     [[ $rc -eq 2 && "$err" == *"--stream applies to"* ]] || fail "stream+batch: rc=$rc err=$err"
     ;;
+  live-progress)
+    # The live line at a terminal under mpiexec (tmux gives the terminal): it moves as answers
+    # complete on either rank, long before the default window (65,536 prompts) could end; then
+    # the same run without a terminal logs a line every --progress-interval.
+    command -v tmux > /dev/null || fail "tmux is not installed (jobs/local/packages.txt)"
+    # 8 agents x 4 slots at 200 ms: 160 answers/s, 480 prompts take about 3 s.
+    start_mock --count 8 --latency fixed:200
+    seq 480 | sed 's/.*/"p&"/' > "$scratch/in.jsonl"
+    args=(--pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/in.jsonl"
+      --per-agent-concurrency 4)
+    session="aswarm-live-$$"
+    tmux -L "$session" new-session -d -s "$session" -x 160 -y 12 \
+      "$(printf '%q ' "$mpiexec" -n 2 "$aswarm" "${args[@]}" --output "$scratch/out.jsonl"); echo \"exit=\$?\" > $(printf '%q' "$scratch/rc"); sleep 60"
+    trap 'tmux -L "$session" kill-server 2> /dev/null || true; cleanup' EXIT
+    : > "$scratch/seen"
+    for _ in $(seq 600); do  # 60 s
+      tmux -L "$session" capture-pane -p -t "$session" >> "$scratch/seen" 2> /dev/null || true
+      [[ -s "$scratch/rc" ]] && break
+      sleep 0.1
+    done
+    [[ "$(cat "$scratch/rc" 2> /dev/null)" == "exit=0" ]] || fail "run: $(cat "$scratch/rc" 2> /dev/null) $(tail -5 "$scratch/seen")"
+    python3 - "$scratch/seen" << 'PY' || fail "live line: $(grep -c . "$scratch/seen") captured lines"
+import re, sys
+text = open(sys.argv[1]).read()
+assert "aswarm-mpi: progress:" not in text, "a log line at a terminal: the launcher's terminal was not detected"
+done = [int(m.group(1)) for m in re.finditer(r"^(\d+)/480 \(", text, re.M)]
+partial = sorted({d for d in done if 0 < d < 480})
+# Per window, the only line would have been the final 480/480.
+assert len(partial) >= 3, f"the live line did not move: {sorted(set(done))}"
+first = next(d for d in done if d > 0)
+assert first <= 0.4 * 480, f"first line only at {first}/480"
+assert 480 in done, "no final line"
+PY
+    # No terminal: periodic log lines, no carriage returns.
+    run_flags=(--progress auto --progress-interval 0.5)
+    run 2 "${args[@]}" --output "$scratch/out2.jsonl"
+    [[ $rc -eq 0 ]] || fail "rc=$rc err=$err"
+    lines=$(grep -c '^aswarm-mpi: progress: [0-9]*/480 ' "$scratch/stderr" || true)
+    [[ $lines -ge 3 ]] || fail "expected a log line every 0.5 s, got $lines: $err"
+    [[ "$err" != *$'\r'* ]] || fail "carriage return in a log: $err"
+    ;;
   *)
     fail "unknown case $case_name"
     ;;

@@ -37,6 +37,8 @@ using WindowSource = std::function<std::vector<Work>(std::size_t max)>;
 /// Root: a finished window; results[k] answers the prompt with input index indices[k].
 using WindowSink =
     std::function<void(std::vector<std::uint64_t>&& indices, std::vector<Response>&& results)>;
+/// Root: one final answer, as soon as it is known (scatter_gather_dynamic's `on_answer`).
+using AnswerFn = std::function<void(const Response& answer)>;
 
 /// Collective. Runs windows until the root's `next` returns none. `next` and `done` are called
 /// on the root only, on a helper thread, while requests are in flight (so the other ranks never
@@ -67,9 +69,13 @@ void scatter_gather_windows(Swarm& swarm, const WindowSource& next, const Window
 /// answer whose window has already been passed to `done` (a complete window's answers go to
 /// `done` only). The CLI journals them, so a kill loses about a second of finished answers, not
 /// a window's.
+///
+/// `on_answer`, if set, is called on the root for every final answer as it reaches the root, from
+/// the thread that called scatter_gather_dynamic (between MPI steps: it must be cheap and must
+/// not call MPI): what a live progress display counts, with no extra MPI message.
 void scatter_gather_dynamic(Swarm& swarm, const WindowSource& next, const WindowSink& done,
                             std::size_t window = kDefaultWindow, CallOptions call = {},
-                            const WindowSink& answered = {});
+                            const WindowSink& answered = {}, const AnswerFn& on_answer = {});
 
 /// How often scatter_gather_dynamic hands arrived answers to `answered`.
 inline constexpr std::chrono::milliseconds kAnsweredInterval{1000};

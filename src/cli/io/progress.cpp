@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "io/launcher_terminal.hpp"
+
 namespace swarm::cli {
 namespace {
 
@@ -29,10 +31,12 @@ std::optional<ProgressMode> parse_progress_mode(std::string_view text) noexcept 
   return std::nullopt;
 }
 
-Progress::Progress(std::size_t total, ProgressMode mode, std::FILE* err, Clock clock)
+Progress::Progress(std::size_t total, ProgressMode mode, std::FILE* err, Clock clock,
+                   std::chrono::milliseconds log_interval)
     : total_(total),
       err_(err),
-      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })) {
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
+      log_interval_(log_interval) {
   switch (mode) {
     case ProgressMode::always:
       style_ = Style::live;
@@ -41,7 +45,10 @@ Progress::Progress(std::size_t total, ProgressMode mode, std::FILE* err, Clock c
       style_ = Style::none;
       break;
     case ProgressMode::automatic:
-      style_ = (err_ != nullptr && ::isatty(::fileno(err_)) != 0) ? Style::live : Style::log;
+      style_ = (err_ != nullptr && (::isatty(::fileno(err_)) != 0 ||
+                                    (err_ == stderr && launcher_stderr_is_terminal())))
+                   ? Style::live
+                   : Style::log;
       break;
   }
   if (err_ == nullptr) style_ = Style::none;
@@ -55,8 +62,12 @@ std::string Progress::format_line(std::chrono::steady_clock::time_point now) con
       total_ == 0 ? 100.0 : 100.0 * static_cast<double>(done_) / static_cast<double>(total_);
   const std::size_t left = total_ > done_ ? total_ - done_ : 0;
   const double eta = left == 0 ? 0.0 : (rate > 0 ? static_cast<double>(left) / rate : -1.0);
-  return fmt::format("{}/{} ({:.1f}%) ok {} failed {}  {:.1f} req/s  ETA {}", done_, total_, pct,
-                     ok_, failed_, rate, format_eta(eta));
+  const std::string tokens =
+      tokens_ == 0 || elapsed <= 0
+          ? std::string{}
+          : fmt::format("  {:.0f} tok/s", static_cast<double>(tokens_) / elapsed);
+  return fmt::format("{}/{} ({:.1f}%) ok {} failed {}  {:.1f} req/s{}  ETA {}", done_, total_,
+                     pct, ok_, failed_, rate, tokens, format_eta(eta));
 }
 
 void Progress::draw(std::chrono::steady_clock::time_point now) {
@@ -74,15 +85,17 @@ void Progress::draw(std::chrono::steady_clock::time_point now) {
   last_draw_ = now;
 }
 
-void Progress::update(std::size_t done, std::size_t ok, std::size_t failed) {
+void Progress::update(std::size_t done, std::size_t ok, std::size_t failed,
+                      std::uint64_t tokens) {
   if (style_ == Style::none || finished_) return;
   done_ = done;
   ok_ = ok;
   failed_ = failed;
+  tokens_ = tokens;
   const auto now = clock_();
   if (style_ == Style::live) {
     if (!last_draw_ || now - *last_draw_ >= kRedrawInterval) draw(now);
-  } else if (now - last_draw_.value_or(start_) >= kLogInterval) {
+  } else if (now - last_draw_.value_or(start_) >= log_interval_) {
     draw(now);
   }
 }

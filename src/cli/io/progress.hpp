@@ -1,10 +1,12 @@
 #pragma once
 /// @file progress.hpp
-/// Progress on stderr: a live line redrawn in place for people at a terminal, or a plain log
-/// line every 10 s for batch-job logs (PBS/Slurm files, where '\r' redraws would pile up).
+/// Progress on stderr: a live line redrawn in place for people at a terminal (also under an MPI
+/// launcher whose own stderr is one), or a plain log line every 30 s (configurable) for batch-job
+/// logs (PBS/Slurm files, where '\r' redraws would pile up).
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -14,7 +16,9 @@
 namespace swarm::cli {
 
 enum class ProgressMode : std::uint8_t {
-  automatic,  ///< "auto": live line if the stream is a terminal, else a log line every 10 s.
+  /// "auto": live line if the stream is a terminal, or is stderr and the MPI launcher's stderr
+  /// is one (launcher_terminal.hpp); else a log line every log interval.
+  automatic,
   always,     ///< Live line (with '\r') even when not a terminal.
   never       ///< Nothing.
 };
@@ -27,19 +31,22 @@ class Progress {
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
   static constexpr std::chrono::milliseconds kRedrawInterval{100};
-  static constexpr std::chrono::seconds kLogInterval{10};
+  static constexpr std::chrono::seconds kLogInterval{30};
 
   /// `clock` defaults to steady_clock::now (tests inject a fake). The rate and ETA count from
-  /// construction.
-  Progress(std::size_t total, ProgressMode mode, std::FILE* err = stderr, Clock clock = {});
+  /// construction. `log_interval`: between two log lines (--progress-interval).
+  Progress(std::size_t total, ProgressMode mode, std::FILE* err = stderr, Clock clock = {},
+           std::chrono::milliseconds log_interval = kLogInterval);
 
-  /// Reports counts so far (`done` = ok + failed normally). Draws at most every 100 ms (live)
-  /// or 10 s (log).
-  void update(std::size_t done, std::size_t ok, std::size_t failed);
+  /// Reports counts so far (`done` = ok + failed normally; `tokens`: output tokens of the
+  /// answers so far, shown as a rate once non-zero). Draws at most every 100 ms (live) or log
+  /// interval (log).
+  void update(std::size_t done, std::size_t ok, std::size_t failed, std::uint64_t tokens = 0);
   /// Prints the final line (live: redrawn, then a newline). Idempotent.
   void finish();
 
-  /// `done/total (pct%) ok N failed M  R req/s  ETA mm:ss` for the last update() at `now`.
+  /// `done/total (pct%) ok N failed M  R req/s[  T tok/s]  ETA mm:ss` for the last update() at
+  /// `now`.
   [[nodiscard]] std::string format_line(std::chrono::steady_clock::time_point now) const;
 
  private:
@@ -50,11 +57,13 @@ class Progress {
   Style style_;
   std::FILE* err_;
   Clock clock_;
+  std::chrono::milliseconds log_interval_;
   std::chrono::steady_clock::time_point start_;
   std::optional<std::chrono::steady_clock::time_point> last_draw_;
   std::size_t done_ = 0;
   std::size_t ok_ = 0;
   std::size_t failed_ = 0;
+  std::uint64_t tokens_ = 0;
   std::size_t last_width_ = 0;  // to blank out the rest of a longer previous live line
   bool finished_ = false;
 };
