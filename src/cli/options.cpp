@@ -64,6 +64,25 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--fanin", o.fanin, "tree-reduce: answers summarised per supervisor call")
       ->check(flags::in_range<std::size_t>(2, 100000))
       ->capture_default_str();
+  app.add_option("--max-tokens-contingency", o.max_tokens_contingency,
+                 "tree-reduce: supervisors get max_tokens = the leaves' --max-tokens x their "
+                 "group's members + this (the seed's tree_reduce_coli.py rule; default: the "
+                 "aggregation cap)")
+      ->check(flags::in_range<std::int64_t>(0, 100'000'000));
+  app.add_option("--max-response-chars", o.max_response_chars,
+                 "tree-reduce: a leaf answer longer than N characters goes up as its first N "
+                 "and \"...\" (0: no cap)")
+      ->check(flags::in_range<std::size_t>(0, std::size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--max-reduce-input-chars", o.max_reduce_input_chars,
+                 "tree-reduce: a group's joined answers longer than N characters are cut to "
+                 "N - 60 and a truncation note (0: no cap)")
+      ->check(flags::in_range<std::size_t>(0, std::size_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--levels-output", o.levels_output,
+                 "tree-reduce: write every level's supervisor answers here, one JSON line each "
+                 "(level, group, text, agent, endpoint), as the levels finish")
+      ->type_name("FILE");
   app.add_option("--items", o.items,
                  "tree-reduce: JSONL items (same formats as --input); leaf prompt i is --prompt "
                  "with {item} replaced by item i")
@@ -324,6 +343,13 @@ void validate(const Options& o) {
       o.pattern != "scatter-gather") {
     throw CLI::ValidationError(
         "--input-format applies to --input (scatter-gather, pipeline) and --items (tree-reduce)");
+  }
+  if (o.pattern != "tree-reduce" &&
+      (o.max_tokens_contingency || o.max_response_chars > 0 || o.max_reduce_input_chars > 0 ||
+       !o.levels_output.empty())) {
+    throw CLI::ValidationError(
+        "--max-tokens-contingency, --max-response-chars, --max-reduce-input-chars and "
+        "--levels-output apply to --pattern tree-reduce");
   }
   if (o.hedge && o.no_failover) {
     throw CLI::ValidationError(

@@ -2,6 +2,7 @@
 // aswarm-mpi's flags. Names are fixed by the issue so job scripts and docs agree.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +44,12 @@ struct Options {
   std::string output = "-";
   std::string reduce_prompt;
   std::size_t fanin = 50;  ///< tree-reduce: answers per supervisor call.
+  /// tree-reduce --max-tokens-contingency: supervisors get max_tokens = the leaves' max_tokens
+  /// x group members + this (tree_reduce_coli.py's rule); unset: the aggregation cap.
+  std::optional<std::int64_t> max_tokens_contingency;
+  std::size_t max_response_chars = 0;      ///< tree-reduce --max-response-chars (0: no cap)
+  std::size_t max_reduce_input_chars = 0;  ///< tree-reduce --max-reduce-input-chars (0: no cap)
+  std::string levels_output;  ///< tree-reduce --levels-output FILE: every level's kept answers
   std::string items;       ///< tree-reduce: JSONL items, one leaf prompt each ({item}).
   std::string config;      ///< blackboard: the board configuration (JSON).
   int max_rounds = 0;      ///< blackboard: rounds cap; 0 = the config's max_rounds.

@@ -84,6 +84,7 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   std::string prompt;
   std::vector<std::string> items;
   std::unique_ptr<std::ofstream> file;
+  std::unique_ptr<std::ofstream> levels_file;
   std::unique_ptr<OutputLock> lock;
   const bool with_items = !options.items.empty();
   on_root_or_fail_everywhere(comm, [&] {
@@ -97,6 +98,16 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
       check_text_items(reader);
       for (auto& record : reader.next(count)) items.push_back(std::move(record.prompt));
     }
+    if (!options.levels_output.empty()) {
+      // Appended on --resume: the levels a killed run finished are there already (a level it
+      // was running when killed is redone, so its lines can appear twice; the later wins).
+      levels_file = std::make_unique<std::ofstream>(
+          options.levels_output,
+          std::ios::binary | (options.resume ? std::ios::app : std::ios::trunc));
+      if (!*levels_file) {
+        throw InputError(options.levels_output, 0, "cannot open --levels-output for writing");
+      }
+    }
     if (options.output != "-") {
       lock = lock_output(options.output);  // one run per output file
       file = std::make_unique<std::ofstream>(options.output, std::ios::binary | std::ios::trunc);
@@ -109,8 +120,11 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   if (options.output != "-") {
     std::string key;
     if (comm.is_root()) {
-      std::string what = fmt::format("{}\n{}\n{}\n{}\n", prompt, options.reduce_prompt,
-                                     options.fanin, comm.size());
+      // Everything that changes a prompt: a checkpoint of other settings is no checkpoint.
+      std::string what = fmt::format(
+          "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n", prompt, options.reduce_prompt, options.fanin,
+          comm.size(), options.max_tokens_contingency.value_or(-1), pool.max_tokens,
+          options.max_response_chars, options.max_reduce_input_chars);
       for (const auto& item : items) what += item + '\n';
       key = format_record_hash(text_hash(what));
     }
@@ -134,9 +148,38 @@ int run_tree_reduce(const Options& options, const PoolOptions& pool, mpi::Commun
   if (wants_summary(options)) observe = [&accounted](const Response& r) {
     accounted.push_back(summary_copy(r));
   };
-  const auto result = mpi::tree_reduce(
-      swarm, prompt, options.reduce_prompt, options.fanin, leaf_items, {}, {.aggregation = true},
-      checkpoint ? checkpoint->hooks() : mpi::ReduceCheckpoint{}, schedule, observe);
+  mpi::TreeReduceOptions tree{.fanin = options.fanin,
+                              .items = leaf_items,
+                              .max_response_chars = options.max_response_chars,
+                              .max_reduce_input_chars = options.max_reduce_input_chars,
+                              .checkpoint = checkpoint ? checkpoint->hooks()
+                                                       : mpi::ReduceCheckpoint{},
+                              .schedule = schedule,
+                              .observe = observe};
+  if (options.max_tokens_contingency) {
+    // The seed's rule: the leaves' cap (--max-tokens, else the default or environment) per member.
+    tree.group_budget = mpi::GroupBudget{pool.max_tokens, *options.max_tokens_contingency};
+  }
+  if (levels_file) {
+    tree.on_level_output = [&](int level, std::uint64_t group, const Response& r) {
+      const auto agent = r.agent_index;
+      const nlohmann::json line = {
+          {"level", level},
+          {"group", group},
+          {"text", r.text},
+          {"agent", agent},
+          {"endpoint",
+           agent >= 0 ? swarm.endpoint(static_cast<std::size_t>(agent)).url() : std::string{}}};
+      // Flushed per line: a few per level (one per group), and a kill keeps finished levels.
+      *levels_file << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n'
+                   << std::flush;
+    };
+  }
+  const auto result = mpi::tree_reduce(swarm, prompt, options.reduce_prompt, tree);
+  if (levels_file) {
+    levels_file->close();
+    if (!*levels_file) throw std::runtime_error(options.levels_output + ": write failed");
+  }
   const auto wall = std::chrono::steady_clock::now() - started;
   const double wall_seconds = std::chrono::duration<double>(wall).count();
   RunSummary summary;

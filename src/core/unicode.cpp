@@ -100,6 +100,12 @@ std::size_t code_points(std::string_view s) noexcept {
   return n;
 }
 
+std::string_view python_prefix(std::string_view s, std::size_t n) noexcept {
+  std::size_t pos = 0;
+  for (std::size_t k = 0; k < n && pos < s.size(); ++k) pos += decode(s, pos).bytes;
+  return s.substr(0, pos);
+}
+
 std::string_view python_strip(std::string_view s) noexcept {
   while (!s.empty()) {
     const Char c = decode(s, 0);

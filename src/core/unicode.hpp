@@ -13,6 +13,9 @@ namespace swarm::detail {
 /// len(s) in Python: the number of code points of the UTF-8 text `s`.
 std::size_t code_points(std::string_view s) noexcept;
 
+/// s[:n] in Python: the first `n` code points of `s` (all of it when shorter).
+std::string_view python_prefix(std::string_view s, std::size_t n) noexcept;
+
 /// s.strip() in Python: `s` without leading and trailing Unicode whitespace.
 std::string_view python_strip(std::string_view s) noexcept;
 

@@ -12,6 +12,7 @@
 #include "swarm/mpi/work.hpp"
 #include "swarm/template.hpp"
 #include "transport.hpp"
+#include "unicode.hpp"
 #include "wire.hpp"
 
 namespace swarm::mpi::detail {
@@ -19,6 +20,9 @@ namespace {
 
 constexpr std::string_view kSeparator = "\n---\n";
 constexpr std::int64_t kNotMine = -1;
+// The seed's marker after {responses} cut to --max-reduce-input-chars, and the room it keeps.
+constexpr std::string_view kCutMarker = "\n... [input truncated to fit model context]";
+constexpr std::size_t kMarkerRoom = 60;
 
 /// The members of the groups this rank supervises: slot_of[g] indexes `members` (kNotMine for
 /// the other ranks' groups), member j of group g at members[slot][j].
@@ -124,8 +128,10 @@ LevelOrder order_of(Swarm& swarm, const std::vector<Carried>& mine) {
 }
 
 std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder& order,
-                                  std::vector<Carried>& mine, std::string_view reduce_prompt,
-                                  std::size_t fanin, int level, const CallOptions& call) {
+                                  std::vector<Carried>& mine, const LevelRule& rule) {
+  const std::size_t fanin = rule.fanin;
+  const int level = rule.level;
+  const CallOptions& call = rule.call;
   const int me = swarm.communicator().rank();
   const Supervisors supervisors(swarm.size(), fanin, level);
   auto groups = plan(swarm, supervisors, order.size(), fanin);
@@ -181,8 +187,15 @@ std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder&
   work.reserve(groups.ids.size());
   for (std::size_t k = 0; k < groups.ids.size(); ++k) {
     // Work's index picks the agent (index mod N): the supervisor's own index.
+    std::optional<std::int64_t> budget;
+    if (rule.per_member > 0) {
+      budget = rule.per_member * static_cast<std::int64_t>(groups.members[k].size()) +
+               rule.contingency;
+    }
     work.push_back(Work{supervisors.of(groups.ids[k]),
-                        supervisor_prompt(reduce_prompt, groups.members[k], level), {}});
+                        supervisor_prompt(rule.reduce_prompt, groups.members[k], level,
+                                          rule.max_input_chars),
+                        budget});
     groups.members[k].clear();
   }
   auto answers = run_local(swarm, work, call);
@@ -196,11 +209,16 @@ std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder&
 }
 
 std::string supervisor_prompt(std::string_view reduce_prompt, const std::vector<Response>& group,
-                              int level) {
+                              int level, std::size_t max_input_chars) {
   std::string combined;
   for (const auto& r : group) {
     if (!combined.empty()) combined += kSeparator;
     combined += r.text;
+  }
+  if (max_input_chars > 0 && swarm::detail::code_points(combined) > max_input_chars) {
+    // tree_reduce_coli.py: combined[:MAX - 60] + the marker, in characters, not bytes.
+    const std::size_t keep = max_input_chars > kMarkerRoom ? max_input_chars - kMarkerRoom : 0;
+    combined = std::string(swarm::detail::python_prefix(combined, keep)) + std::string(kCutMarker);
   }
   return fill_template(reduce_prompt, {{"responses", combined}, {"level", std::to_string(level)}});
 }

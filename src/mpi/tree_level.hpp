@@ -6,7 +6,9 @@
 
 #include <mpi.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -49,20 +51,31 @@ class Supervisors {
 /// Collective: the global order of every rank's `mine` (each in key order, keys distinct).
 LevelOrder order_of(Swarm& swarm, const std::vector<Carried>& mine);
 
+/// How one level asks its supervisors (the same on every rank).
+struct LevelRule {
+  std::string_view reduce_prompt;
+  std::size_t fanin = 2;
+  int level = 1;
+  CallOptions call;
+  /// Non-zero: max_tokens per_member x members + contingency (TreeReduceOptions::group_budget).
+  std::int64_t per_member = 0;
+  std::int64_t contingency = 0;
+  std::size_t max_input_chars = 0;  ///< TreeReduceOptions::max_reduce_input_chars
+};
+
 /// Collective over `comm` (a communicator of this reduction only): the seed's step. Position p
 /// of `order` belongs to group p / fanin, which agent (group mod N) supervises with
 /// `reduce_prompt` filled with its members' texts and `level`. Moves this rank's answers out of
 /// `mine` to the ranks that need them and returns the answers of the groups this rank's agents
 /// supervised (failed ones too), keyed by group, in group order, each covering its members'
-/// leaves. Supervisor of group g: see
-/// Supervisors.
+/// leaves. Supervisor of group g: see Supervisors.
 std::vector<Carried> reduce_level(Swarm& swarm, MPI_Comm comm, const LevelOrder& order,
-                                  std::vector<Carried>& mine, std::string_view reduce_prompt,
-                                  std::size_t fanin, int level, const CallOptions& call);
+                                  std::vector<Carried>& mine, const LevelRule& rule);
 
-/// What a supervisor is asked: the members' texts joined by "\n---\n" for {responses} and the
-/// level for {level}, in one pass (an answer quoting "{level}" reaches it verbatim).
+/// What a supervisor is asked: the members' texts joined by "\n---\n" for {responses} (cut to
+/// `max_input_chars` characters as tree_reduce_coli.py cuts them, when non-zero) and the level
+/// for {level}, in one pass (an answer quoting "{level}" reaches it verbatim).
 std::string supervisor_prompt(std::string_view reduce_prompt, const std::vector<Response>& group,
-                              int level);
+                              int level, std::size_t max_input_chars = 0);
 
 }  // namespace swarm::mpi::detail

@@ -1,7 +1,6 @@
 #include "swarm/mpi/tree_reduce.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <stdexcept>
 
@@ -15,6 +14,7 @@
 #include "swarm/mpi/swarm.hpp"
 #include "swarm/template.hpp"
 #include "transport.hpp"
+#include "unicode.hpp"
 #include "wire.hpp"
 
 namespace swarm::mpi {
@@ -27,9 +27,44 @@ constexpr int kFields = 5;  // TreeLevel counters summed over ranks
 constexpr std::uint64_t kNoRecord = ~std::uint64_t{0};
 constexpr std::uint8_t kRecordFormat = 2;  // the first byte of a checkpoint record
 
-bool blank(std::string_view text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+// The seed's _has_content: (text or "").strip() is empty, with Python's Unicode whitespace (a
+// no-break space or an ideographic space is blank too).
+bool blank(std::string_view text) { return swarm::detail::python_strip(text).empty(); }
+
+/// tree_reduce_coli.py's leaf cap: r.text[:MAX] + "..." when longer, in characters.
+void cap_leaves(std::vector<Carried>& leaves, std::size_t max_chars) {
+  if (max_chars == 0) return;
+  for (auto& c : leaves) {
+    std::string& text = c.response.text;
+    if (swarm::detail::code_points(text) <= max_chars) continue;
+    text = std::string(swarm::detail::python_prefix(text, max_chars)) + "...";
+  }
+}
+
+/// Collective: the root's `show` sees every rank's `kept` answers of `level`, in group order.
+void show_level(Swarm& swarm, int level, const std::vector<Carried>& kept,
+                const LevelOutputFn& show) {
+  detail::ByteWriter w;
+  for (const auto& c : kept) {
+    w.put<std::uint64_t>(c.key);
+    detail::put(w, c.response);
+  }
+  std::vector<std::int64_t> sizes;
+  const auto all = detail::gather_bytes(swarm, std::move(w.bytes()), sizes);
+  if (!swarm.communicator().is_root()) return;
+  std::vector<std::pair<std::uint64_t, Response>> answers;
+  detail::ByteReader in(all);
+  while (!in.done()) {
+    const auto key = in.get<std::uint64_t>();
+    Response r;
+    detail::get(in, r);
+    answers.emplace_back(key, std::move(r));
+  }
+  std::sort(answers.begin(), answers.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (show) {
+    for (const auto& [group, r] : answers) show(level, group, r);
+  }
 }
 
 TreeLevel& level_at(std::vector<TreeLevel>& levels, std::size_t level) {
@@ -229,6 +264,22 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
                              CallOptions leaf_call, CallOptions reduce_call,
                              const ReduceCheckpoint& checkpoint, Schedule schedule,
                              const AnswerObserver& observe) {
+  return tree_reduce(swarm, prompt, reduce_prompt,
+                     TreeReduceOptions{.fanin = fanin,
+                                       .items = items,
+                                       .leaf_call = std::move(leaf_call),
+                                       .reduce_call = std::move(reduce_call),
+                                       .checkpoint = checkpoint,
+                                       .schedule = schedule,
+                                       .observe = observe});
+}
+
+TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
+                             const TreeReduceOptions& options) {
+  const auto& items = options.items;
+  const auto& leaf_call = options.leaf_call;
+  const auto& checkpoint = options.checkpoint;
+  const auto& observe = options.observe;
   if (swarm.size() == 0) throw std::logic_error("tree_reduce on an empty swarm");
   const Communicator world = swarm.communicator();
   const bool root = world.is_root();
@@ -238,9 +289,14 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
   std::vector<char> args;
   if (root) {
     detail::ByteWriter w;
-    w.put<std::uint64_t>(fanin);
+    w.put<std::uint64_t>(options.fanin);
     w.put<std::uint8_t>(items.has_value() ? 1 : 0);
-    w.put<std::uint8_t>(schedule == Schedule::dynamic ? 1 : 0);
+    w.put<std::uint8_t>(options.schedule == Schedule::dynamic ? 1 : 0);
+    w.put<std::int64_t>(options.group_budget ? options.group_budget->per_member : 0);
+    w.put<std::int64_t>(options.group_budget ? options.group_budget->contingency : 0);
+    w.put<std::uint64_t>(options.max_response_chars);
+    w.put<std::uint64_t>(options.max_reduce_input_chars);
+    w.put<std::uint8_t>(options.on_level_output ? 1 : 0);
     w.put_string(prompt);
     w.put_string(reduce_prompt);
     args = std::move(w.bytes());
@@ -250,12 +306,20 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
     detail::broadcast_bytes(args, Communicator::kRoot, comm.get(), progress);
   }
   detail::ByteReader in(args);
-  fanin = in.get<std::uint64_t>();
+  const std::size_t fanin = in.get<std::uint64_t>();
   const bool with_items = in.get<std::uint8_t>() != 0;
   const bool dynamic = in.get<std::uint8_t>() != 0 && with_items;
+  const auto per_member = in.get<std::int64_t>();
+  const auto contingency = in.get<std::int64_t>();
+  const std::size_t max_response_chars = in.get<std::uint64_t>();
+  const std::size_t max_input_chars = in.get<std::uint64_t>();
+  const bool show_levels = in.get<std::uint8_t>() != 0;
   const std::string leaf_prompt = in.get_string();
   const std::string supervisor = in.get_string();
   if (fanin < 2) throw std::invalid_argument("tree_reduce: fanin must be at least 2");
+  if (per_member < 0 || contingency < 0) {
+    throw std::invalid_argument("tree_reduce: a group budget must not be negative");
+  }
 
   // The leaves, or the level every rank saved last time.
   std::vector<TreeLevel> levels(1);
@@ -274,6 +338,7 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
               [](const Carried& a, const Carried& b) { return a.key < b.key; });
     levels[0].inputs = leaves.size();
     current = survivors(std::move(leaves), levels[0], observe);
+    cap_leaves(current, max_response_chars);
     saver.save(0, current, levels);
   }
 
@@ -282,10 +347,17 @@ TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_
   for (; order.size() > 1; ++level) {
     TreeLevel& stats = level_at(levels, static_cast<std::size_t>(level));
     stats.inputs += current.size();
-    auto answers = detail::reduce_level(swarm, comm.get(), order, current, supervisor, fanin,
-                                        level, reduce_call);
+    const detail::LevelRule rule{.reduce_prompt = supervisor,
+                                 .fanin = fanin,
+                                 .level = level,
+                                 .call = options.reduce_call,
+                                 .per_member = per_member,
+                                 .contingency = contingency,
+                                 .max_input_chars = max_input_chars};
+    auto answers = detail::reduce_level(swarm, comm.get(), order, current, rule);
     current = survivors(std::move(answers), level_at(levels, static_cast<std::size_t>(level)),
                         observe);
+    if (show_levels) show_level(swarm, level, current, options.on_level_output);
     saver.save(static_cast<std::uint64_t>(level), current, levels);
     order = detail::order_of(swarm, current);
   }

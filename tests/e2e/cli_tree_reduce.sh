@@ -155,6 +155,51 @@ assert 'agent 0:' not in d['text'], d['text']"
 import json; d = json.loads(open('$scratch/out.json').read())
 assert not d['success'] and d['error'] == 'all agents failed during reduction' and d['agent'] == -1, d"
     ;;
+  seed-options)
+    # The flags of the seed's tree_reduce_coli.py: the per-group budget, both character caps and
+    # every level's outputs; the same at 1 and 3 ranks.
+    # (--schedule static: the mock names the agent that answered, so leaf i must go to agent i.)
+    script_mock --count 4 --record "$scratch/requests.jsonl"
+    printf '"%s"\n' aaaaaaaaaaaa0 aaaaaaaaaaaa1 aaaaaaaaaaaa2 aaaaaaaaaaaa3 > "$scratch/items.jsonl"
+    for ranks in 1 3; do
+      # The mock keeps appending to its record: this run's requests are the lines after `seen`.
+      seen=$(wc -l < "$scratch/requests.jsonl")
+      run "$ranks" --pattern tree-reduce --hostfile "$scratch/agents.txt" --items "$scratch/items.jsonl" \
+        --prompt "{item}" --reduce-prompt "sum {level}: {responses}" --fanin 2 --max-tokens 40 \
+        --schedule static \
+        --max-tokens-contingency 7 --max-response-chars 15 --max-reduce-input-chars 100 \
+        --levels-output "$scratch/levels-$ranks.jsonl" --output "$scratch/out-$ranks.json"
+      [[ $rc -eq 0 ]] || fail "$ranks ranks: rc=$rc err=$err"
+      python3 - "$scratch" "$ranks" "$seen" << 'PY' || fail "$ranks ranks: levels or budgets"
+import json, sys
+d, ranks, seen = sys.argv[1], sys.argv[2], int(sys.argv[3])
+reqs = [json.loads(l) for l in open(f"{d}/requests.jsonl").readlines()[seen:]]
+leaves = [r for r in reqs if not r["body"]["messages"][-1]["content"].startswith("sum ")]
+sups = [r for r in reqs if r["body"]["messages"][-1]["content"].startswith("sum ")]
+assert len(leaves) == 4 and len(sups) == 3, (len(leaves), len(sups))
+assert all(r["body"]["max_tokens"] == 40 for r in leaves), [r["body"]["max_tokens"] for r in leaves]
+# 40 per member x 2 members + 7, at both levels (the seed's rule).
+assert all(r["body"]["max_tokens"] == 87 for r in sups), [r["body"]["max_tokens"] for r in sups]
+leaf = lambda i: ("agent %d: aaaaaaaaaaaa%d" % (i, i))[:15] + "..."
+g0 = "agent 0: sum 1: " + leaf(0) + "\n---\n" + leaf(1)
+g1 = "agent 2: sum 1: " + leaf(2) + "\n---\n" + leaf(3)
+joined = g0 + "\n---\n" + g1
+assert len(joined) > 100
+top = [r["body"]["messages"][-1]["content"] for r in sups if r["body"]["messages"][-1]["content"].startswith("sum 2: ")]
+assert top == ["sum 2: " + joined[:40] + "\n... [input truncated to fit model context]"], top
+final = "agent 0: " + top[0]
+levels = [json.loads(l) for l in open(f"{d}/levels-{ranks}.jsonl")]
+assert [(l["level"], l["group"], l["text"]) for l in levels] == [(1, 0, g0), (1, 1, g1), (2, 0, final)], levels
+assert [l["agent"] for l in levels] == [0, 2, 0] and all(l["endpoint"].startswith("http://") for l in levels)
+out = json.loads(open(f"{d}/out-{ranks}.json").read())
+assert out["success"] and out["text"] == final, out
+PY
+    done
+    cmp "$scratch/levels-1.jsonl" "$scratch/levels-3.jsonl" || fail "levels differ between 1 and 3 ranks"
+    run 1 --pattern scatter-gather --hostfile "$scratch/agents.txt" --input "$scratch/items.jsonl" \
+      --max-response-chars 10
+    [[ $rc -eq 2 && "$err" == *"apply to --pattern tree-reduce"* ]] || fail "other pattern: rc=$rc err=$err"
+    ;;
   *)
     fail "unknown case"
     ;;

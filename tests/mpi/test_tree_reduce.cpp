@@ -11,6 +11,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -188,6 +189,58 @@ std::uint64_t total(const std::vector<std::uint64_t>& v) {
   std::uint64_t sum = 0;
   for (const auto x : v) sum += x;
   return sum;
+}
+
+TEST(MpiTreeReduce, TheSeedsLargeExampleCapsCharactersAndShowsEveryLevel) {
+  // tree_reduce_coli.py's caps, in characters (the items are two-byte letters): leaf answers
+  // "agent i: \u00e9\u00e9\u00e9\u00e9i" (14 characters) go up as their first 12 and "...";
+  // level 2's joined input (107 characters) is cut to 80 - 60 and the seed's note.
+  MockSwarm mock(4, {});
+  auto s = mock.swarm();
+  std::vector<std::string> items;
+  for (int i = 0; i < 4; ++i) items.push_back("\u00e9\u00e9\u00e9\u00e9" + std::to_string(i));
+  std::vector<std::tuple<int, std::uint64_t, std::string>> shown;
+  swarm::mpi::TreeReduceOptions o{.fanin = 2, .max_response_chars = 12, .max_reduce_input_chars = 80};
+  if (is_root()) {
+    o.items = std::span<const std::string>(items);
+    o.on_level_output = [&shown](int level, std::uint64_t group, const swarm::Response& r) {
+      shown.emplace_back(level, group, r.text);
+    };
+  }
+  const auto got = swarm::mpi::tree_reduce(s, "{item}", kReducePrompt, o);
+  const auto leaf = [](int i) { return "agent " + std::to_string(i) + ": \u00e9\u00e9\u00e9..."; };
+  const std::string g0 = "agent 0: " + tree_test::reduce_text(1, {leaf(0), leaf(1)});
+  const std::string g1 = "agent 2: " + tree_test::reduce_text(1, {leaf(2), leaf(3)});
+  ASSERT_EQ(g0.size(), 51u + 6u);  // 51 characters, 6 of them two bytes long
+  const std::string final_text =
+      "agent 0: sum 2: " + g0.substr(0, 20) + "\n... [input truncated to fit model context]";
+  ASSERT_TRUE(got.response.success) << got.response.error;
+  EXPECT_EQ(got.response.text, final_text);
+  EXPECT_EQ(got.leaves_covered, 4u);
+  if (is_root()) {
+    const std::vector<std::tuple<int, std::uint64_t, std::string>> want = {
+        {1, 0, g0}, {1, 1, g1}, {2, 0, final_text}};
+    EXPECT_EQ(shown, want);
+  }
+}
+
+TEST(MpiTreeReduce, AGroupBudgetSizesEachSupervisorsMaxTokens) {
+  // The seed's rule: max_tokens = 3 per member x 2 members + 1 = 7 for every supervisor; the
+  // mock cuts an answer at max_tokens words, so each summary keeps its first 7 words.
+  MockSwarm mock(4, {});
+  auto s = mock.swarm();
+  std::vector<std::string> items{"aaaa0", "aaaa1", "aaaa2", "aaaa3"};
+  swarm::mpi::TreeReduceOptions o{.fanin = 2,
+                                  .group_budget = swarm::mpi::GroupBudget{3, 1}};
+  if (is_root()) o.items = std::span<const std::string>(items);
+  const auto got = swarm::mpi::tree_reduce(s, "{item}", kReducePrompt, o);
+  ASSERT_TRUE(got.response.success) << got.response.error;
+  // Level 1: "agent 0: sum 1: agent 0: aaaa0" (7 words of 11); level 2 likewise.
+  EXPECT_EQ(got.response.text, "agent 0: sum 2: agent 0: sum");
+  // Without it, the aggregation cap (2 x 8192) leaves the whole tree in the answer.
+  const auto uncapped = swarm::mpi::tree_reduce(s, "{item}", kReducePrompt,
+                                                swarm::mpi::TreeReduceOptions{.fanin = 2, .items = o.items});
+  EXPECT_NE(uncapped.response.text.find("aaaa3"), std::string::npos) << uncapped.response.text;
 }
 
 TEST(MpiTreeReduce, ResumeStartsAtTheLowestLevelEveryRankSaved) {

@@ -7,7 +7,7 @@ aswarm_add_mpi_test(aswarm_mpi_tree_reduce_64 SOURCES test_tree_reduce_64.cpp RA
   LIBRARIES aswarm_test_support TIMEOUT 300)
 
 if(TARGET aswarm-mpi AND TARGET aswarm-mock-agent)
-  foreach(case basic items output errors failures)
+  foreach(case basic items output errors failures seed-options)
     add_test(NAME e2e.cli.tree-reduce.${case}
       COMMAND bash ${PROJECT_SOURCE_DIR}/tests/e2e/cli_tree_reduce.sh ${MPIEXEC_EXECUTABLE}
               $<TARGET_FILE:aswarm-mpi> $<TARGET_FILE:aswarm-mock-agent>

@@ -35,7 +35,8 @@ inline std::string reduce_text(int level, const std::vector<std::string>& texts)
   return "sum " + std::to_string(level) + ": " + joined;
 }
 
-/// Leaf prompts starting with this are answered with whitespace by the script.
+/// Leaf prompts starting with this are answered with whitespace by the script: ASCII and
+/// Unicode (a no-break and an ideographic space), all blank to Python's str.strip().
 inline constexpr const char* kBlankMarker = "blank";
 
 /// Rank 0 runs a mock of `agents` + 1 agents; the swarm is the first `agents`. The spare one
@@ -49,7 +50,7 @@ class MockSwarm {
       const auto script = dir_->path() / "who.json";
       swarm::mock::test::write_file(
           script, std::string(R"({"rules": [{"match": "^)") + kBlankMarker +
-                      R"(", "answer": " \n\t "}], "default": "agent {agent}: {prompt}"})");
+                      R"(", "answer": " \n\t\u00a0\u3000 "}], "default": "agent {agent}: {prompt}"})");
       std::vector<std::string> args = {"--mode",        "script",  "--script",
                                        script.string(), "--count", std::to_string(agents + 1)};
       args.insert(args.end(), extra_args.begin(), extra_args.end());

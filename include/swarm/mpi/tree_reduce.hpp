@@ -17,8 +17,8 @@
 /// agent and keeps the summary for the next level. Only the final answer is broadcast.
 ///
 /// Levels ({level} and TreeReduceResult::levels): 0 is the leaves, 1, 2, ... the supervisor
-/// levels, as in the seed. Answers that failed or are blank (only whitespace) are dropped, as
-/// the seed drops them. Supervisor prompts fill {responses} (answers joined by "\n---\n") and
+/// levels, as in the seed. Answers that failed or are blank (only Unicode whitespace, Python's
+/// str.strip()) are dropped, as the seed drops them. Supervisor prompts fill {responses} (answers joined by "\n---\n") and
 /// {level} in one pass, so an answer containing "{level}" is never substituted.
 
 #include <cstdint>
@@ -77,16 +77,59 @@ struct ReduceCheckpoint {
 /// latencies and tokens for a run summary without moving the answers.
 using AnswerObserver = std::function<void(const Response&)>;
 
-/// Collective. `prompt`, `reduce_prompt`, `fanin` and `items` are significant on the root.
-/// Without `items` every agent answers `prompt`; with them, prompt i is `prompt` with {item}
-/// replaced by items[i] and goes to agent i mod N. Supervisors answer `reduce_prompt` with
-/// {responses} and {level} filled (see the file comment) under `reduce_call` (by default the
-/// aggregation max_tokens cap). Returns the result on every rank. Throws std::logic_error (on
-/// every rank) for an empty swarm and std::invalid_argument for fanin < 2.
-/// `schedule` (significant on the root) applies to item leaves: `fixed` is the rule above;
-/// `dynamic` hands the items out on demand as scatter_gather_dynamic does (a slow or dead agent
-/// or rank gets fewer, failed items move). The leaves are still grouped in item order, so the
-/// supervisors' prompts are the same as with `fixed` when the leaves' answers are.
+/// A supervisor's max_tokens as tree_reduce_coli.py, the seed's large example, sets it: the leaf
+/// cap times the members of its group (at that level), plus a contingency.
+struct GroupBudget {
+  std::int64_t per_member = 512;   ///< The leaves' max_tokens.
+  std::int64_t contingency = 4096;  ///< The seed's --max-tokens-contingency default.
+};
+
+/// One supervisor answer kept for the next level: `group` of `level` (the seed's
+/// all_reduce_outputs entries (level, group_index, text)).
+using LevelOutputFn = std::function<void(int level, std::uint64_t group, const Response& answer)>;
+
+/// Everything tree_reduce() can be told besides the two prompts. Significant on the root, except
+/// the callables and call options, which every rank uses on its own side.
+struct TreeReduceOptions {
+  std::size_t fanin = 50;  ///< Members per group (at least 2).
+  /// Leaf items: prompt i is the prompt with {item} replaced by items[i]; none: every agent
+  /// answers the prompt.
+  std::optional<std::span<const std::string>> items;
+  CallOptions leaf_call = {};
+  CallOptions reduce_call = {.aggregation = true};  ///< By default the aggregation cap.
+  /// Set: every supervisor call gets max_tokens per_member x its members + contingency, instead
+  /// of reduce_call's rule.
+  std::optional<GroupBudget> group_budget;
+  /// Non-zero: a leaf answer longer than this many characters (code points) goes up as its
+  /// first max_response_chars characters and "..." (tree_reduce_coli.py's MAX_RESPONSE_CHARS).
+  std::size_t max_response_chars = 0;
+  /// Non-zero: a group's joined answers ({responses}) longer than this many characters are cut
+  /// to their first max_reduce_input_chars - 60 and "\n... [input truncated to fit model
+  /// context]" (tree_reduce_coli.py's MAX_REDUCE_INPUT_CHARS rule).
+  std::size_t max_reduce_input_chars = 0;
+  ReduceCheckpoint checkpoint = {};
+  /// Applies to item leaves: `fixed` is item i to agent i mod N; `dynamic` hands the items out
+  /// on demand as scatter_gather_dynamic does (a slow or dead agent or rank gets fewer, failed
+  /// items move). Leaves are still grouped in item order.
+  Schedule schedule = Schedule::fixed;
+  AnswerObserver observe = {};
+  /// Set on the root: called there with every supervisor answer that goes up (successful, not
+  /// blank), level by level, in group order, once its level is done. Each level's answers are
+  /// gathered to the root for it (one per group: a fanin-th of the level's inputs); unset, none
+  /// travel. Levels a checkpoint restored are not shown again.
+  LevelOutputFn on_level_output = {};
+};
+
+/// Collective. `prompt` and `reduce_prompt` are significant on the root. Without items every
+/// agent answers `prompt`; with them, prompt i is `prompt` with {item} replaced by items[i] and
+/// goes to agent i mod N (or on demand: TreeReduceOptions::schedule). Supervisors answer
+/// `reduce_prompt` with {responses} and {level} filled (see the file comment). Returns the
+/// result on every rank. Throws std::logic_error (on every rank) for an empty swarm and
+/// std::invalid_argument for fanin < 2.
+TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
+                             const TreeReduceOptions& options);
+
+/// The same with the options as positional arguments (the form before TreeReduceOptions).
 TreeReduceResult tree_reduce(Swarm& swarm, std::string_view prompt, std::string_view reduce_prompt,
                              std::size_t fanin = 50,
                              std::optional<std::span<const std::string>> items = std::nullopt,
