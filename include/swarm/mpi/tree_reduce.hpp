@@ -95,7 +95,7 @@ struct TreeReduceOptions {
   /// Leaf items: prompt i is the prompt with {item} replaced by items[i]; none: every agent
   /// answers the prompt.
   std::optional<std::span<const std::string>> items;
-  CallOptions leaf_call = {};
+  CallOptions leaf_call = {};                       ///< The leaves' requests.
   CallOptions reduce_call = {.aggregation = true};  ///< By default the aggregation cap.
   /// Set: every supervisor call gets max_tokens per_member x its members + contingency, instead
   /// of reduce_call's rule.
@@ -107,12 +107,12 @@ struct TreeReduceOptions {
   /// to their first max_reduce_input_chars - 60 and "\n... [input truncated to fit model
   /// context]" (tree_reduce_coli.py's MAX_REDUCE_INPUT_CHARS rule).
   std::size_t max_reduce_input_chars = 0;
-  ReduceCheckpoint checkpoint = {};
+  ReduceCheckpoint checkpoint = {};  ///< Resume storage (none by default).
   /// Applies to item leaves: `fixed` is item i to agent i mod N; `dynamic` hands the items out
   /// on demand as scatter_gather_dynamic does (a slow or dead agent or rank gets fewer, failed
   /// items move). Leaves are still grouped in item order.
   Schedule schedule = Schedule::fixed;
-  AnswerObserver observe = {};
+  AnswerObserver observe = {};  ///< Sees every answer on its rank (e.g. for a run summary).
   /// Set on the root: called there with every supervisor answer that goes up (successful, not
   /// blank), level by level, in group order, once its level is done. Each level's answers are
   /// gathered to the root for it (one per group: a fanin-th of the level's inputs); unset, none
