@@ -45,7 +45,7 @@
 namespace swarm::mpi {
 namespace {
 
-constexpr int kChunkTag = 1;    // root -> rank: std::vector<Work>, Work::index = sequence number
+constexpr int kChunkTag = 1;    // root -> rank: Chunk (Work::index = sequence number, backlog)
 constexpr int kAnswersTag = 2;  // rank -> root: std::vector<Answer>
 constexpr int kCloseTag = 3;    // root -> rank: no more prompts
 constexpr int kReturnTag = 4;   // rank -> root: std::vector<Returned>; the rank is down
@@ -159,11 +159,16 @@ class Root {
       if (down_[r] || load >= target_[r]) continue;
       const std::size_t share = std::max<std::size_t>(1, queue_.size() / (2 * active));
       const std::size_t n = std::min({target_[r] - load, share, queue_.size()});
-      std::vector<Work> chunk(std::make_move_iterator(queue_.begin()),
-                              std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+      detail::Chunk chunk;
+      chunk.work.assign(std::make_move_iterator(queue_.begin()),
+                        std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+      // What is left for each rank after this chunk: near the end of the input, a rank stops
+      // starting prompts on agents so slow that its faster ones would finish them sooner.
+      chunk.backlog = input_done_ ? queue_.size() / active : detail::Chunk::kPlenty;
       if (r == 0) {
-        local_->add(std::move(chunk));
+        local_->set_backlog(chunk.backlog);
+        local_->add(std::move(chunk.work));
       } else {
         outstanding_[r] += n;
         sends_.send(detail::encode(chunk), static_cast<int>(r), kChunkTag);
@@ -373,7 +378,9 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm, const detail::KeepFn& 
       }
       if (!local)
         throw std::logic_error("scatter_gather_dynamic: prompts for a rank without agents");
-      local->add(detail::decode<std::vector<Work>>(m->bytes));
+      auto chunk = detail::decode<detail::Chunk>(m->bytes);
+      local->set_backlog(chunk.backlog);
+      local->add(std::move(chunk.work));
     }
     if (local) local->pump();
     if (progress.drive(detail::kPollWithMpi) > 0) moved = true;

@@ -6,6 +6,17 @@
 // back. When no local agent is healthy the rank is `down`: its queued prompts are given back
 // through the ReturnFn for another rank to run; with PoolOptions::failover so is every prompt
 // that failed here through its agent's fault (after the engine's own failover). No MPI inside.
+//
+// The end of a run: an agent much slower than others (its recent latency L) is worth a prompt
+// only while the work left would keep the faster ones busy for longer than L; otherwise its
+// prompt finishes after the faster agents would have finished it, and the slowest agents set
+// the makespan (a 1 s tail on a 5 s run in bench/schedule_bench.sh). With per-agent slots, each
+// refresh computes, per agent k, the queue it needs: (L_k - L_f) x R_f, where R_f is the
+// throughput (slots / latency) of the healthy agents more than 1.5x faster and L_f their mean
+// latency, so a prompt queued now would be done by them at about Q / R_f + L_f. An agent whose
+// need exceeds the work left (this rank's queue plus the root's backlog share, set_backlog) is
+// benched until the next refresh. While input remains the backlog is unbounded and every agent
+// works; benching never applies without a per-agent cap, or while no faster agent is healthy.
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +35,13 @@ class Swarm;
 }
 
 namespace swarm::mpi::detail {
+
+/// The end-of-run rule's arithmetic (see the file comment): for healthy agents given as
+/// (latency in seconds, agent), each with `slots` slots, the work left (prompts) each needs to
+/// be worth a prompt, as (agent, need), fastest first; 0 for an agent no other is more than
+/// 1.5x faster than.
+std::vector<std::pair<std::size_t, std::uint64_t>> work_needed(
+    std::vector<std::pair<double, std::size_t>> known, std::size_t slots);
 
 class LeastLoaded {
  public:
@@ -45,17 +63,23 @@ class LeastLoaded {
   /// Notices agents that turned healthy, submits queued prompts while a healthy agent has
   /// room, and gives the queue back when none is healthy.
   void pump();
+  /// The root's work left per rank after its last chunk (Chunk::backlog).
+  void set_backlog(std::uint64_t backlog) noexcept { backlog_ = backlog; }
   /// Prompts queued or in flight.
   [[nodiscard]] std::size_t load() const noexcept { return queue_.size() + in_flight_; }
   /// What this rank can have in flight at once.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   /// No local agent was healthy at the last pump() or answer.
-  [[nodiscard]] bool down() const noexcept { return idle_.empty(); }
+  [[nodiscard]] bool down() const noexcept { return idle_.empty() && benched_.empty(); }
 
  private:
   void finished(std::size_t local, Work&& work, Response&& response);
-  /// Moves agents between idle_ (healthy) and cooling_ as the engine's health says.
+  /// Moves agents between idle_ (healthy) and cooling_ as the engine's health says, returns
+  /// benched agents to idle_ and recomputes what each needs to be worth a prompt.
   void refresh();
+  void update_needs();
+  /// Whether local agent `k` is too slow for the work left (see the file comment).
+  [[nodiscard]] bool too_slow(std::size_t k) const noexcept;
   /// Moves the agent at `it` from idle_ to cooling_; the iterator after it.
   std::set<std::pair<std::size_t, std::size_t>>::iterator set_aside(
       std::set<std::pair<std::size_t, std::size_t>>::iterator it);
@@ -73,6 +97,14 @@ class LeastLoaded {
   std::vector<bool> cooling_flag_;                      // per local agent: in cooling_
   std::set<std::pair<std::size_t, std::size_t>> idle_;  // healthy (busy, local agent), least first
   std::vector<std::size_t> cooling_;                    // local agents left out of idle_
+  // The end-of-run rule: per local agent, the latency of its recent successes (moving average)
+  // and their count, and the work left it needs to be worth a prompt (0: always).
+  std::vector<double> latency_;
+  std::vector<std::uint32_t> samples_;
+  std::vector<std::uint64_t> need_;
+  std::vector<bool> benched_flag_;
+  std::vector<std::size_t> benched_;  // healthy agents left out of idle_ until the next refresh
+  std::uint64_t backlog_ = 0;
   std::chrono::steady_clock::time_point last_refresh_{};
   /// How soon an agent back from cooling is noticed (a full scan of the local agents).
   static constexpr std::chrono::milliseconds kRefreshEvery{50};

@@ -41,6 +41,15 @@ struct FarmResult {
   Response response;
 };
 
+/// Root -> worker in dynamic scatter-gather: prompts numbered by the root, and the root's backlog
+/// after them (its queue's share per active rank, or kPlenty while input remains unread), which
+/// tells the worker whether the run is near its end (LeastLoaded's slow-agent rule).
+struct Chunk {
+  static constexpr std::uint64_t kPlenty = ~std::uint64_t{0} >> 1;
+  std::uint64_t backlog = 0;
+  std::vector<Work> work;
+};
+
 /// Worker -> root in dynamic scatter-gather: the answer to the prompt the root numbered `seq`.
 struct Answer {
   std::uint64_t seq = 0;

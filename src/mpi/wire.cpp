@@ -169,6 +169,16 @@ void get(ByteReader& in, Returned& r) {
   get(in, r.last);
 }
 
+void put(ByteWriter& w, const Chunk& c) {
+  w.put<std::uint64_t>(c.backlog);
+  put(w, c.work);
+}
+
+void get(ByteReader& in, Chunk& c) {
+  c.backlog = in.get<std::uint64_t>();
+  get(in, c.work);
+}
+
 std::vector<char> pack_buckets(const std::vector<std::vector<Work>>& buckets,
                                std::vector<std::size_t>& counts) {
   ByteWriter w;

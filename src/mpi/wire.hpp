@@ -94,6 +94,8 @@ void put(ByteWriter& w, const Answer& a);
 void get(ByteReader& in, Answer& a);
 void put(ByteWriter& w, const Returned& r);
 void get(ByteReader& in, Returned& r);
+void put(ByteWriter& w, const Chunk& c);
+void get(ByteReader& in, Chunk& c);
 
 template <typename T>
 void put(ByteWriter& w, const std::optional<T>& value) {

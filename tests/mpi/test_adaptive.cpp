@@ -46,10 +46,11 @@ std::vector<std::string> numbered(const std::string& stem, int n) {
   return prompts;
 }
 
-/// Completion requests agent `agent` of the root's mock received (root only).
-double completions_of(const MockSwarm& mock, std::size_t agent) {
+/// Completion requests agent `agent` of the root's mock received (root only), scraped through
+/// agent `via` (a dead agent answers 503 to /metrics too).
+double completions_of(const MockSwarm& mock, std::size_t agent, std::size_t via = 0) {
   const auto& p = mock.process();
-  const auto text = swarm::mock::test::http_get(p.url(0, "/metrics")).body;
+  const auto text = swarm::mock::test::http_get(p.url(via, "/metrics")).body;
   return swarm::mock::test::metric(text, "aswarm_mock_requests_total{port=\"" +
                                              std::to_string(p.port(agent)) +
                                              "\",route=\"/v1/chat/completions\"}");
@@ -72,6 +73,26 @@ TEST(MpiAdaptive, BothSchedulesAnswerEveryInputOnceInOrderWithTheSameTexts) {
     EXPECT_EQ(dynamic[i].text, fixed[i].text);
     EXPECT_EQ(fixed[i].agent_index, static_cast<std::int64_t>(i % 5));  // the seed's i mod N
   }
+}
+
+TEST(MpiAdaptive, SlowAgentsBenchedAtTheEndTakeOverWhenTheFastOnesDie) {
+  // Odd agents are 8x slower (160 ms): once their latency is known they are benched whenever
+  // the fast ones would finish the work left sooner (least_loaded.hpp). The fast ones die after
+  // 12 requests each, so the slow ones must be brought back and finish everything.
+  MockSwarm mock({"--count", "8", "--latency", "fixed:20", "--slow-agents", "1,3,5,7",
+                  "--slow-factor", "8", "--dying-agents", "0,2,4,6", "--die-after-requests", "12"});
+  Swarm s = Swarm::from_hostfile(Communicator(), mock.hostfile(), adaptive_options());
+  const auto prompts = numbered("s", 120);
+  const auto results = swarm::mpi::scatter_gather(s, prompts, {}, 64, Schedule::dynamic);
+  if (!Communicator().is_root()) return;
+  ASSERT_EQ(results.size(), prompts.size());
+  double slow = 0;
+  for (const std::size_t a : {1, 3, 5, 7}) slow += completions_of(mock, a, 1);
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_TRUE(results[i].success) << i << ": " << results[i].error;
+    EXPECT_EQ(results[i].text, who(static_cast<std::size_t>(results[i].agent_index), prompts[i]));
+  }
+  EXPECT_GE(slow, 120.0 - 4 * 12) << "the slow agents did the dead ones' share";
 }
 
 TEST(MpiAdaptive, ARankWhoseAgentsAreAllDeadHasItsWorkDoneElsewhere) {

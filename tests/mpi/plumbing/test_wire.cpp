@@ -70,6 +70,18 @@ TEST(Wire, WorkKeepsAnAbsentMaxTokensAbsent) {
   EXPECT_FALSE(b.max_tokens.has_value());
 }
 
+TEST(Wire, AChunkCarriesTheRootsBacklog) {
+  Chunk c;
+  c.backlog = Chunk::kPlenty;
+  c.work = {swarm::mpi::Work{3, "a", std::nullopt}, swarm::mpi::Work{4, "b", 9}};
+  const auto back = decode<Chunk>(encode(c));
+  EXPECT_EQ(back.backlog, Chunk::kPlenty);
+  ASSERT_EQ(back.work.size(), 2u);
+  EXPECT_EQ(back.work[1].index, 4u);
+  EXPECT_EQ(back.work[1].prompt, "b");
+  EXPECT_EQ(back.work[1].max_tokens, std::optional<std::int64_t>(9));
+}
+
 TEST(Wire, EndpointsBoardEntriesAndPipelineMessages) {
   swarm::Endpoint e{"::1", 8443, swarm::Scheme::https, {{"role", "critic"}, {"node", "x1"}}};
   e.base_path = "/gw/agent/1";
