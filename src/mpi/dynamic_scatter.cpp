@@ -45,6 +45,9 @@
 namespace swarm::mpi {
 namespace {
 
+// How long a worker with queued prompts may sleep in the HTTP poll before it looks for MPI
+// messages (completions wake it at once): a chunk arriving meanwhile only tops up its queue.
+constexpr std::chrono::milliseconds kPollStocked{25};
 constexpr int kChunkTag = 1;    // root -> rank: Chunk (Work::index = sequence number, backlog)
 constexpr int kAnswersTag = 2;  // rank -> root: std::vector<Answer>
 constexpr int kCloseTag = 3;    // root -> rank: no more prompts
@@ -383,7 +386,11 @@ void serve(Swarm& swarm, CallOptions call, MPI_Comm comm, const detail::KeepFn& 
       local->add(std::move(chunk.work));
     }
     if (local) local->pump();
-    if (progress.drive(detail::kPollWithMpi) > 0) moved = true;
+    // With prompts queued here and nothing left to send, a chunk from the root can wait: sleep
+    // in the HTTP poll until a transfer moves (or kPollStocked), not every kPollWithMpi. 64
+    // ranks on a few cores that wake every 2 ms to probe MPI starve the root and the agents.
+    const bool stocked = local && local->queued() > 0 && sends.empty();
+    if (progress.drive(stocked ? kPollStocked : detail::kPollWithMpi) > 0) moved = true;
     if (!ready.empty()) {  // what one poll finished travels together
       sends.send(detail::encode(ready), Communicator::kRoot, kAnswersTag);
       ready.clear();

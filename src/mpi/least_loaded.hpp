@@ -65,6 +65,8 @@ class LeastLoaded {
   void pump();
   /// The root's work left per rank after its last chunk (Chunk::backlog).
   void set_backlog(std::uint64_t backlog) noexcept { backlog_ = backlog; }
+  /// Prompts queued (not yet given to an agent).
+  [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
   /// Prompts queued or in flight.
   [[nodiscard]] std::size_t load() const noexcept { return queue_.size() + in_flight_; }
   /// What this rank can have in flight at once.
