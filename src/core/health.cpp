@@ -94,8 +94,13 @@ bool HealthTable::probed(std::uint32_t e, bool ok, Clock::time_point now, LastFa
     return true;
   }
   x.was_down = true;
+  // A refused connection is a server not listening yet (vLLM opens its port once the model is
+  // loaded, 5-15 min into a job): probing it again costs a SYN and a reset, so it is probed
+  // every probe_interval and a late joiner is found within one. A server that is there but
+  // fails (timeouts, 5xx) is backed off, doubling up to probe_interval_max.
+  const bool refused = why.kind == FailureKind::connect;
   if (x.last.kind == FailureKind::none) x.last = std::move(why);
-  x.interval = std::min(2 * x.interval, interval_max_);
+  if (!refused) x.interval = std::min(2 * x.interval, interval_max_);
   schedule(e, now);
   return false;
 }
