@@ -5,6 +5,12 @@
 namespace swarm::detail {
 namespace {
 
+// Between probes of an endpoint that refuses connections (see HealthTable::probed).
+constexpr Clock::duration kRefusedInterval = std::chrono::milliseconds(250);
+
+}  // namespace
+namespace {
+
 // Weight of the newest sample in the latency mean: about the last ten requests matter, so a
 // slowing agent shows within a few requests without one outlier dominating.
 constexpr double kLatencyWeight = 0.2;
@@ -96,11 +102,13 @@ bool HealthTable::probed(std::uint32_t e, bool ok, Clock::time_point now, LastFa
   x.was_down = true;
   // A refused connection is a server not listening yet (vLLM opens its port once the model is
   // loaded, 5-15 min into a job): probing it again costs a SYN and a reset, so it is probed
-  // every probe_interval and a late joiner is found within one. A server that is there but
-  // fails (timeouts, 5xx) is backed off, doubling up to probe_interval_max.
+  // every kRefusedInterval (or probe_interval, if shorter) and a late joiner is found within a
+  // quarter second. A server that is there but fails (timeouts, 5xx) is backed off, doubling
+  // up to probe_interval_max.
   const bool refused = why.kind == FailureKind::connect;
   if (x.last.kind == FailureKind::none) x.last = std::move(why);
-  if (!refused) x.interval = std::min(2 * x.interval, interval_max_);
+  x.interval = refused ? std::min(interval_, kRefusedInterval)
+                       : std::min(2 * x.interval, interval_max_);
   schedule(e, now);
   return false;
 }

@@ -74,8 +74,9 @@ class HealthTable {
   /// When the next scheduled probe falls due; time_point::max() when none is scheduled.
   [[nodiscard]] Clock::time_point next_probe() const noexcept;
   /// The in-flight probe of `e` finished. Returns true when it made `e` healthy (`ok`);
-  /// otherwise the next probe is due after the same interval when the connection was refused
-  /// (`why.kind` connect: nothing listens yet), else after twice the last interval (capped), and
+  /// otherwise the next probe is due after 250 ms (or probe_interval, if shorter) when the
+  /// connection was refused (`why.kind` connect: nothing listens yet), else after twice the
+  /// last interval (capped), and
   /// `why` becomes the last failure when no request failure is known.
   bool probed(std::uint32_t e, bool ok, Clock::time_point now, LastFailure why = {});
 

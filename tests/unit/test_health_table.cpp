@@ -93,15 +93,16 @@ TEST(HealthTable, SuspectCoolsAHealthyEndpointWithItsProbeDueAtOnce) {
   EXPECT_FALSE(h.probed(0, false, t0, LastFailure{"GET /health: refused", FailureKind::connect}));
   EXPECT_TRUE(h.was_down(0));
   EXPECT_EQ(h.last_failure(0).error, "GET /health: refused");
-  EXPECT_EQ(h.next_probe(), t0 + 1s);
-  ASSERT_EQ(h.due_probe(t0 + 1s), 0u);
-  EXPECT_TRUE(h.probed(0, true, t0 + 1s));
+  EXPECT_EQ(h.next_probe(), t0 + 250ms);
+  ASSERT_EQ(h.due_probe(t0 + 250ms), 0u);
+  EXPECT_TRUE(h.probed(0, true, t0 + 250ms));
   EXPECT_TRUE(h.healthy(0));
 }
 
 TEST(HealthTable, ARefusedProbeIsRepeatedEveryIntervalOthersBackOff) {
-  // Nothing listening (a server still loading its model) is probed every probe_interval, so a
-  // late joiner is found within one; a server that answers 503 is backed off.
+  // Nothing listening (a server still loading its model) is probed every 250 ms (probe_interval
+  // is 1 s here), so a late joiner is found within a quarter second; a server that answers 503
+  // is backed off.
   const auto t0 = Clock::now();
   HealthTable late(1, options());
   const LastFailure refused{"GET /health: Couldn't connect to server", FailureKind::connect};
@@ -109,8 +110,8 @@ TEST(HealthTable, ARefusedProbeIsRepeatedEveryIntervalOthersBackOff) {
   ASSERT_EQ(late.due_probe(t0), 0u);
   EXPECT_FALSE(late.probed(0, false, t0, refused));
   for (int k = 1; k <= 4; ++k) {
-    const auto at = t0 + std::chrono::seconds(k);
-    EXPECT_EQ(late.next_probe(), at) << k;  // every second
+    const auto at = t0 + k * 250ms;
+    EXPECT_EQ(late.next_probe(), at) << k;  // every 250 ms
     ASSERT_EQ(late.due_probe(at), 0u) << k;
     EXPECT_FALSE(late.probed(0, false, at, refused));
   }
