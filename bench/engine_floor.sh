@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The client's cost per request against a fast, neutral server (issue 21), in one run:
+# nginx (Debian's nginx-light, one worker, started here on 1,000 loopback ports, answering every
+# POST with one fixed chat-completion body) serves
+#   1. wrk, 1 thread, 512 connections, one port, ASWARM_BENCH_SECONDS (default 5);
+#   2. bench_curl_floor: a minimal curl-multi loop (libcurl's floor), round-robin over the
+#      1,000 ports, 512 in flight, ASWARM_BENCH_REQUESTS (default 200,000): perform + poll (the
+#      engine's loop), then socket_action + epoll;
+#   3. bench_pool: AgentPool, the same requests and cap;
+#   4. aswarm-mpi -n 1 --pattern scatter-gather: the same number of prompts from a file.
+# Each line: requests/s and the client's CPU (user + system, from getrusage of the process and
+# its children: mpiexec's included for aswarm-mpi) per request. The server shares the 2 cores.
+#   bash bench/engine_floor.sh [build-dir]
+set -euo pipefail
+
+build=${1:-build}
+seconds=${ASWARM_BENCH_SECONDS:-5}
+requests=${ASWARM_BENCH_REQUESTS:-200000}
+ports=${ASWARM_BENCH_PORTS:-1000}
+base=${ASWARM_BENCH_PORT_BASE:-31000}
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+[[ -x "$nginx_bin" ]] || { echo "bench: nginx not found (apt-get install nginx-light)" >&2; exit 1; }
+
+body='{"id":"c","object":"chat.completion","model":"mock-model","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":1,"total_tokens":9}}'
+mkdir -p "$work/nginx"
+{
+  echo "worker_processes 1; daemon off; master_process off; pid $work/nginx/pid;"
+  echo "error_log $work/nginx/error.log warn; worker_rlimit_nofile 8192;"
+  echo "events { worker_connections 4096; }"
+  echo "http { access_log off; keepalive_requests 100000000; keepalive_timeout 300s;"
+  echo "  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;"
+  echo "  fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;"
+  echo "  server {"
+  for ((p = base; p < base + ports; ++p)); do echo "    listen 127.0.0.1:$p;"; done
+  echo "    location / { default_type application/json; return 200 '$body'; } } }"
+} > "$work/nginx/nginx.conf"
+"$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+nginx_pid=$!
+# shellcheck disable=SC2317  # called by the EXIT trap
+stop_nginx() { kill "$nginx_pid" 2> /dev/null || true; wait "$nginx_pid" 2> /dev/null || true; bench_cleanup; }
+trap stop_nginx EXIT
+for _ in $(seq 100); do
+  curl -sf -o /dev/null -X POST "http://127.0.0.1:$((base + ports - 1))/v1/chat/completions" && break
+  kill -0 "$nginx_pid" 2> /dev/null || { cat "$work/nginx/error.log" >&2; exit 1; }
+  sleep 0.1
+done
+for ((p = base; p < base + ports; ++p)); do echo "127.0.0.1:$p"; done > "$work/agents.txt"
+
+# cpu <command...>: runs it, prints its stdout, then "CPU <seconds>" of it and its children.
+cpu() {
+  python3 -c "
+import resource, subprocess, sys
+out = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, check=True).stdout.decode()
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stdout.write(out)
+print('CPU %.6f' % (r.ru_utime + r.ru_stime))" "$@"
+}
+row() {  # row <label> <requests/s> <requests> <cpu seconds>
+  awk -v l="$1" -v r="$2" -v n="$3" -v c="$4" \
+    'BEGIN { printf "%-46s %9.0f requests/s  %6.1f us CPU/request\n", l, r, c / n * 1e6 }'
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "nginx $("$nginx_bin" -v 2>&1 | sed 's/.*nginx\///'), 1 worker, $ports loopback ports; $requests requests per client"
+
+cat > "$work/post.lua" << 'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"model":"mock-model","messages":[{"role":"user","content":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}],"max_tokens":16}'
+LUA
+out=$(cpu wrk -t 1 -c 512 -d "${seconds}s" -s "$work/post.lua" "http://127.0.0.1:$base/v1/chat/completions")
+wrk_total=$(awk '/requests in/ {print $1}' <<< "$out")
+wrk_rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
+row "wrk, 1 thread, 512 connections, 1 port" "$wrk_rps" "$wrk_total" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+
+out=$(cpu "$build/bench/bench_curl_floor" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512)
+row "curl-multi floor, $ports endpoints, cap 512" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
+  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+
+out=$(cpu "$build/bench/bench_curl_floor" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512 --socket-action)
+row "curl socket_action + epoll floor, same" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
+  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+
+out=$(cpu "$build/bench/bench_pool" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512)
+row "bench_pool (AgentPool), $ports endpoints, cap 512" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
+  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+
+write_prompts "$requests" "$work/in.jsonl"
+out=$(AURORA_SWARM_MODEL_MAX_CONTEXT=32768 cpu mpiexec -n 1 "$build/src/cli/aswarm-mpi" \
+  --pattern scatter-gather --hostfile "$work/agents.txt" --input "$work/in.jsonl" \
+  --output "$work/out.jsonl" --model mock-model --concurrency 512 --progress never \
+  --summary "$work/summary.json")
+wall=$(python3 -c "import json, sys; s = json.load(open(sys.argv[1])); assert s['ok'] == int(sys.argv[2]), s['ok']; print(s['wall_time_s'])" \
+  "$work/summary.json" "$requests")
+row "aswarm-mpi -n 1 scatter-gather (whole process)" "$(awk -v n="$requests" -v w="$wall" 'BEGIN {print n / w}')" \
+  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
