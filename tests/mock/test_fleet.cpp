@@ -10,6 +10,7 @@
 
 #include "http_client.hpp"
 #include "mock_process.hpp"
+#include "words.hpp"
 
 namespace swarm::mock::test {
 namespace {
@@ -31,17 +32,6 @@ double agent_up(const MockProcess& mock, std::size_t agent, std::size_t via) {
 HttpResponse chat(const MockProcess& mock, std::size_t agent, std::string_view prompt = "x",
                   int max_tokens = 0) {
   return http_post(mock.url(agent, "/v1/chat/completions"), chat_body(prompt, max_tokens));
-}
-
-std::size_t words(const std::string& text) {
-  std::size_t n = 0;
-  bool in_word = false;
-  for (const char c : text) {
-    const bool space = c == ' ' || c == '\n' || c == '\t';
-    if (!space && !in_word) ++n;
-    in_word = !space;
-  }
-  return n;
 }
 
 /// Polls `path` on `agent` until it answers `status` (bounded); returns the last status.
@@ -155,7 +145,7 @@ std::vector<std::size_t> lengths(const MockProcess& mock, int n) {
     EXPECT_EQ(r.status, 200) << r.body;
     const auto body = r.json();
     const std::size_t reported = body["usage"]["completion_tokens"];
-    EXPECT_EQ(words(body["choices"][0]["message"]["content"]), reported);
+    EXPECT_EQ(words(body["choices"][0]["message"]["content"].get<std::string>()), reported);
     out.push_back(reported);
   }
   return out;

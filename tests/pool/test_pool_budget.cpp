@@ -7,23 +7,15 @@
 #include <vector>
 
 #include "pool_test_util.hpp"
+#include "words.hpp"
 
 namespace swarm::pool_test {
 namespace {
 
+using mock::test::words;
+
 constexpr int kWords = 100000;  // about 0.6 MB of JSON per reply
 constexpr std::size_t kPrompts = 16;
-
-std::size_t words(const std::string& text) {
-  std::size_t n = 0;
-  bool in_word = false;
-  for (const char c : text) {
-    const bool space = c == ' ' || c == '\n' || c == '\t';
-    if (!space && !in_word) ++n;
-    in_word = !space;
-  }
-  return n;
-}
 
 struct BudgetRun {
   std::vector<Response> answers;
