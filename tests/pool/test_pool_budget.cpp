@@ -80,6 +80,29 @@ TEST(PoolBudget, ABudgetSmallerThanOneReplyStillCompletesEverything) {
   EXPECT_LE(run.stats.peak_reply_bytes, run.answers.front().text.size() + 4096 + 1);
 }
 
+TEST(PoolBudget, APausedStreamIsNotIdle) {
+  // Four streams of 400 tokens at 1 ms per token (about 0.4 s each), one allowed to grow at
+  // a time by a 1-byte budget: the others wait paused for longer than the 0.25 s idle timeout,
+  // which must not count against them (their bytes wait at the server, not for the server).
+  MockProcess mock({"--count", "1", "--output-tokens", "fixed:400", "--latency",
+                    "tokens:0:1", "--max-model-len", std::to_string(1 << 22)});
+  auto o = test_options();
+  o.model_max_context = 1 << 22;
+  o.dynamic_max_tokens = false;
+  o.max_tokens = 400;
+  o.idle_timeout = Seconds(0.25);
+  o.retries = 0;
+  o.reply_budget_bytes = 1;
+  AgentPool pool(mock.agents(), o);
+  const std::vector<std::string> prompts(4, "s");
+  const auto answers = pool.send_all(prompts, {.stream = true});
+  for (const auto& r : answers) {
+    ASSERT_TRUE(r.success) << r.error;
+    EXPECT_EQ(words(r.text), 400u);
+  }
+  EXPECT_GT(pool.stats().budget_pauses, 0u);
+}
+
 TEST(PoolBudget, ZeroIsRejected) {
   auto o = test_options();
   o.reply_budget_bytes = 0;
