@@ -31,6 +31,7 @@ from aswarm.patterns import (
     tree_reduce,
 )
 from aswarm.pool import AgentPool
+from aswarm import aio  # noqa: E402  (after the names it uses; aswarm.aio without an import)
 
 __all__ = [
     "AgentEndpoint", "AgentPool", "Blackboard", "Embedding", "HostfileError", "PoolOptions",
