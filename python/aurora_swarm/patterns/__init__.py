@@ -1,0 +1,1 @@
+"""aurora_swarm.patterns shim (aswarm.compat); embedding patterns are not provided."""
