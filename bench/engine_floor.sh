@@ -7,7 +7,10 @@
 #      1,000 ports, 512 in flight, ASWARM_BENCH_REQUESTS (default 200,000): perform + poll (the
 #      engine's loop), then socket_action + epoll;
 #   3. bench_pool: AgentPool, the same requests and cap;
-#   4. aswarm-mpi -n 1 --pattern scatter-gather: the same number of prompts from a file.
+#   4. aswarm-mpi -n 1 --pattern scatter-gather: the same number of prompts from a file;
+#   5. with a clone of the Python seed (ASWARM_SEED_GIT_DIR, its git directory): the seed's
+#      AgentPool.send_all, concurrency 512, ASWARM_BENCH_SEED_REQUESTS (default 20,000), under
+#      Debian's /usr/bin/python3 with python3-aiohttp.
 # Each line: requests/s and the client's CPU (user + system, from getrusage of the process and
 # its children: mpiexec's included for aswarm-mpi) per request. The server shares the 2 cores.
 #   bash bench/engine_floor.sh [build-dir]
@@ -23,7 +26,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/bench_lib.sh"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x "$nginx_bin" ]] || { echo "bench: nginx not found (apt-get install nginx-light)" >&2; exit 1; }
 
-body='{"id":"c","object":"chat.completion","model":"mock-model","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":1,"total_tokens":9}}'
+# "text" as well, for the seed's /generate decoder; chat clients read "choices".
+body='{"id":"c","object":"chat.completion","text":"ok","model":"mock-model","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":8,"completion_tokens":1,"total_tokens":9}}'
 mkdir -p "$work/nginx"
 {
   echo "worker_processes 1; daemon off; master_process off; pid $work/nginx/pid;"
@@ -96,3 +100,32 @@ wall=$(python3 -c "import json, sys; s = json.load(open(sys.argv[1])); assert s[
   "$work/summary.json" "$requests")
 row "aswarm-mpi -n 1 scatter-gather (whole process)" "$(awk -v n="$requests" -v w="$wall" 'BEGIN {print n / w}')" \
   "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+
+seed=${ASWARM_SEED_GIT_DIR:-}
+if [[ -n "$seed" && -d "$seed" ]]; then
+  seed_requests=${ASWARM_BENCH_SEED_REQUESTS:-20000}
+  mkdir -p "$work/seed"
+  git --git-dir="$seed" archive HEAD aurora_swarm | tar -x -C "$work/seed"
+  # The seed's __init__ also imports its OpenAI-client pool (no Debian package); pool.py needs
+  # only aiohttp, so an empty __init__ loads the seed's AgentPool unchanged.
+  : > "$work/seed/aurora_swarm/__init__.py"
+  cat > "$work/seed.py" << 'PY'
+import asyncio, sys, time
+from aurora_swarm.pool import AgentPool
+eps = [(l.split(":")[0], int(l.split(":")[1])) for l in open(sys.argv[1])]
+n = int(sys.argv[2])
+async def main():
+    async with AgentPool(eps, concurrency=512) as pool:
+        t0 = time.perf_counter()
+        rs = await pool.send_all([f"p{i}" for i in range(n)])
+        return rs, time.perf_counter() - t0
+rs, wall = asyncio.run(main())
+assert sum(r.success for r in rs) == n, [r.error for r in rs if not r.success][:3]
+print(f"{n / wall:.0f} requests/s")
+PY
+  out=$(PYTHONPATH="$work/seed" cpu /usr/bin/python3 "$work/seed.py" "$work/agents.txt" "$seed_requests")
+  row "Python seed AgentPool.send_all, concurrency 512" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
+    "$seed_requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+else
+  echo "(no seed row: set ASWARM_SEED_GIT_DIR to a brettin/Aurora-Swarm clone's git directory)"
+fi
