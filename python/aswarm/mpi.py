@@ -26,14 +26,16 @@ from typing import Any, Sequence
 
 from aswarm import _core, _mpi
 from aswarm._core import AgentEndpoint, Response
-from aswarm._mpi import BroadcastReduce, Comm, TreeLevel, TreeReduceResult
+from aswarm._mpi import (BroadcastReduce, Comm, PipelineResult, StageResult, TreeLevel,
+                         TreeReduceResult)
 
 atexit.register(_mpi.finalize)  # a no-op unless aswarm initialised MPI
 
 COMM_WORLD: Comm = Comm.world()
 
 __all__ = [
-    "COMM_WORLD", "BroadcastReduce", "Comm", "Swarm", "TreeLevel", "TreeReduceResult",
+    "COMM_WORLD", "BroadcastReduce", "Comm", "PipelineResult", "StageResult", "Swarm",
+    "TreeLevel", "TreeReduceResult",
     "initialized", "owns_mpi",
 ]
 
@@ -190,6 +192,23 @@ class Swarm:
         return self._core.tree_reduce(prompt, reduce_prompt, fanin, listed, schedule, max_tokens,
                                       reduce_max_tokens, group_budget, max_response_chars,
                                       max_reduce_input_chars)
+
+    def fan_out_fan_in(self, prompt: str, collect_prompt: str, n_workers: int | None = None,
+                       max_tokens: int | None = None) -> Response:
+        """The first `n_workers` agents (all by default) answer `prompt`; agent 0 answers
+        `collect_prompt` with {responses} filled. Its answer on every rank."""
+        return self._core.fan_out_fan_in(prompt, collect_prompt, n_workers, max_tokens)
+
+    def run_pipeline(self, stages: Sequence[Any], initial_input: Any, reuse_agents: bool = True,
+                     max_tokens: int | None = None) -> PipelineResult:
+        """aswarm.Stage objects (name, prompt_template with {input}, n_agents, output_filter,
+        output_transform; optional depends_on=[names] for a DAG and tag=(key, value) for agents
+        by tag) run in order, each stage's str(transform output) filling the next {input}.
+        Filters and transforms run on rank 0 only; one that raises fails its stage (and ends
+        the pipeline) on every rank. ``.output`` and ``.success`` on every rank; each stage's
+        ``responses`` on rank 0."""
+        return self._core.run_pipeline(list(stages), str(initial_input), reuse_agents,
+                                       max_tokens)
 
     def share_model(self) -> None:
         """Every rank learns the model name from whichever rank's agents answered /v1/models."""

@@ -1,7 +1,13 @@
 #pragma once
-// Shared by the aswarm._mpi sources: the communicator wrapper and the MPI-state checks.
+// Shared by the aswarm._mpi sources: the communicator and swarm wrappers, the MPI-state checks.
 
 #include <mpi.h>
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <mutex>
+
+#include "swarm/mpi/swarm.hpp"
 
 namespace aswarm_py {
 
@@ -29,5 +35,20 @@ class PyComm {
 void ensure_initialized();
 /// ensure_initialized(), then std::runtime_error unless this thread may call MPI.
 void require_mpi_thread();
+
+/// A swarm view plus the mutex its family (the swarm and every view of it) shares.
+struct PySwarm {
+  std::shared_ptr<std::mutex> mu;
+  swarm::mpi::Swarm swarm;
+};
+
+/// Runs the collective `fn(swarm)` on the MPI thread with the GIL released and the mutex held.
+template <class Fn>
+auto collective(PySwarm& s, Fn&& fn) {
+  require_mpi_thread();
+  pybind11::gil_scoped_release nogil;
+  std::lock_guard<std::mutex> lock(*s.mu);
+  return fn(s.swarm);
+}
 
 }  // namespace aswarm_py

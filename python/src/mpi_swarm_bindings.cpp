@@ -31,21 +31,6 @@ using swarm::mpi::Swarm;
 namespace aswarm_py {
 namespace {
 
-/// A swarm view plus the mutex its family (the swarm and every view of it) shares.
-struct PySwarm {
-  std::shared_ptr<std::mutex> mu;
-  Swarm swarm;
-};
-
-/// Runs the collective `fn(swarm)` on the MPI thread with the GIL released and the mutex held.
-template <class Fn>
-auto collective(PySwarm& s, Fn&& fn) {
-  require_mpi_thread();
-  py::gil_scoped_release nogil;
-  std::lock_guard<std::mutex> lock(*s.mu);
-  return fn(s.swarm);
-}
-
 using MaxTokens = std::optional<std::int64_t>;
 
 swarm::CallOptions call_options(MaxTokens max_tokens, bool aggregation = false) {
@@ -184,6 +169,8 @@ void bind_collectives(py::class_<PySwarm>& c) {
 
 }  // namespace
 
+void bind_pipeline(py::module_& m, py::class_<PySwarm>& c);
+
 void bind_swarm(py::module_& m) {
   bind_results(m);
   py::class_<PySwarm> c(m, "CoreSwarm", "swarm::mpi::Swarm (see aswarm.mpi.Swarm).");
@@ -216,6 +203,7 @@ void bind_swarm(py::module_& m) {
       });
   bind_views(c);
   bind_collectives(c);
+  bind_pipeline(m, c);
 }
 
 }  // namespace aswarm_py

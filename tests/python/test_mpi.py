@@ -303,3 +303,43 @@ assert mpi.MPI_Finalize() == 0
     done = subprocess.run([sys.executable, "-c", script], timeout=60, capture_output=True,
                           text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_fan_out_fan_in(agents4):
+    r = swarm_of(agents4).fan_out_fan_in("w", "C {responses}", n_workers=2)
+    assert r.success and r.text == "completion: C completion: w\n---\ncompletion: w"  # every rank
+
+
+def test_run_pipeline_with_python_filter_and_transform(agents4):
+    s = swarm_of(agents4)
+    seen = []
+
+    def count(rs):
+        seen.append(len(rs))
+        return f"kept {len(rs)}: " + " | ".join(r.text for r in rs)
+
+    stages = [
+        aswarm.Stage("draft", "D {input}", 2),
+        aswarm.Stage("judge", "J {input}", 2, output_transform=count,
+                     output_filter=lambda r: r.success and r.text.endswith("x")),
+    ]
+    out = s.run_pipeline(stages, "x", reuse_agents=False)  # judge: agents 2 and 3 (rank 1's)
+    assert out.success, out.error
+    draft = "completion: D x\ncompletion: D x"
+    assert out.stages[0].output == draft and out.stages[1].agents == [2, 3]
+    assert out.output == f"kept 2: completion: J {draft} | completion: J {draft}"
+    assert seen == ([2] if ROOT else [])  # callbacks run on rank 0 only
+    rs = on_root(out.stages[1].responses)
+    if rs is not None:
+        assert texts(rs) == [f"completion: J {draft}"] * 2 and out.stages[1].kept == 2
+
+
+def test_run_pipeline_python_exception_fails_the_stage_everywhere(agents4):
+    def boom(rs):
+        raise KeyError("no such field")
+
+    stages = [aswarm.Stage("a", "A {input}", 1, output_transform=boom),
+              aswarm.Stage("b", "B {input}", 1)]
+    out = swarm_of(agents4).run_pipeline(stages, "x")
+    assert not out.success and "'a'" in out.error and "no such field" in out.error
+    assert out.stages[0].ran and not out.stages[1].ran
