@@ -1,6 +1,7 @@
 // aswarm._mpi: swarm::mpi for Python (aswarm.mpi is the Python face). A separate extension module
 // so that `import aswarm` never loads libmpi. This file: MPI initialisation and communicators;
-// mpi_swarm_bindings.cpp: the Swarm and its collectives.
+// mpi_swarm_bindings.cpp: the Swarm and its collectives; mpi_pipeline_bindings.cpp: the pipeline
+// and fan-out/fan-in, whose filters and transforms are Python.
 //
 // Response, AgentEndpoint, PoolOptions and HostfileError are aswarm._core's types: the module
 // imports aswarm._core first, so pybind11 finds those registrations (they are global, not
@@ -86,7 +87,9 @@ void bind_comm(py::module_& m) {
           },
           py::arg("color"), py::arg("key") = 0,
           "Collective MPI_Comm_split; the new Comm owns its MPI_Comm (color None: returns None).")
-      .def("free", &PyComm::free, "Frees an owned communicator now (else on garbage collection).")
+      .def("free", &PyComm::free,
+           "Frees an owned communicator now (else when the last reference goes; a Swarm keeps "
+           "one, so free() only a Comm no Swarm still uses).")
       .def("py2f", [](const PyComm& c) { return std::int64_t{MPI_Comm_c2f(c.get())}; },
            "The Fortran handle (MPI_Comm_c2f), as mpi4py's Comm.py2f().")
       .def("__repr__", [](const PyComm& c) {
