@@ -2,7 +2,9 @@
 every rank runs this file: each test makes the same collective calls on every rank, then checks
 the results on rank 0 and [] on the others. Under mpiexec the mocks come from mpi_run.py
 (ASWARM_MPI_<NAME> hostfiles, shared by the ranks); a plain pytest starts its own (conftest.py).
-ASWARM_TEST_RANKS (set by ctest) is the rank count the job must have."""
+ASWARM_TEST_RANKS (set by ctest) is the rank count the job must have. A failing assertion
+between two collectives of a test can leave the ranks out of step; mpi_run.py then stops the
+job after its timeout instead of letting it hang."""
 
 from __future__ import annotations
 
