@@ -32,6 +32,7 @@ from aswarm.patterns import (
 )
 from aswarm.pool import AgentPool
 from aswarm import aio  # noqa: E402  (after the names it uses; aswarm.aio without an import)
+from aswarm import uq  # noqa: E402,F401  (aswarm.uq without an import)
 
 __all__ = [
     "AgentEndpoint", "AgentPool", "Blackboard", "Embedding", "HostfileError", "PoolOptions",
