@@ -26,6 +26,7 @@ from typing import Any, Sequence
 
 from aswarm import _core, _mpi
 from aswarm._core import AgentEndpoint, Response
+from aswarm.pool import pool_options
 from aswarm._mpi import (BroadcastReduce, Comm, PipelineResult, StageResult, TreeLevel,
                          TreeReduceResult)
 
@@ -64,24 +65,8 @@ def _as_comm(comm: Any) -> Comm:
                     f"py2f(), not {type(comm).__name__}")
 
 
-# PoolOptions attributes Swarm accepts as keyword arguments (as AgentPool does).
-_OPTION_NAMES = {
-    name for name in dir(_core.PoolOptions) if not name.startswith("_") and name != "validate"
-}
-
-
 def _options(options: dict) -> _core.PoolOptions:
-    unknown = set(options) - _OPTION_NAMES
-    if unknown:
-        raise TypeError(f"unknown Swarm option(s): {', '.join(sorted(unknown))}")
-    opts = _core.PoolOptions()
-    for name, value in options.items():
-        setattr(opts, name, value)
-    try:
-        opts.validate()
-    except Exception as exc:  # the engine's std::invalid_argument names the setting
-        raise ValueError(str(exc)) from None
-    return opts
+    return pool_options(options, "Swarm")  # the same keyword arguments as AgentPool
 
 
 class Swarm:

@@ -32,21 +32,28 @@ def _endpoints(endpoints: Iterable) -> list[AgentEndpoint]:
     return out
 
 
+def pool_options(options: dict, owner: str) -> _core.PoolOptions:
+    """PoolOptions from keyword arguments (for AgentPool and aswarm.mpi.Swarm): an unknown name
+    is a TypeError naming `owner`, a bad value a ValueError naming the setting."""
+    unknown = set(options) - _OPTION_NAMES
+    if unknown:
+        raise TypeError(f"unknown {owner} option(s): {', '.join(sorted(unknown))}")
+    opts = _core.PoolOptions()
+    for name, value in options.items():
+        setattr(opts, name, value)
+    try:
+        opts.validate()
+    except Exception as exc:  # the engine's std::invalid_argument names the setting
+        raise ValueError(str(exc)) from None
+    return opts
+
+
 class AgentPool:
     """A pool of agent endpoints. Keyword arguments are PoolOptions fields, e.g.
     ``AgentPool(eps, concurrency=64, protocol="completions", timeout=30.0)``."""
 
     def __init__(self, endpoints: Sequence, **options) -> None:
-        unknown = set(options) - _OPTION_NAMES
-        if unknown:
-            raise TypeError(f"unknown AgentPool option(s): {', '.join(sorted(unknown))}")
-        opts = _core.PoolOptions()
-        for name, value in options.items():
-            setattr(opts, name, value)
-        try:
-            opts.validate()
-        except Exception as exc:  # the engine's std::invalid_argument names the setting
-            raise ValueError(str(exc)) from None
+        opts = pool_options(options, "AgentPool")
         self._core = _core.CorePool(_endpoints(endpoints), opts)
         self._options = opts
         self._gatherer = PostGatherer()  # shared by the family, as its engine is
