@@ -345,3 +345,11 @@ def test_run_pipeline_python_exception_fails_the_stage_everywhere(agents4):
     out = swarm_of(agents4).run_pipeline(stages, "x")
     assert not out.success and "'a'" in out.error and "no such field" in out.error
     assert out.stages[0].ran and not out.stages[1].ran
+
+
+def test_swarm_options_are_checked_before_any_collective(agents4):
+    # Every rank raises on its own, before from_hostfile's collective: no rank is left waiting.
+    with pytest.raises(TypeError, match="unknown Swarm option.*bogus"):
+        am.Swarm(agents4, bogus=1)
+    with pytest.raises(ValueError, match="concurrency"):
+        am.Swarm(agents4, concurrency=0)

@@ -168,3 +168,11 @@ def test_gathered_aposts_run_concurrently(slow4):
     assert rs[8].text == "completion: sub" and rs[8].agent_index == 1
     # One at a time this is 9 x 0.3 s; gathered, the pool's 8 run at once, then the sub-pool's.
     assert elapsed < 1.5, elapsed
+
+
+def test_options_are_checked_by_name_and_value(agents4):
+    eps = aswarm.parse_hostfile(str(agents4))
+    with pytest.raises(TypeError, match="unknown AgentPool option.*bogus"):
+        aswarm.AgentPool(eps, bogus=1)
+    with pytest.raises(ValueError, match="timeout"):
+        aswarm.AgentPool(eps, timeout=float("nan"))
