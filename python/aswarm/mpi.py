@@ -22,7 +22,7 @@ The Fortran handle is the one representation every MPI binding can give and take
 from __future__ import annotations
 
 import atexit
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from aswarm import _core, _mpi
 from aswarm._core import AgentEndpoint, Response
@@ -35,7 +35,7 @@ atexit.register(_mpi.finalize)  # a no-op unless aswarm initialised MPI
 COMM_WORLD: Comm = Comm.world()
 
 __all__ = [
-    "COMM_WORLD", "BroadcastReduce", "Comm", "PipelineResult", "StageResult", "Swarm",
+    "COMM_WORLD", "Blackboard", "BroadcastReduce", "Comm", "PipelineResult", "StageResult", "Swarm",
     "TreeLevel", "TreeReduceResult",
     "initialized", "owns_mpi",
 ]
@@ -201,3 +201,48 @@ class Swarm:
 
     def __repr__(self) -> str:
         return f"<aswarm.mpi.Swarm {len(self)} agents, rank {self.rank} of {self.size}>"
+
+
+class Blackboard:
+    """The seed's Blackboard over MPI windows: named sections; each round, the agents of the
+    swarm tagged role=<section> answer prompt_fn(section, board) (board: {section: [texts]}, in
+    section order) and their successful answers are appended to the section. prompt_fn and
+    convergence_fn run on rank 0 only (the prompt and the decision are broadcast); one that
+    raises makes run() raise RuntimeError on every rank. Collective: every rank creates the
+    Blackboard and calls run() with the same sections and max_rounds; the board is the same on
+    every rank afterwards."""
+
+    def __init__(self, sections: Sequence[str], prompt_fn: Callable[[str, dict], str]) -> None:
+        self._board: dict[str, list[str]] = {s: [] for s in sections}
+        self._prompt_fn = prompt_fn
+        self._round = 0
+        self.answers_ok = 0
+        self.answers_failed = 0
+
+    @property
+    def board(self) -> dict[str, list[str]]:
+        return self._board
+
+    @property
+    def round(self) -> int:
+        return self._round
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"round": self._round, "board": {s: list(t) for s, t in self._board.items()}}
+
+    def run(self, swarm: Swarm, max_rounds: int = 10,
+            convergence_fn: Callable[[dict], bool] | None = None) -> dict[str, list[str]]:
+        """Runs up to max_rounds rounds (stopping when convergence_fn(board) is true after a
+        round); a second run continues from the board as it stands."""
+        prompt = self._prompt_fn
+        converge = None if convergence_fn is None else (lambda pairs: convergence_fn(dict(pairs)))
+        # What earlier runs wrote goes in as the new window's initial entries.
+        initial = [(s, t) for s, texts in self._board.items() for t in texts]
+        result = swarm._core.blackboard(list(self._board),
+                                        lambda section, pairs: prompt(section, dict(pairs)),
+                                        max_rounds, converge, initial)
+        self._board = {s: list(t) for s, t in result.board}
+        self._round += result.rounds
+        self.answers_ok += result.ok
+        self.answers_failed += result.failed
+        return self._board

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "mpi_common.hpp"
+#include "py_callable.hpp"
 #include "swarm/mpi/pipeline.hpp"
 #include "swarm/mpi/swarm.hpp"
 
@@ -23,38 +24,6 @@ using swarm::Response;
 
 namespace aswarm_py {
 namespace {
-
-/// A Python callable that C++ may copy and call without the GIL: copies share one reference
-/// (copying a py::object would touch its refcount unlocked), and each call takes the GIL.
-class Callable {
- public:
-  explicit Callable(py::object fn) : fn_(std::make_shared<Ref>(std::move(fn))) {}
-
-  /// Calls the function with the GIL held and returns `convert(its result)`, also under it
-  /// (a py::object must not outlive the GIL); a Python exception becomes std::runtime_error.
-  template <class Convert, class... Args>
-  auto call(Convert&& convert, const Args&... args) const {
-    py::gil_scoped_acquire gil;
-    try {
-      return convert(fn_->obj(args...));
-    } catch (py::error_already_set& e) {
-      throw std::runtime_error(e.what());  // carried out of the GIL as a plain C++ error
-    }
-  }
-
- private:
-  struct Ref {
-    explicit Ref(py::object o) : obj(std::move(o)) {}
-    ~Ref() {
-      py::gil_scoped_acquire gil;  // the last copy may go where the GIL is not held
-      obj = py::object();
-    }
-    Ref(const Ref&) = delete;
-    Ref& operator=(const Ref&) = delete;
-    py::object obj;
-  };
-  std::shared_ptr<Ref> fn_;
-};
 
 /// aswarm.Stage (the seed's fields) or any object with them, as a swarm::mpi::Stage.
 swarm::mpi::Stage stage_of(const py::handle& s) {

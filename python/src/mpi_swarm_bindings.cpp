@@ -170,6 +170,7 @@ void bind_collectives(py::class_<PySwarm>& c) {
 }  // namespace
 
 void bind_pipeline(py::module_& m, py::class_<PySwarm>& c);
+void bind_blackboard(py::class_<PySwarm>& c);
 
 void bind_swarm(py::module_& m) {
   bind_results(m);
@@ -204,6 +205,7 @@ void bind_swarm(py::module_& m) {
   bind_views(c);
   bind_collectives(c);
   bind_pipeline(m, c);
+  bind_blackboard(c);
 }
 
 }  // namespace aswarm_py

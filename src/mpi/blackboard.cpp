@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -22,6 +26,32 @@ constexpr std::size_t kHeader = 2 * sizeof(std::uint64_t);
 bool board_order(const BoardEntry& a, const BoardEntry& b) {
   return std::tie(a.round, a.section, a.agent, a.seq) <
          std::tie(b.round, b.section, b.agent, b.seq);
+}
+
+/// Collective: rank 0 runs `decide` (a user's prompt or convergence function) and every rank
+/// receives its text. When it throws, every rank throws instead of only rank 0 (which would
+/// leave the others waiting in this broadcast for ever): rank 0 its own exception, the others
+/// a std::runtime_error with its message. `what` names the function for that message.
+std::string decided_on_root(Swarm& swarm, const std::function<std::string()>& decide,
+                            std::string_view what) {
+  std::string message;  // '+' then the text, or '!' then the exception's message
+  std::exception_ptr failure;
+  if (swarm.communicator().is_root()) {
+    try {
+      message = "+" + decide();
+    } catch (const std::exception& e) {
+      failure = std::current_exception();
+      message = std::string("!") + e.what();
+    } catch (...) {
+      failure = std::current_exception();
+      message = "!(not a std::exception)";
+    }
+  }
+  detail::broadcast_from_root(swarm, message);
+  if (message.empty() || message.front() != '!') return message.substr(1);
+  if (failure) std::rethrow_exception(failure);
+  throw std::runtime_error(
+      fmt::format("blackboard: rank 0's {} threw: {}", what, std::string_view(message).substr(1)));
 }
 
 }  // namespace
@@ -200,9 +230,8 @@ void Blackboard::step(std::size_t s, const StepFn& on_step) {
   // Rank 0 alone reads the board and builds the prompt: one RMA reader per step rather than
   // one per rank (64 ranks each reading a 10,000-entry board cost seconds per step). The
   // broadcast also orders the step: no rank appends before rank 0 has finished reading.
-  std::string prompt;
-  if (comm.is_root()) prompt = prompt_fn_(sections_[s], read());
-  detail::broadcast_from_root(swarm_, prompt);
+  std::string prompt = decided_on_root(
+      swarm_, [&] { return prompt_fn_(sections_[s], read()); }, "prompt function");
 
   std::vector<Response> local;
   if (!local_agents_[s].empty()) local = swarm_.ask(local_agents_[s], prompt);
@@ -231,15 +260,19 @@ void Blackboard::step(std::size_t s, const StepFn& on_step) {
   }
 }
 
+bool Blackboard::converged(const ConvergenceFn& convergence) {
+  return !decided_on_root(
+              swarm_, [&] { return convergence(read()) ? std::string("stop") : std::string(); },
+              "convergence function")
+              .empty();
+}
+
 BoardState Blackboard::run(int max_rounds, const ConvergenceFn& convergence,
                            const StepFn& on_step) {
   stop_reason_ = StopReason::max_rounds;
-  const Communicator comm = swarm_.communicator();
   if (std::exchange(restored_, false) && convergence) {
     // Restored rounds: the run they came from may have stopped after the last of them.
-    std::string stop = comm.is_root() && convergence(read()) ? "stop" : "";
-    detail::broadcast_from_root(swarm_, stop);
-    if (!stop.empty()) {
+    if (converged(convergence)) {
       stop_reason_ = StopReason::converged;
       return read();
     }
@@ -248,9 +281,7 @@ BoardState Blackboard::run(int max_rounds, const ConvergenceFn& convergence,
     for (std::size_t s = 0; s < sections_.size(); ++s) step(s, on_step);
     ++round_;
     if (!convergence) continue;
-    std::string stop = comm.is_root() && convergence(read()) ? "stop" : "";
-    detail::broadcast_from_root(swarm_, stop);
-    if (!stop.empty()) {
+    if (converged(convergence)) {
       stop_reason_ = StopReason::converged;
       break;
     }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -170,6 +171,56 @@ TEST(MpiBlackboard, OneAgentPoolPerRankSharedByEverySection) {
     }
     EXPECT_EQ(lookups, static_cast<double>(ranks_with_agents));
   }
+}
+
+}  // namespace
+
+namespace {
+
+// A user's prompt or convergence function that throws on rank 0 ends run() with an exception
+// on every rank, and the ranks stay in step: the next collective (another run) completes.
+// Without the broadcast of the failure, rank 0 would leave and the others hang in its broadcast.
+TEST(MpiBlackboard, AThrowingPromptFunctionThrowsOnEveryRank) {
+  MockSwarm mock(roles());
+  Swarm s = mock.swarm();
+  Blackboard board(s, {"hypotheses", "critiques"}, [](const std::string& section, const BoardState& b) {
+    if (section == "critiques" && b.round() == 1) throw std::invalid_argument("no critique in round 2");
+    return prompt_for(section, b);
+  });
+  try {
+    board.run(3);
+    FAIL() << "run() returned";
+  } catch (const std::invalid_argument& e) {  // rank 0: its own exception
+    EXPECT_TRUE(Communicator().is_root());
+    EXPECT_STREQ(e.what(), "no critique in round 2");
+  } catch (const std::runtime_error& e) {  // the others: its message
+    EXPECT_FALSE(Communicator().is_root());
+    EXPECT_EQ(std::string(e.what()),
+              "blackboard: rank 0's prompt function threw: no critique in round 2");
+  }
+  EXPECT_EQ(board.round(), 1);
+  // Round 2's hypotheses were written before the critics' prompt failed; nothing after.
+  EXPECT_EQ(board.read().texts("hypotheses").size(), 4u);
+  EXPECT_EQ(board.read().texts("critiques").size(), 2u);
+}
+
+TEST(MpiBlackboard, AThrowingConvergenceFunctionThrowsOnEveryRank) {
+  MockSwarm mock(roles());
+  Swarm s = mock.swarm();
+  Blackboard board(s, {"hypotheses", "critiques"}, prompt_for);
+  const auto bad = [](const BoardState&) -> bool { throw std::runtime_error("cannot judge"); };
+  try {
+    board.run(3, bad);
+    FAIL() << "run() returned";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), Communicator().is_root()
+                                         ? std::string("cannot judge")
+                                         : "blackboard: rank 0's convergence function threw: cannot judge");
+  }
+  EXPECT_EQ(board.round(), 1);
+  // Still in step: a second run on every rank completes.
+  board.run(1);
+  EXPECT_EQ(board.round(), 2);
 }
 
 }  // namespace

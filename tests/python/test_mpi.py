@@ -353,3 +353,60 @@ def test_swarm_options_are_checked_before_any_collective(agents4):
         am.Swarm(agents4, bogus=1)
     with pytest.raises(ValueError, match="concurrency"):
         am.Swarm(agents4, concurrency=0)
+
+
+def _propose_or_critique(section, board):
+    assert list(board) == ["hypotheses", "critiques"]  # a dict in section order
+    if section == "hypotheses":
+        return f"propose {len(board['hypotheses']) // 2 + 1}"
+    return "critique: " + " | ".join(board["hypotheses"])
+
+
+def test_blackboard_rounds_sections_and_the_same_board_everywhere(agents4):
+    # agents4's roles alternate: agents 0 and 2 write hypotheses, 1 and 3 critiques.
+    swarm = swarm_of(agents4)
+    bb = am.Blackboard(["hypotheses", "critiques"], _propose_or_critique)
+    board = bb.run(swarm, max_rounds=2)  # every rank asserts the same exact board below
+    assert bb.round == 2 and bb.answers_ok == 8 and bb.answers_failed == 0
+    assert board["hypotheses"] == ["completion: propose 1"] * 2 + ["completion: propose 2"] * 2
+    # In-round order: round 1's critics already see round 1's hypotheses.
+    assert board["critiques"][0] == "completion: critique: " + " | ".join(["completion: propose 1"] * 2)
+    assert len(board["critiques"]) == 4
+    snap = bb.snapshot()
+    assert snap == {"round": 2, "board": board}
+
+    # A second run continues from the board as it stands (round 3 proposes "3").
+    board = bb.run(swarm, max_rounds=1)
+    assert bb.round == 3
+    assert board["hypotheses"][-2:] == ["completion: propose 3"] * 2
+    assert len(board["critiques"]) == 6
+
+
+def test_blackboard_convergence_stops_on_every_rank(agents4):
+    swarm = swarm_of(agents4)
+    calls = []
+
+    def converged(board):
+        calls.append(len(board["critiques"]))
+        return len(board["critiques"]) >= 2
+
+    bb = am.Blackboard(["hypotheses", "critiques"], _propose_or_critique)
+    board = bb.run(swarm, max_rounds=5, convergence_fn=converged)
+    assert bb.round == 1 and len(board["hypotheses"]) == 2
+    assert calls == ([2] if ROOT else [])  # evaluated on rank 0 only
+
+
+def test_blackboard_prompt_function_that_raises_raises_on_every_rank(agents4):
+    swarm = swarm_of(agents4)
+
+    def prompt(section, board):
+        if section == "critiques":
+            raise KeyError("no critics today")
+        return "propose"
+
+    bb = am.Blackboard(["hypotheses", "critiques"], prompt)
+    with pytest.raises(RuntimeError, match="no critics today"):
+        bb.run(swarm, max_rounds=2)
+    # The ranks are still in step: the next collective completes everywhere.
+    assert texts(on_root(swarm.broadcast("after")) or []) == (
+        ["completion: after"] * len(swarm) if ROOT else [])

@@ -61,10 +61,12 @@ class BoardState {
 };
 
 /// Builds the prompt for the agents of `section` from the board as it stands. Called on rank 0
-/// only; the prompt is broadcast.
+/// only; the prompt is broadcast. If it throws, run() throws on every rank (rank 0 rethrows the
+/// exception, the others throw std::runtime_error with its message) and no agent is asked.
 using PromptFn = std::function<std::string(const std::string& section, const BoardState& board)>;
 /// Decides after a round whether to stop. Evaluated on rank 0 only; the decision is broadcast,
-/// so every rank stops at the same round.
+/// so every rank stops at the same round. If it throws, run() throws on every rank, as for
+/// PromptFn.
 using ConvergenceFn = std::function<bool(const BoardState& board)>;
 
 /// What happened in one section step (on rank 0).
@@ -130,6 +132,8 @@ class Blackboard {
 
  private:
   void step(std::size_t section, const StepFn& on_step);
+  /// Collective: rank 0's `convergence` on the board as it stands, on every rank.
+  bool converged(const ConvergenceFn& convergence);
   /// Collective: appends this rank's encoded entries, growing the window first if any rank needs.
   void append(const std::vector<char>& encoded, std::uint64_t count);
 
