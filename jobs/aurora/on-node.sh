@@ -48,6 +48,10 @@ fi
 remove_stage() {
   [[ -n "$stage_dir" ]] || return 0
   # Signals ignored: the launcher forwards the job's SIGTERM to the whole process group, rm too.
+  # When stopping, ignore them here already: a subshell starts with the default disposition,
+  # and a second SIGTERM (the launcher's forward after PBS's own) arriving before its `trap`
+  # ran killed it and left the node's copy behind. Nothing is lost: we exit after this.
+  ((stopping)) && trap '' TERM INT HUP
   (
     trap '' TERM INT HUP
     for rel in ${ASWARM_NODE_STAGED:-}; do
