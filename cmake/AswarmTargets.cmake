@@ -64,13 +64,15 @@ endfunction()
 
 # aswarm_precompile(<target> <header>...)
 #   A precompiled header for one of our many-source targets (ASWARM_PCH, on when aswarm is the
-#   project). nlohmann/json, fmt and gtest cost 1-3 s of parsing in each of the ~140 sources that
-#   include them, which is most of a cold build on two cores (CI builds the tree three times).
-#   Targets with one or two sources are left alone: the header's own compile would cost more than
-#   it saves. A parent project (FetchContent) builds without it, so the libraries' sources keep
-#   including what they use (package.fetchcontent checks that).
-set(ASWARM_PCH_COMMON <nlohmann/json.hpp> <fmt/format.h> <chrono> <functional> <map> <memory>
-  <optional> <string> <string_view> <vector>)
+#   project). nlohmann/json, gtest and fmt cost 1-3 s of parsing in each source that includes
+#   them (json alone is in ~140), about a third of a cold build on two cores, and CI builds the
+#   tree three times. Call it only on targets with many sources (one or two would not repay the
+#   header's own compile), with the headers most of that target's sources already include:
+#   ASWARM_PCH_COMMON, plus fmt, gtest, CLI11, mpi.h or pybind11 where they are used, never a
+#   header of a dependency the target does not link. A parent project (FetchContent) builds
+#   without it, so the libraries' sources keep including what they use (package.fetchcontent).
+set(ASWARM_PCH_COMMON <nlohmann/json.hpp> <chrono> <functional> <map> <memory> <optional> <string>
+  <string_view> <vector>)
 function(aswarm_precompile target)
   if(ASWARM_PCH)
     target_precompile_headers(${target} PRIVATE ${ARGN})

@@ -50,7 +50,10 @@ remove_stage() {
   # Signals ignored: the launcher forwards the job's SIGTERM to the whole process group, rm too.
   # When stopping, ignore them here already: a subshell starts with the default disposition,
   # and a second SIGTERM (the launcher's forward after PBS's own) arriving before its `trap`
-  # ran killed it and left the node's copy behind. Nothing is lost: we exit after this.
+  # ran killed it and left the node's copy behind. Nothing is lost: we exit after this. Not on
+  # the early path (the start script ended by itself): there the wrapper waits for the stop
+  # signal afterwards and must not miss it; a signal in that short window can still leave the
+  # copy, as before.
   ((stopping)) && trap '' TERM INT HUP
   (
     trap '' TERM INT HUP
