@@ -2,7 +2,7 @@
 # The root's load in a wide farm (issue 15, bench 5): ASWARM_BENCH_RANKS ranks (default 64) on
 # this machine, ASWARM_BENCH_AGENTS mock agents (default 1,000), 4 slots each, 50 ms answers
 # (ASWARM_BENCH_LATENCY_MS), ASWARM_BENCH_PROMPTS prompts (default 20,000), dynamic
-# scatter-gather. Prints
+# scatter-gather (ASWARM_BENCH_FLAGS: more aswarm-mpi flags, e.g. --hedge). Prints
 #   - per rank MPI share (the summary's per_rank[].mpi_share = time inside MPI calls /
 #     the rank's wall time of the scatter-gather; goal < 5% for the non-root ranks): the root's,
 #     and the non-root ranks' min / median / max;
@@ -44,13 +44,14 @@ mkdir -p "$work/cpu"
 start_mock --count "$agents" --latency "fixed:$latency_ms" --max-concurrent "$slots" --seed 1
 mock_cpu() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$mock_pid/stat"; }
 mock_before=$(mock_cpu)
+read -ra flags <<< "${ASWARM_BENCH_FLAGS:-}"
 rm -f "$work/out.jsonl"
 start=$(date +%s.%N)
 rc=0
 ASWARM_BENCH_CPU_DIR="$work/cpu" mpiexec -n "$ranks" "$work/timed.sh" \
   "$build/src/cli/aswarm-mpi" --pattern scatter-gather --schedule dynamic \
   --hostfile "$work/agents.txt" --input "$work/in.jsonl" --output "$work/out.jsonl" \
-  --per-agent-concurrency "$slots" --progress never --summary "$work/summary.json" \
+  --per-agent-concurrency "$slots" --progress never "${flags[@]}" --summary "$work/summary.json" \
   > "$work/run.log" 2>&1 || rc=$?
 end=$(date +%s.%N)
 mock_after=$(mock_cpu)

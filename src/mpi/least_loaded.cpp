@@ -56,6 +56,13 @@ void LeastLoaded::add(std::vector<Work> work) {
   for (auto& w : work) queue_.push_back(std::move(w));
 }
 
+std::vector<Work> LeastLoaded::take_queued() {
+  std::vector<Work> out(std::make_move_iterator(queue_.begin()),
+                        std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  return out;
+}
+
 void LeastLoaded::refresh() {
   last_refresh_ = std::chrono::steady_clock::now();
   AgentPool& pool = swarm_.local_pool();

@@ -63,6 +63,9 @@ class LeastLoaded {
   /// Notices agents that turned healthy, submits queued prompts while a healthy agent has
   /// room, and gives the queue back when none is healthy.
   void pump();
+  /// Removes and returns the prompts not yet given to an agent (the end of a run: a rank with
+  /// free slots runs them sooner than this one would).
+  std::vector<Work> take_queued();
   /// The root's work left per rank after its last chunk (Chunk::backlog).
   void set_backlog(std::uint64_t backlog) noexcept { backlog_ = backlog; }
   /// Prompts queued (not yet given to an agent).

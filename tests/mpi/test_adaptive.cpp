@@ -1,7 +1,9 @@
 // The adaptive swarm under mpiexec at 1-4 ranks against a real aswarm-mock-agent: both schedules
 // answer every input once in input order with the same texts; in dynamic mode a rank whose
-// agents are all dead gives its work to the others (scatter-gather and tree-reduce leaves), an agent that starts listening late joins,
-// and when every agent is dead each prompt fails after give_up_after instead of hanging.
+// agents are all dead gives its work to the others (scatter-gather and tree-reduce leaves), a
+// slow rank gives its unstarted prompts to faster ones at the end, an agent that starts listening
+// late joins, and when every agent is dead each prompt fails after give_up_after instead of
+// hanging.
 
 #include <mpi.h>
 
@@ -122,6 +124,45 @@ TEST(MpiAdaptive, ARankWhoseAgentsAreAllDeadHasItsWorkDoneElsewhere) {
   // taken once more by a prompt failing over from a dead neighbour before that (no retries
   // here). The static rule would have sent it 10.
   for (const auto d : dead) EXPECT_LE(completions_of(mock, static_cast<std::size_t>(d)), 4.0) << d;
+}
+
+TEST(MpiAdaptive, AtTheEndARankGivesItsUnstartedPromptsToRanksWithFreeSlots) {
+  const Communicator world;
+  if (world.size() == 1) GTEST_SKIP() << "needs a second rank to take the work";
+  // The last rank's agents answer in 2 s, the others in 10 ms. The last rank holds twice what it
+  // can run (its 2 slots per agent in flight, as many queued); once the root has handed out its
+  // last prompt it takes the queued ones back for the fast ranks, so each slow slot serves one
+  // prompt. Without the steal the slow agents would serve both rounds (4 s).
+  constexpr std::int64_t n = 8;
+  std::string slow_list;
+  std::size_t slow_agents = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (swarm::mpi::block_owner(n, world.size(), i) != world.size() - 1) continue;
+    slow_list += (slow_list.empty() ? "" : ",") + std::to_string(i);
+    ++slow_agents;
+  }
+  MockSwarm mock({"--count", std::to_string(n), "--latency", "fixed:10", "--slow-agents",
+                  slow_list, "--slow-factor", "200"});
+  const auto options = adaptive_options();
+  Swarm s = Swarm::from_hostfile(world, mock.hostfile(), options);
+  const auto prompts = numbered("q", 120);
+  const auto results = swarm::mpi::scatter_gather(s, prompts, {}, 128, Schedule::dynamic);
+  if (!world.is_root()) return;
+  ASSERT_EQ(results.size(), prompts.size());
+  std::size_t by_slow = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_TRUE(results[i].success) << i << ": " << results[i].error;
+    EXPECT_EQ(results[i].text, who(static_cast<std::size_t>(results[i].agent_index), prompts[i]));
+    by_slow += swarm::mpi::block_owner(n, world.size(), results[i].agent_index) == world.size() - 1;
+  }
+  double slow_requests = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (swarm::mpi::block_owner(n, world.size(), i) != world.size() - 1) continue;
+    slow_requests += completions_of(mock, static_cast<std::size_t>(i));
+  }
+  const auto slots = static_cast<double>(slow_agents * options.per_agent_concurrency);
+  EXPECT_EQ(static_cast<double>(by_slow), slow_requests);
+  EXPECT_LE(slow_requests, slots) << "the slow rank ran its queued prompts itself";
 }
 
 TEST(MpiAdaptive, TreeReduceLeavesInDynamicModeSurviveARankOfDeadAgents) {
