@@ -2,8 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -202,6 +204,72 @@ TEST(OutputLine, InvalidUtf8IsReplacedNotThrown) {
   ASSERT_NO_THROW(
       text = format_output_line(make_output_line(batch_record("/v1/completions"), failed, "", 0)));
   EXPECT_EQ(json::parse(text)["error"]["message"], "bad \xEF\xBF\xBD error");
+}
+
+/// The plain line as an ordered_json object dumped (how format_output_line built it before it
+/// appended the fields itself): the reference for its bytes.
+std::string dom_line(const OutputLine& line) {
+  using ojson = nlohmann::ordered_json;
+  const auto& r = line.response;
+  const auto or_null = [](const std::string& s) { return s.empty() ? ojson(nullptr) : ojson(s); };
+  ojson out;
+  out["index"] = line.index;
+  if (!line.id.is_null()) out["id"] = line.id;
+  out["agent"] = line.agent;
+  out["endpoint"] = line.endpoint;
+  out["success"] = r.success;
+  out["text"] = r.text;
+  out["error"] = r.success ? ojson(nullptr) : ojson(r.error);
+  out["http_status"] = r.http_status;
+  out["latency_ms"] = std::round(r.latency.count() * 1e6) / 1e3;
+  out["attempts"] = r.attempts;
+  ojson u{{"prompt_tokens", r.usage.prompt_tokens},
+          {"completion_tokens", r.usage.completion_tokens},
+          {"total_tokens", r.usage.total_tokens}};
+  if (r.usage.reasoning_tokens != 0) u["reasoning_tokens"] = r.usage.reasoning_tokens;
+  out["usage"] = u;
+  out["finish_reason"] = or_null(r.finish_reason);
+  out["reasoning"] = or_null(r.reasoning);
+  out["response_id"] = or_null(r.response_id);
+  out["model"] = or_null(r.model);
+  if (line.input_hash != 0) out["input_hash"] = format_record_hash(line.input_hash);
+  return out.dump(-1, ' ', false, ojson::error_handler_t::replace);
+}
+
+TEST(OutputLine, PlainLinesAreTheBytesOfTheOrderedJsonDump) {
+  std::string controls;
+  for (int c = 0; c < 0x20; ++c) controls += static_cast<char>(c);
+  const std::vector<std::string> texts = {
+      "", "plain", "quote \" backslash \\ slash / del \x7f", controls,
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",  // valid UTF-8
+      "bad \xff\xfe byte", "cut \xe2\x82", "lone \x80 continuation"};
+  const std::vector<double> seconds = {0, 0.0123456, 1.5, 2.0, 1e-9, 12345.6789, 1e7, 0.0004996};
+  const std::vector<json> ids = {json(), json(7), json("id-\xc3\xa9\n"), json(-3.25),
+                                 json::parse(R"({"b":[1,"x"],"a":null})")};
+  std::size_t k = 0;
+  for (const auto& text : texts) {
+    for (const bool success : {true, false}) {
+      auto r = success ? swarm::Response::ok(text, 3) : swarm::Response::failure(text + " err", 1);
+      r.http_status = success ? 200 : 503;
+      r.latency = std::chrono::duration<double>(seconds[k % seconds.size()]);
+      r.attempts = static_cast<int>(k % 4);
+      r.usage = {static_cast<std::int64_t>(k), 5, static_cast<std::int64_t>(k) + 5,
+                 k % 2 == 0 ? 0 : 2};
+      r.finish_reason = k % 3 == 0 ? "" : "stop";
+      r.reasoning = text;
+      r.response_id = k % 2 == 0 ? "chatcmpl-" + text : "";
+      r.model = text.empty() ? "" : "m/" + text;
+      OutputLine line;
+      line.index = k;
+      line.id = ids[k % ids.size()];
+      line.agent = static_cast<std::int64_t>(k) - 1;
+      line.endpoint = k % 2 == 0 ? "http://127.0.0.1:8000" : text;
+      line.input_hash = k % 2 == 0 ? 0 : 0x0123456789abcdefULL + k;
+      line.response = std::move(r);
+      EXPECT_EQ(format_output_line(line), dom_line(line)) << "case " << k;
+      ++k;
+    }
+  }
 }
 
 TEST(OutputWriter, WritesOneLinePerCallAndFlushes) {
