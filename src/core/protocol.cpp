@@ -12,6 +12,7 @@
 
 #include "log.hpp"
 #include "protocol_internal.hpp"
+#include "reply_sax.hpp"
 #include "swarm/json_limits.hpp"
 
 namespace swarm::protocol {
@@ -249,6 +250,8 @@ std::string embeddings_body(std::string_view model, std::span<const std::string>
 }
 
 void decode_prompt_reply(Protocol protocol, std::string_view body, Response& r) {
+  // The common shapes without a DOM (reply_sax.hpp); everything else, and every error, below.
+  if (decode_reply_fast(protocol, body, r)) return;
   std::string error;
   const auto doc = parse(body, error);
   if (!doc) return fail(r, std::move(error));
