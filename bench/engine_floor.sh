@@ -13,6 +13,8 @@
 #      Debian's /usr/bin/python3 with python3-aiohttp.
 # Each line: requests/s and the client's CPU (user + system, from getrusage of the process and
 # its children: mpiexec's included for aswarm-mpi) per request. The server shares the 2 cores.
+# ASWARM_BENCH_REPEAT runs of rows 2-5 (default 1), interleaved; the last lines give their medians
+# and each client's CPU per request over the better curl loop's.
 #   bash bench/engine_floor.sh [build-dir]
 set -euo pipefail
 
@@ -79,27 +81,67 @@ wrk_total=$(awk '/requests in/ {print $1}' <<< "$out")
 wrk_rps=$(awk '/Requests\/sec/ {print $2}' <<< "$out")
 row "wrk, 1 thread, 512 connections, 1 port" "$wrk_rps" "$wrk_total" "$(awk '/^CPU/ {print $2}' <<< "$out")"
 
-out=$(cpu "$build/bench/bench_curl_floor" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512)
-row "curl-multi floor, $ports endpoints, cap 512" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
-  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
-
-out=$(cpu "$build/bench/bench_curl_floor" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512 --socket-action)
-row "curl socket_action + epoll floor, same" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
-  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
-
-out=$(cpu "$build/bench/bench_pool" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512)
-row "bench_pool (AgentPool), $ports endpoints, cap 512" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
-  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
-
+# Rows 2-5 run ASWARM_BENCH_REPEAT times (default 1), interleaved: one run of each client
+# varies by up to 1.5x here (the server and other tenants share the cores), so the ratios are
+# taken from the medians. Each measure_* prints "<requests/s> <CPU seconds>".
+first_line() { awk -v pat="$1" '$0 ~ pat {print $1; exit}'; }
+measure_floor() {
+  local out
+  out=$(cpu "$build/bench/bench_curl_floor" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512 "$@")
+  echo "$(first_line 'requests/s' <<< "$out") $(awk '/^CPU/ {print $2}' <<< "$out")"
+}
+measure_pool() {
+  local out
+  out=$(cpu "$build/bench/bench_pool" --hostfile "$work/agents.txt" --requests "$requests" --concurrency 512)
+  echo "$(first_line 'requests/s' <<< "$out") $(awk '/^CPU/ {print $2}' <<< "$out")"
+}
 write_prompts "$requests" "$work/in.jsonl"
-out=$(AURORA_SWARM_MODEL_MAX_CONTEXT=32768 cpu mpiexec -n 1 "$build/src/cli/aswarm-mpi" \
-  --pattern scatter-gather --hostfile "$work/agents.txt" --input "$work/in.jsonl" \
-  --output "$work/out.jsonl" --model mock-model --concurrency 512 --progress never \
-  --summary "$work/summary.json")
-wall=$(python3 -c "import json, sys; s = json.load(open(sys.argv[1])); assert s['ok'] == int(sys.argv[2]), s['ok']; print(s['wall_time_s'])" \
-  "$work/summary.json" "$requests")
-row "aswarm-mpi -n 1 scatter-gather (whole process)" "$(awk -v n="$requests" -v w="$wall" 'BEGIN {print n / w}')" \
-  "$requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+measure_mpi() {
+  local out wall
+  out=$(AURORA_SWARM_MODEL_MAX_CONTEXT=32768 cpu mpiexec -n 1 "$build/src/cli/aswarm-mpi" \
+    --pattern scatter-gather --hostfile "$work/agents.txt" --input "$work/in.jsonl" \
+    --output "$work/out.jsonl" --model mock-model --concurrency 512 --progress never \
+    --summary "$work/summary.json")
+  wall=$(python3 -c "import json, sys; s = json.load(open(sys.argv[1])); assert s['ok'] == int(sys.argv[2]), s['ok']; print(s['wall_time_s'])" \
+    "$work/summary.json" "$requests")
+  echo "$(awk -v n="$requests" -v w="$wall" 'BEGIN {print n / w}') $(awk '/^CPU/ {print $2}' <<< "$out")"
+}
+labels=("curl-multi floor, $ports endpoints, cap 512" "curl socket_action + epoll floor, same"
+  "bench_pool (AgentPool), $ports endpoints, cap 512" "aswarm-mpi -n 1 scatter-gather (whole process)")
+repeat=${ASWARM_BENCH_REPEAT:-1}
+results=("" "" "" "")  # per client: "<requests/s> <CPU seconds>" of each run, one per line
+for ((run = 1; run <= repeat; ++run)); do
+  ((repeat > 1)) && echo "run $run of $repeat"
+  for k in 0 1 2 3; do
+    case $k in
+      0) m=$(measure_floor) ;;
+      1) m=$(measure_floor --socket-action) ;;
+      2) m=$(measure_pool) ;;
+      3) m=$(measure_mpi) ;;
+    esac
+    results[k]+="$m"$'\n'
+    row "${labels[k]}" "${m% *}" "$requests" "${m#* }"
+  done
+done
+# Medians, and each client's CPU per request over the floor (the better of the two loops).
+python3 - "$requests" "${labels[@]}" "${results[@]}" << 'PY'
+import statistics, sys
+n = int(sys.argv[1])
+labels, runs = sys.argv[2:6], sys.argv[6:10]
+med = []
+for label, text in zip(labels, runs):
+    rows = [tuple(map(float, l.split())) for l in text.split('\n') if l.strip()]
+    rps = statistics.median(r[0] for r in rows)
+    us = statistics.median(r[1] / n * 1e6 for r in rows)
+    med.append((label, rps, us))
+if len(rows) > 1:
+    print('medians of %d runs:' % len(rows))
+    for label, rps, us in med:
+        print('%-46s %9.0f requests/s  %6.1f us CPU/request' % (label, rps, us))
+floor = min(med[0][2], med[1][2])
+print('floor (better curl loop): %.1f us CPU/request; bench_pool %.2fx the floor, aswarm-mpi %.2fx' % (
+    floor, med[2][2] / floor, med[3][2] / floor))
+PY
 
 seed=${ASWARM_SEED_GIT_DIR:-}
 if [[ -n "$seed" && -d "$seed" ]]; then

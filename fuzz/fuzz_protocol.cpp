@@ -1,6 +1,7 @@
 // libFuzzer target: the decoders of server replies (src/core/protocol.cpp) — chat, completions,
 // /generate, batch lists, embeddings, /v1/models and error bodies. A reply is hostile input: any
-// byte string must end as a Response (success or a failure with a reason), never a crash.
+// byte string must end as a Response (success or a failure with a reason), never a crash. And
+// whatever reply the SAX fast path (reply_sax.hpp) takes, the DOM decoder must read the same.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -8,6 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol_internal.hpp"
+#include "reply_sax.hpp"
+#include "swarm/json_limits.hpp"
 #include "swarm/protocol.hpp"
 #include "swarm/response.hpp"
 
@@ -15,6 +19,30 @@ namespace {
 
 void check(const swarm::Response& r) {
   if (!r.success && r.error.empty()) std::abort();  // a failure always says why
+}
+
+/// The fast path's Response for `body` equals decode_chat / decode_completion's, when it takes it.
+void check_fast_path(swarm::Protocol p, std::string_view body) {
+  swarm::Response fast;
+  if (!swarm::protocol::decode_reply_fast(p, body, fast)) return;
+  swarm::JsonFault fault = swarm::JsonFault::none;
+  const auto doc = swarm::parse_json_limited(body, fault);
+  if (fault != swarm::JsonFault::none) std::abort();  // taken, but not JSON
+  swarm::Response dom;
+  if (p == swarm::Protocol::chat) {
+    swarm::protocol::decode_chat(doc, dom);
+  } else {
+    swarm::protocol::decode_completion(doc, dom);
+  }
+  const auto& a = fast.usage;
+  const auto& b = dom.usage;
+  if (fast.success != dom.success || fast.text != dom.text || fast.reasoning != dom.reasoning ||
+      fast.finish_reason != dom.finish_reason || fast.response_id != dom.response_id ||
+      fast.model != dom.model || a.prompt_tokens != b.prompt_tokens ||
+      a.completion_tokens != b.completion_tokens || a.total_tokens != b.total_tokens ||
+      a.reasoning_tokens != b.reasoning_tokens) {
+    std::abort();
+  }
 }
 
 }  // namespace
@@ -27,6 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     swarm::protocol::decode_prompt_reply(p, body, r);
     check(r);
   }
+  check_fast_path(swarm::Protocol::chat, body);
+  check_fast_path(swarm::Protocol::completions, body);
   std::array<swarm::Response, 3> batch{};
   swarm::protocol::decode_batch_reply(body, batch);
   for (const auto& r : batch) check(r);
