@@ -98,6 +98,7 @@ measure_pool() {
 write_prompts "$requests" "$work/in.jsonl"
 measure_mpi() {
   local out wall
+  rm -f "$work/out.jsonl" "$work/summary.json"  # aswarm-mpi keeps an existing output (resume)
   out=$(AURORA_SWARM_MODEL_MAX_CONTEXT=32768 cpu mpiexec -n 1 "$build/src/cli/aswarm-mpi" \
     --pattern scatter-gather --hostfile "$work/agents.txt" --input "$work/in.jsonl" \
     --output "$work/out.jsonl" --model mock-model --concurrency 512 --progress never \

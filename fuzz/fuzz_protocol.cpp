@@ -29,10 +29,10 @@ void check_fast_path(swarm::Protocol p, std::string_view body) {
   const auto doc = swarm::parse_json_limited(body, fault);
   if (fault != swarm::JsonFault::none) std::abort();  // taken, but not JSON
   swarm::Response dom;
-  if (p == swarm::Protocol::chat) {
-    swarm::protocol::decode_chat(doc, dom);
-  } else {
-    swarm::protocol::decode_completion(doc, dom);
+  switch (p) {
+    case swarm::Protocol::chat: swarm::protocol::decode_chat(doc, dom); break;
+    case swarm::Protocol::completions: swarm::protocol::decode_completion(doc, dom); break;
+    case swarm::Protocol::generate: swarm::protocol::decode_generate(doc, dom); break;
   }
   const auto& a = fast.usage;
   const auto& b = dom.usage;
@@ -57,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   check_fast_path(swarm::Protocol::chat, body);
   check_fast_path(swarm::Protocol::completions, body);
+  check_fast_path(swarm::Protocol::generate, body);
   std::array<swarm::Response, 3> batch{};
   swarm::protocol::decode_batch_reply(body, batch);
   for (const auto& r : batch) check(r);

@@ -127,8 +127,6 @@ void decode_completion(const json& doc, Response& r) {
   r.success = true;
 }
 
-namespace {
-
 void decode_generate(const json& doc, Response& r) {
   if (!doc.is_object()) return fail(r, fmt::format("response is a JSON {}", doc.type_name()));
   for (const char* key : {"response", "text"}) {
@@ -148,6 +146,8 @@ void decode_generate(const json& doc, Response& r) {
   }
   fail(r, fmt::format("response has no 'response' or 'text' (keys: {})", keys_of(doc)));
 }
+
+namespace {
 
 // A proxy's or gateway's HTML error page, named by its <title> (or first <h1>): "" when the
 // body is not HTML. Pages run to kilobytes of markup; the title is what a user needs.

@@ -19,6 +19,8 @@ Usage decode_usage(const nlohmann::json& doc);
 /// A chat.completion / text_completion object into `r` (fails `r` with kind decode if shapeless).
 void decode_chat(const nlohmann::json& doc, Response& r);
 void decode_completion(const nlohmann::json& doc, Response& r);
+/// A /generate reply object ("response" or "text": a string, or a list starting with one).
+void decode_generate(const nlohmann::json& doc, Response& r);
 
 /// The JSON of prompt_body().
 nlohmann::json prompt_json(const PoolOptions& options, std::string_view model,

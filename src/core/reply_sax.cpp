@@ -15,7 +15,7 @@ namespace {
 using nlohmann::json;
 
 /// Where the reader is: the containers it reads fields from, and those it only skips.
-enum class Frame : std::uint8_t { top, choices, choice, message, usage, details, skip };
+enum class Frame : std::uint8_t { top, choices, choice, message, usage, details, list, skip };
 
 /// The fields it reads, one bit each, so a second occurrence is seen (the DOM keeps the last
 /// one, and deciding that here is not worth the code: such replies are declined).
@@ -36,6 +36,8 @@ enum Field : std::uint32_t {
   kTotalTokens = 1U << 12,
   kDetails = 1U << 13,
   kReasoningTokens = 1U << 14,
+  kResponse = 1U << 15,  // /generate: "response" (the seed's servers), or else
+  kTopText = 1U << 16,   // "text": a string, or a list whose first element is one (vLLM's demo)
 };
 
 /// Far below kMaxJsonDepth: deeper replies go to the DOM decoder, which applies the limit.
@@ -44,7 +46,8 @@ constexpr std::size_t kMaxDepth = 64;
 /// nlohmann's SAX interface: every callback returns false to stop the parse (a decline).
 class ReplyReader {
  public:
-  explicit ReplyReader(bool chat) : chat_(chat) {}
+  explicit ReplyReader(Protocol protocol)
+      : chat_(protocol == Protocol::chat), generate_(protocol == Protocol::generate) {}
 
   bool null() { return scalar(); }
   bool boolean(bool) { return scalar(); }
@@ -59,6 +62,10 @@ class ReplyReader {
   bool number_float(json::number_float_t, const json::string_t&) { return scalar(); }
   bool binary(json::binary_t&) { return scalar(); }
   bool string(json::string_t& value) {
+    if (!frames_.empty() && frames_.back() == Frame::list) {
+      if (element() == 0) *list_slot(list_field_) = std::move(value);
+      return true;
+    }
     if (std::string* slot = string_slot(); slot != nullptr) {
       *slot = std::move(value);
       return true;
@@ -88,6 +95,19 @@ class ReplyReader {
   /// After a complete parse: whether the reply had the shape decode_chat/decode_completion
   /// accept, and if so its fields in `r`.
   bool finish(Response& r) {
+    if (generate_) {
+      // decode_generate's order: a usable "response", else a usable "text".
+      if ((usable_ & kResponse) != 0) {
+        r.text = std::move(response_);
+      } else if ((usable_ & kTopText) != 0) {
+        r.text = std::move(top_text_);
+      } else {
+        return false;
+      }
+      r.usage = usage_;
+      r.success = true;
+      return true;
+    }
     if (!first_choice_ || (chat_ && (seen_ & kMessage) == 0)) return false;
     if (chat_) {
       // decode_chat's rules: `reasoning` or else `reasoning_content`; the text falls back to it.
@@ -108,6 +128,11 @@ class ReplyReader {
   [[nodiscard]] Field field_of(Frame frame, std::string_view name) const {
     switch (frame) {
       case Frame::top:
+        if (generate_) {
+          if (name == "response") return kResponse;
+          if (name == "text") return kTopText;
+          return name == "usage" ? kUsage : kNone;
+        }
         if (name == "id") return kId;
         if (name == "model") return kModel;
         if (name == "choices") return kChoices;
@@ -132,10 +157,17 @@ class ReplyReader {
       case Frame::details:
         return name == "reasoning_tokens" ? kReasoningTokens : kNone;
       case Frame::choices:
+      case Frame::list:
       case Frame::skip:
         return kNone;
     }
     return kNone;
+  }
+
+  /// Where a /generate text field's string goes; it is usable from then on.
+  std::string* list_slot(Field f) {
+    usable_ |= f;
+    return f == kResponse ? &response_ : &top_text_;
   }
 
   /// The pending field's string, if it is one (a field given as another type stays empty, as
@@ -153,6 +185,8 @@ class ReplyReader {
       case kContent: return &content_;
       case kReasoning: return &reasoning_;
       case kReasoningContent: return &reasoning_content_;
+      case kResponse:
+      case kTopText: return list_slot(f);
       default: field_ = f; return nullptr;  // scalar() decides
     }
   }
@@ -165,6 +199,9 @@ class ReplyReader {
         return true;
       case Frame::choices:
         return element() != 0;  // a first choice that is not an object
+      case Frame::list:
+        element();
+        return true;
       default:
         break;
     }
@@ -198,6 +235,9 @@ class ReplyReader {
     switch (frames_.back()) {
       case Frame::skip:
         break;
+      case Frame::list:
+        element();
+        break;
       case Frame::choices:
         if (element() == 0) {
           if (!object) return false;
@@ -206,10 +246,19 @@ class ReplyReader {
         }
         break;
       default:
-        switch (std::exchange(field_, kNone)) {
+        switch (const Field f = std::exchange(field_, kNone); f) {
           case kChoices:
             if (object) return false;
             next = Frame::choices;
+            elements_ = 0;
+            break;
+          case kResponse:
+          case kTopText:
+            if (!object) {  // usable if its first element is a string
+              next = Frame::list;
+              list_field_ = f;
+              elements_ = 0;
+            }
             break;
           case kMessage:
             if (!object) return false;
@@ -234,24 +283,27 @@ class ReplyReader {
     return true;
   }
 
-  /// The index of the next element of the choices array.
-  std::size_t element() { return choices_seen_++; }
+  /// The index of the next element of the array being read (choices, or a /generate list).
+  std::size_t element() { return elements_++; }
 
   bool chat_;
+  bool generate_;
+  Field list_field_ = kNone;  // the /generate field whose list is open
+  std::uint32_t usable_ = 0;  // /generate fields that hold a string
   std::vector<Frame> frames_;
   Field field_ = kNone;  // the key just read, until its value
   std::uint32_t seen_ = 0;
-  std::size_t choices_seen_ = 0;
+  std::size_t elements_ = 0;
   bool first_choice_ = false;
   std::string id_, model_, text_, finish_reason_, content_, reasoning_, reasoning_content_;
+  std::string response_, top_text_;
   Usage usage_;
 };
 
 }  // namespace
 
 bool decode_reply_fast(Protocol protocol, std::string_view body, Response& r) {
-  if (protocol != Protocol::chat && protocol != Protocol::completions) return false;
-  ReplyReader reader(protocol == Protocol::chat);
+  ReplyReader reader(protocol);
   if (!json::sax_parse(body.begin(), body.end(), &reader)) return false;
   return reader.finish(r);
 }

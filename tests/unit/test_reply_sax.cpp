@@ -1,6 +1,7 @@
 // The SAX fast path of decode_prompt_reply (reply_sax.hpp) against the DOM decoder it stands in
 // for: the plain shapes servers send are taken by the fast path, and every reply, plain or odd,
-// decodes to the same Response as decode_chat / decode_completion give from the parsed document.
+// decodes to the same Response as decode_chat / decode_completion / decode_generate give from the
+// parsed document.
 
 #include "reply_sax.hpp"
 
@@ -23,10 +24,10 @@ std::optional<Response> dom(Protocol p, std::string_view body) {
   const nlohmann::json doc = parse_json_limited(body, fault);
   if (fault != JsonFault::none) return std::nullopt;
   Response r;
-  if (p == Protocol::chat) {
-    protocol::decode_chat(doc, r);
-  } else {
-    protocol::decode_completion(doc, r);
+  switch (p) {
+    case Protocol::chat: protocol::decode_chat(doc, r); break;
+    case Protocol::completions: protocol::decode_completion(doc, r); break;
+    case Protocol::generate: protocol::decode_generate(doc, r); break;
   }
   return r;
 }
@@ -69,6 +70,10 @@ TEST(ReplySax, ThePlainShapesTakeTheFastPathWithTheDomsFields) {
        R"("logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":2,"completion_tokens":16,)"
        R"("total_tokens":18}})"},
       {Protocol::completions, R"({"choices":[{"text":null,"message":{"content":"ignored"}}]})"},
+      {Protocol::generate, R"({"response":"seed answer"})"},
+      {Protocol::generate, R"({"text":["vllm demo","second"],"usage":{"total_tokens":4}})"},
+      {Protocol::generate, R"({"response":5,"text":"falls back"})"},
+      {Protocol::generate, R"({"response":[[],"x"],"text":["t"]})"},
   };
   for (const auto& [p, body] : plain) {
     Response fast;
@@ -108,8 +113,11 @@ TEST(ReplySax, OddRepliesDecodeAsTheDomDecodesThemAndDeclinedOnesLeaveTheRespons
       R"({"choices":[{"message":{"content":"x"}}]} trailing)",
       "{\"choices\":[{\"message\":{\"content\":\"bad \xff byte\"}}]}",
       deep,
+      R"({"response":[],"text":[1]})", R"({"response":{"a":"b"}})", R"({"text":[null,"x"]})",
+      R"({"response":"a","response":"b"})", R"({"text":"t","response":null})",
+      R"({"choices":[],"text":[["in"],"x"],"usage":{"prompt_tokens":2}})",
   };
-  for (const auto p : {Protocol::chat, Protocol::completions}) {
+  for (const auto p : {Protocol::chat, Protocol::completions, Protocol::generate}) {
     for (const auto& body : odd) {
       Response untouched;
       untouched.text = "before";
