@@ -2,6 +2,7 @@
 // /generate, batch lists, embeddings, /v1/models and error bodies. A reply is hostile input: any
 // byte string must end as a Response (success or a failure with a reason), never a crash. And
 // whatever reply the SAX fast path (reply_sax.hpp) takes, the DOM decoder must read the same.
+// The input also serves as a prompt: the cut request frame must give prompt_body()'s bytes.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +46,29 @@ void check_fast_path(swarm::Protocol p, std::string_view body) {
   }
 }
 
+/// PromptFrame's body equals prompt_body()'s for `prompt` as the prompt and the system prompt.
+void check_frame(std::string_view prompt) {
+  static const std::array<swarm::PoolOptions, 2> options = [] {
+    std::array<swarm::PoolOptions, 2> o{};
+    o[0].system_prompt = "sys";
+    o[0].temperature = 0.5;
+    o[1].protocol = swarm::Protocol::completions;
+    return o;
+  }();
+  for (const auto& o : options) {
+    const swarm::protocol::PromptFrame frame(o, "m");
+    if (!frame.usable() || frame.body(prompt, 16) != swarm::protocol::prompt_body(o, "m", prompt, 16)) {
+      std::abort();
+    }
+  }
+  swarm::PoolOptions with_system;
+  with_system.system_prompt = std::string(prompt);
+  const swarm::protocol::PromptFrame frame(with_system, "m");
+  if (frame.usable() && frame.body("p", 1) != swarm::protocol::prompt_body(with_system, "m", "p", 1)) {
+    std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -58,6 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_fast_path(swarm::Protocol::chat, body);
   check_fast_path(swarm::Protocol::completions, body);
   check_fast_path(swarm::Protocol::generate, body);
+  check_frame(body);
   std::array<swarm::Response, 3> batch{};
   swarm::protocol::decode_batch_reply(body, batch);
   for (const auto& r : batch) check(r);

@@ -265,6 +265,18 @@ std::int64_t AgentPool::max_tokens_for(std::size_t prompt_chars, CallOptions cal
   return protocol::dynamic_max_tokens(cap, model_context(), prompt_chars, o.context_buffer);
 }
 
+namespace {
+
+// prompt_body() through the pool's frame, rebuilt when the model changes (it is resolved once).
+std::string plain_body(std::optional<protocol::PromptFrame>& frame, const PoolOptions& o,
+                       const std::string& model, std::string_view prompt, std::int64_t max_tokens) {
+  if (!frame || frame->model() != model) frame.emplace(o, model);
+  return frame->usable() ? frame->body(prompt, max_tokens)
+                         : protocol::prompt_body(o, model, prompt, max_tokens);
+}
+
+}  // namespace
+
 // ---- step API ---------------------------------------------------------------------------------
 
 void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn done,
@@ -292,7 +304,7 @@ void AgentPool::submit(std::size_t agent, std::string_view prompt, ResponseFn do
   }
   submit_body(agent,
               extra_of(call).is_null()
-                  ? protocol::prompt_body(o, shared_->model, prompt, max_tokens)
+                  ? plain_body(shared_->frame, o, shared_->model, prompt, max_tokens)
                   : protocol::prompt_request_body(
                         o, shared_->model, PromptRequest{std::string(prompt), nullptr, nullptr},
                         max_tokens, extra_of(call)),

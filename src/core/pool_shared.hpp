@@ -3,6 +3,7 @@
 // pool's source files.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -22,6 +23,8 @@ struct AgentPool::Shared {
   bool model_known = false;  ///< configured, read from /v1/models or adopted (not the fallback)
   std::string model;
   std::int64_t context = 0;
+  /// prompt_body() for `model`, cut once (plain prompts are most requests; see PromptFrame).
+  std::optional<protocol::PromptFrame> frame;
 };
 
 namespace detail {

@@ -14,6 +14,7 @@
 #include "protocol_internal.hpp"
 #include "reply_sax.hpp"
 #include "swarm/json_limits.hpp"
+#include "swarm/json_text.hpp"
 
 namespace swarm::protocol {
 namespace {
@@ -199,6 +200,58 @@ std::string_view route(Protocol protocol) noexcept {
 std::string prompt_body(const PoolOptions& options, std::string_view model, std::string_view prompt,
                         std::int64_t max_tokens) {
   return prompt_json(options, model, prompt, max_tokens).dump(-1, ' ', false, kReplace);
+}
+
+namespace {
+
+// Marker values that prompt_body() cannot produce by itself: each must appear exactly once in
+// the marked body for the cut to be unambiguous (a system prompt or extra_body holding the same
+// text makes the frame unusable, never wrong).
+constexpr std::int64_t kMaxTokensMark = 7'239'871'239'871'239'871;
+constexpr std::string_view kPromptMark = "\x01" "aswarm prompt mark" "\x01";
+
+// The position of the only occurrence of `needle` in `hay`, or npos when it is absent or not
+// alone.
+std::size_t only(std::string_view hay, std::string_view needle) {
+  const auto at = hay.find(needle);
+  if (at == std::string_view::npos || hay.find(needle, at + 1) != std::string_view::npos) {
+    return std::string_view::npos;
+  }
+  return at;
+}
+
+}  // namespace
+
+PromptFrame::PromptFrame(const PoolOptions& options, std::string_view model) : model_(model) {
+  // extra_body replacing a hole's key could carry the marker itself: then the text found would
+  // be the user's, not the hole.
+  const auto& extra = options.extra_body;
+  const char* prompt_key = options.protocol == Protocol::chat ? "messages" : "prompt";
+  if (extra.is_object() && (extra.contains("max_tokens") || extra.contains(prompt_key))) return;
+  const std::string marked = prompt_body(options, model, kPromptMark, kMaxTokensMark);
+  const std::string tokens = "\"max_tokens\":" + std::to_string(kMaxTokensMark);
+  std::string prompt;
+  append_json_string(prompt, kPromptMark);
+  const auto t = only(marked, tokens);
+  const auto p = only(marked, prompt);
+  // max_tokens sorts before "messages" and "prompt", so its value comes first when both are ours.
+  if (t == std::string::npos || p == std::string::npos || t + tokens.size() > p) return;
+  const auto value = t + tokens.size() - std::to_string(kMaxTokensMark).size();
+  head_ = marked.substr(0, value);
+  middle_ = marked.substr(t + tokens.size(), p - t - tokens.size());
+  tail_ = marked.substr(p + prompt.size());
+  usable_ = true;
+}
+
+std::string PromptFrame::body(std::string_view prompt, std::int64_t max_tokens) const {
+  std::string out;
+  out.reserve(head_.size() + middle_.size() + tail_.size() + prompt.size() + 24);
+  out += head_;
+  fmt::format_to(std::back_inserter(out), "{}", max_tokens);
+  out += middle_;
+  append_json_string(out, prompt);
+  out += tail_;
+  return out;
 }
 
 json prompt_json(const PoolOptions& options, std::string_view model, std::string_view prompt,

@@ -15,6 +15,7 @@
 #include "io/record_hash.hpp"
 #include "io/resume.hpp"
 #include "swarm/json_limits.hpp"
+#include "swarm/json_text.hpp"
 
 namespace swarm::cli {
 namespace {
@@ -81,9 +82,9 @@ ojson batch_line(const OutputLine& line) {
 
 /// A plain output line, appended field by field: the bytes ordered_json's dump() gives for the
 /// same fields in the same order, without building the object (which cost aswarm-mpi 7 us of
-/// its 82 us CPU per answer against nginx, bench/engine_floor.sh). ASCII strings are escaped here
-/// as dump() escapes them; any other string, the id and every double go through nlohmann, so
-/// UTF-8 handling (bad bytes replaced) and number formatting are its own.
+/// its 82 us CPU per answer against nginx, bench/engine_floor.sh). Strings go through
+/// append_json_string (json_text.hpp); the id and every double through nlohmann, so number
+/// formatting is its own.
 class LineWriter {
  public:
   LineWriter() { out_.reserve(256); }
@@ -92,31 +93,7 @@ class LineWriter {
     out_ += name;  // the keys are ASCII literals
     out_ += "\":";
   }
-  void string(std::string_view s) {
-    if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-      out_ += ojson(s).dump(-1, ' ', false, ojson::error_handler_t::replace);
-      return;
-    }
-    out_ += '"';
-    for (const char c : s) {
-      switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\b': out_ += "\\b"; break;
-        case '\f': out_ += "\\f"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            fmt::format_to(std::back_inserter(out_), "\\u{:04x}", static_cast<unsigned>(c));
-          } else {
-            out_ += c;
-          }
-      }
-    }
-    out_ += '"';
-  }
+  void string(std::string_view s) { swarm::append_json_string(out_, s); }
   void string_or_null(const std::string& s) { s.empty() ? null() : string(s); }
   template <typename Int>
   void integer(Int v) {
