@@ -1,5 +1,6 @@
 // libFuzzer target: one line of --input / --items JSONL. Every byte string is blank, a record or
-// invalid with a reason; a record's key fingerprint and prompt body must be computable.
+// invalid with a reason; a record's key fingerprint and prompt body must be computable. And the
+// fast path for plain lines (io/input_sax.hpp) must give the DOM parser's kind and record.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -13,6 +14,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   swarm::cli::InputRecord record;
   std::string reason;
   const auto kind = swarm::cli::parse_input_line(text, record, reason);
+  swarm::cli::InputRecord dom;
+  std::string dom_reason;
+  if (swarm::cli::detail::parse_input_line_dom(text, dom, dom_reason) != kind ||
+      dom_reason != reason || dom.id != record.id || dom.id.type() != record.id.type() ||
+      dom.prompt != record.prompt || dom.batch != record.batch || dom.body != record.body ||
+      dom.messages != record.messages || dom.params != record.params) {
+    std::abort();
+  }
   if (kind == swarm::cli::LineKind::invalid) {
     if (reason.empty()) std::abort();  // an invalid line always says why
     return 0;

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "io/input_sax.hpp"
 #include "swarm/json_limits.hpp"
 
 namespace swarm::cli {
@@ -18,8 +19,11 @@ class LineParser {
  public:
   LineParser(InputRecord& out, std::string& reason) : out_(out), reason_(reason) {}
 
-  LineKind parse(std::string_view text) {
+  LineKind parse(std::string_view text, bool fast) {
     if (text.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos) return LineKind::blank;
+    // Most inputs are {"id", "prompt"} lines: read without a DOM (input_sax.hpp); the DOM
+    // parse was a tenth of aswarm-mpi's CPU per request (bench/engine_floor.sh).
+    if (fast && detail::parse_plain_line(text, out_)) return LineKind::prompt;
     JsonFault fault = JsonFault::none;
     json value = parse_json_limited(text, fault);
     if (fault == JsonFault::too_deep) return fail(json_depth_reason());
@@ -256,7 +260,7 @@ class LineParser {
 }  // namespace
 
 LineKind parse_input_line(std::string_view text, InputRecord& out, std::string& reason) {
-  return LineParser(out, reason).parse(text);
+  return LineParser(out, reason).parse(text, /*fast=*/true);
 }
 
 std::uint64_t key_fingerprint(bool batch, const nlohmann::json& id, std::string_view custom_id) {
@@ -269,6 +273,10 @@ std::string record_key(bool batch, const nlohmann::json& id, std::string_view cu
   if (batch) return "c:" + std::string(custom_id);
   if (id.is_null()) return {};
   return "i:" + id.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+LineKind parse_input_line_dom(std::string_view text, InputRecord& out, std::string& reason) {
+  return LineParser(out, reason).parse(text, /*fast=*/false);
 }
 
 std::uint64_t fingerprint_of_key(std::string_view key) noexcept {

@@ -76,6 +76,9 @@ namespace detail {
 std::string record_key(bool batch, const nlohmann::json& id, std::string_view custom_id);
 /// key_fingerprint() of a record_key().
 std::uint64_t fingerprint_of_key(std::string_view key) noexcept;
+/// parse_input_line() through the DOM alone, without the fast path for plain lines
+/// (input_sax.hpp): the tests and the fuzzer hold the two to the same records.
+LineKind parse_input_line_dom(std::string_view text, InputRecord& out, std::string& reason);
 }  // namespace detail
 
 }  // namespace swarm::cli
