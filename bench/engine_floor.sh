@@ -125,7 +125,7 @@ for ((run = 1; run <= repeat; ++run)); do
   done
 done
 # Medians, and each client's CPU per request over the floor (the better of the two loops).
-python3 - "$requests" "${labels[@]}" "${results[@]}" << 'PY'
+python3 - "$requests" "${labels[@]}" "${results[@]}" "$work/medians" << 'PY'
 import statistics, sys
 n = int(sys.argv[1])
 labels, runs = sys.argv[2:6], sys.argv[6:10]
@@ -142,6 +142,8 @@ if len(rows) > 1:
 floor = min(med[0][2], med[1][2])
 print('floor (better curl loop): %.1f us CPU/request; bench_pool %.2fx the floor, aswarm-mpi %.2fx' % (
     floor, med[2][2] / floor, med[3][2] / floor))
+# requests/s of the faster curl loop and of aswarm-mpi, for the seed's ratio below
+print('%.0f %.0f' % (max(med[0][1], med[1][1]), med[3][1]), file=open(sys.argv[10] + '.rps', 'w'))
 PY
 
 seed=${ASWARM_SEED_GIT_DIR:-}
@@ -169,6 +171,9 @@ PY
   out=$(PYTHONPATH="$work/seed" cpu /usr/bin/python3 "$work/seed.py" "$work/agents.txt" "$seed_requests")
   row "Python seed AgentPool.send_all, concurrency 512" "$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" \
     "$seed_requests" "$(awk '/^CPU/ {print $2}' <<< "$out")"
+  read -r floor_rps mpi_rps < "$work/medians.rps"
+  awk -v s="$(awk '/requests\/s/ {print $1; exit}' <<< "$out")" -v f="$floor_rps" -v m="$mpi_rps" \
+    'BEGIN { printf "requests/s over the seed'"'"'s: aswarm-mpi -n 1 %.1fx, the curl floor %.1fx\n", m / s, f / s }'
 else
   echo "(no seed row: set ASWARM_SEED_GIT_DIR to a brettin/Aurora-Swarm clone's git directory)"
 fi
