@@ -84,23 +84,29 @@ void check_output_paths(const Options& options) {
 
 namespace {
 
-/// Per rank: MPI seconds, their share of the wall time, and peak RSS; a JSON array on the root
+/// Per rank: MPI seconds, their share of the wall time, the part of them spent with no work
+/// (MpiStats::idle_seconds) and the share of the rest, and peak RSS; a JSON array on the root
 /// (null elsewhere).
-nlohmann::json gather_rank_stats(mpi::Communicator comm, double mpi_seconds, double wall_seconds) {
+nlohmann::json gather_rank_stats(mpi::Communicator comm, const mpi::MpiStats& mpi,
+                                 double wall_seconds) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  const double mine[3] = {mpi_seconds, wall_seconds, static_cast<double>(usage.ru_maxrss) / 1024.0};
-  std::vector<double> all(comm.is_root() ? 3 * static_cast<std::size_t>(comm.size()) : 0);
-  mpi::check(MPI_Gather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, mpi::Communicator::kRoot,
-                        comm.mpi_communicator()),
+  constexpr int kFields = 4;
+  const double mine[kFields] = {mpi.seconds, wall_seconds,
+                                static_cast<double>(usage.ru_maxrss) / 1024.0, mpi.idle_seconds};
+  std::vector<double> all(comm.is_root() ? kFields * static_cast<std::size_t>(comm.size()) : 0);
+  mpi::check(MPI_Gather(mine, kFields, MPI_DOUBLE, all.data(), kFields, MPI_DOUBLE,
+                        mpi::Communicator::kRoot, comm.mpi_communicator()),
              "MPI_Gather");
   if (!comm.is_root()) return nullptr;
   nlohmann::json out = nlohmann::json::array();
   for (int r = 0; r < comm.size(); ++r) {
-    const double* v = &all[3 * static_cast<std::size_t>(r)];
+    const double* v = &all[kFields * static_cast<std::size_t>(r)];
     out.push_back({{"rank", r},
                    {"mpi_seconds", v[0]},
                    {"mpi_share", v[1] > 0 ? v[0] / v[1] : 0.0},
+                   {"mpi_idle_seconds", v[3]},
+                   {"mpi_working_share", v[1] > 0 ? (v[0] - v[3]) / v[1] : 0.0},
                    {"peak_rss_mib", v[2]}});
   }
   return out;
@@ -152,7 +158,7 @@ std::string command_line() {
 void finish_run(RunSummary& summary, mpi::Swarm& swarm, double wall_seconds,
                 const Options& options) {
   const mpi::Communicator comm = swarm.communicator();
-  auto per_rank = gather_rank_stats(comm, swarm.mpi_stats().seconds, wall_seconds);
+  auto per_rank = gather_rank_stats(comm, swarm.mpi_stats(), wall_seconds);
   auto engine = reduce_engine_stats(swarm);
   if (!comm.is_root()) return;
   summary.set_extra("engine", std::move(engine));

@@ -55,8 +55,10 @@ void Progress::idle(bool for_mpi) {
   std::this_thread::sleep_for(pause_);
   pause_ = std::min(pause_ * 2, kLongestPause);
   if (for_mpi) {
-    stats_.seconds +=
+    const double slept =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats_.seconds += slept;
+    stats_.idle_seconds += slept;
   }
 }
 

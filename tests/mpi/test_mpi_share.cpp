@@ -1,6 +1,7 @@
 // The per-rank MPI share (--summary's mpi_share) is complete: with the last rank's agents
 // deliberately slow, the other ranks' waiting for it shows in their MpiStats, for the streaming
-// pipeline (point-to-point farm) and the blackboard (collectives between steps).
+// pipeline (point-to-point farm) and the blackboard (collectives between steps). A wait with no
+// request of its own outstanding is also counted as idle (MpiStats::idle_seconds).
 
 #include <string>
 #include <vector>
@@ -66,12 +67,17 @@ TEST(MpiShare, BlackboardWaitsShowOnTheFastRanks) {
       s, {"hypotheses", "critiques"},
       [](const std::string& section, const swarm::mpi::BoardState&) { return "write " + section; });
   const double before = s.mpi_stats().seconds;
+  const double idle_before = s.mpi_stats().idle_seconds;
   board.run(1);
   EXPECT_EQ(board.answers_ok(), static_cast<std::uint64_t>(kAgents));
   const double waited = s.mpi_stats().seconds - before;
-  // The last rank drives agent 3 (a critic) at least: the critiques step waits ~380 ms for it.
+  const double idle = s.mpi_stats().idle_seconds - idle_before;
+  EXPECT_LE(idle, waited + 1e-9) << "idle time is a part of the MPI time";
+  // The last rank drives agent 3 (a critic) at least: the critiques step waits ~380 ms for it,
+  // with its own answers in, so idle.
   if (!slow_rank()) {
     EXPECT_GT(waited, kSlowSeconds / 2) << "rank " << Communicator().rank();
+    EXPECT_GT(idle, kSlowSeconds / 2) << "rank " << Communicator().rank();
   }
 }
 

@@ -10,6 +10,11 @@ namespace swarm::mpi {
 /// progress primitive that adds to it, so the share is complete for every pattern.
 struct MpiStats {
   double seconds = 0.0;  ///< Wall time inside MPI calls, or idle waiting for a transfer.
+  /// The part of `seconds` this rank waited with no HTTP request outstanding, i.e. with no
+  /// work at all: before its first prompt arrives, after its last answer until the pattern's
+  /// end, or while its agents are all down. `seconds - idle_seconds` is what MPI cost it while
+  /// it had work.
+  double idle_seconds = 0.0;
   /// Timed MPI steps (one call, or a few made together, per step).
   std::uint64_t calls = 0;
   std::uint64_t bytes_sent = 0;      ///< Payload this rank contributed (root: scattered).
