@@ -28,17 +28,7 @@ class LineParser {
     json value = parse_json_limited(text, fault);
     if (fault == JsonFault::too_deep) return fail(json_depth_reason());
     if (value.is_discarded()) return fail(json_error(text));
-    out_.id = nullptr;
-    out_.batch = false;
-    out_.custom_id.clear();
-    out_.url.clear();
-    out_.body = nullptr;
-    out_.prompt.clear();
-    out_.messages = nullptr;
-    out_.params = nullptr;
-    out_.max_tokens.reset();
-    out_.model.reset();
-    out_.temperature.reset();
+    out_.clear_content();
     if (value.is_string()) {
       out_.prompt = std::move(value.get_ref<std::string&>());
       if (out_.prompt.empty()) return fail("empty prompt");

@@ -46,6 +46,22 @@ struct InputRecord {
   std::optional<std::string> model;
   std::optional<double> temperature;
 
+  /// Everything but `index` and `line` back to a new record's values (a reused record is
+  /// refilled line by line; clearing keeps the strings' buffers).
+  void clear_content() {
+    id = nullptr;
+    batch = false;
+    custom_id.clear();
+    url.clear();
+    body = nullptr;
+    prompt.clear();
+    messages = nullptr;
+    params = nullptr;
+    max_tokens.reset();
+    model.reset();
+    temperature.reset();
+  }
+
   /// Whether the line needs more than its prompt text to be sent faithfully (a batch body,
   /// messages or params).
   [[nodiscard]] bool is_request() const noexcept {

@@ -78,17 +78,7 @@ class PlainLine {
 }  // namespace
 
 bool parse_plain_line(std::string_view text, InputRecord& out) {
-  out.id = nullptr;
-  out.batch = false;
-  out.custom_id.clear();
-  out.url.clear();
-  out.body = nullptr;
-  out.prompt.clear();
-  out.messages = nullptr;
-  out.params = nullptr;
-  out.max_tokens.reset();
-  out.model.reset();
-  out.temperature.reset();
+  out.clear_content();
   PlainLine reader(out);
   return json::sax_parse(text.begin(), text.end(), &reader, json::input_format_t::json,
                          /*strict=*/true);
