@@ -55,9 +55,11 @@ void check_frame(std::string_view prompt) {
     o[1].protocol = swarm::Protocol::completions;
     return o;
   }();
-  for (const auto& o : options) {
-    const swarm::protocol::PromptFrame frame(o, "m");
-    if (!frame.usable() || frame.body(prompt, 16) != swarm::protocol::prompt_body(o, "m", prompt, 16)) {
+  static const std::array<swarm::protocol::PromptFrame, 2> frames = {
+      swarm::protocol::PromptFrame(options[0], "m"), swarm::protocol::PromptFrame(options[1], "m")};
+  for (std::size_t k = 0; k < options.size(); ++k) {
+    if (!frames[k].usable() ||
+        frames[k].body(prompt, 16) != swarm::protocol::prompt_body(options[k], "m", prompt, 16)) {
       std::abort();
     }
   }

@@ -33,32 +33,6 @@ std::string_view route(Protocol protocol) noexcept;
 std::string prompt_body(const PoolOptions& options, std::string_view model, std::string_view prompt,
                         std::int64_t max_tokens);
 
-/// prompt_body() cut around its two per-request values, built once per (options, model): a body
-/// is then the frame's three pieces with max_tokens and the escaped prompt between them (no
-/// DOM), the same bytes prompt_body() gives. Not usable when extra_body replaces max_tokens or
-/// the prompt's place, or when a cut would be ambiguous (the marker text appears elsewhere, say
-/// in the system prompt); the caller then uses prompt_body().
-class PromptFrame {
- public:
-  /// An unusable frame.
-  PromptFrame() = default;
-  /// Cuts prompt_body(options, model, ...) once, with marker values in the holes.
-  PromptFrame(const PoolOptions& options, std::string_view model);
-  /// Whether body() may be used (else prompt_body() must be).
-  [[nodiscard]] bool usable() const noexcept { return usable_; }
-  /// The model the frame was cut for.
-  [[nodiscard]] const std::string& model() const noexcept { return model_; }
-  /// prompt_body(options, model, prompt, max_tokens); requires usable().
-  [[nodiscard]] std::string body(std::string_view prompt, std::int64_t max_tokens) const;
-
- private:
-  bool usable_ = false;
-  std::string model_;
-  std::string head_;    ///< up to max_tokens' value
-  std::string middle_;  ///< from after max_tokens' value up to the prompt's opening quote
-  std::string tail_;    ///< after the prompt's closing quote
-};
-
 /// Body of a /v1/completions request with a list of prompts (one choice per prompt); the keys
 /// of `extra` (an object, or null) are merged over it.
 std::string batch_body(const PoolOptions& options, std::string_view model,

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "engine.hpp"
+#include "protocol_internal.hpp"
 #include "swarm/pool.hpp"
 #include "swarm/protocol.hpp"
 

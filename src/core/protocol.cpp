@@ -204,12 +204,6 @@ std::string prompt_body(const PoolOptions& options, std::string_view model, std:
 
 namespace {
 
-// Marker values that prompt_body() cannot produce by itself: each must appear exactly once in
-// the marked body for the cut to be unambiguous (a system prompt or extra_body holding the same
-// text makes the frame unusable, never wrong).
-constexpr std::int64_t kMaxTokensMark = 7'239'871'239'871'239'871;
-constexpr std::string_view kPromptMark = "\x01" "aswarm prompt mark" "\x01";
-
 // The position of the only occurrence of `needle` in `hay`, or npos when it is absent or not
 // alone.
 std::size_t only(std::string_view hay, std::string_view needle) {
@@ -229,15 +223,15 @@ PromptFrame::PromptFrame(const PoolOptions& options, std::string_view model) : m
   const char* prompt_key = options.protocol == Protocol::chat ? "messages" : "prompt";
   if (extra.is_object() && (extra.contains("max_tokens") || extra.contains(prompt_key))) return;
   const std::string marked = prompt_body(options, model, kPromptMark, kMaxTokensMark);
-  const std::string tokens = "\"max_tokens\":" + std::to_string(kMaxTokensMark);
+  constexpr std::string_view kKey = "\"max_tokens\":";
+  const std::string tokens = std::string(kKey) + std::to_string(kMaxTokensMark);
   std::string prompt;
   append_json_string(prompt, kPromptMark);
   const auto t = only(marked, tokens);
   const auto p = only(marked, prompt);
   // max_tokens sorts before "messages" and "prompt", so its value comes first when both are ours.
   if (t == std::string::npos || p == std::string::npos || t + tokens.size() > p) return;
-  const auto value = t + tokens.size() - std::to_string(kMaxTokensMark).size();
-  head_ = marked.substr(0, value);
+  head_ = marked.substr(0, t + kKey.size());
   middle_ = marked.substr(t + tokens.size(), p - t - tokens.size());
   tail_ = marked.substr(p + prompt.size());
   usable_ = true;

@@ -1,4 +1,4 @@
-// PromptFrame (protocol.hpp) against prompt_body(): the cut frame must give the DOM's bytes for
+// PromptFrame (protocol_internal.hpp) against prompt_body(): the cut frame must give the DOM's bytes for
 // every protocol and option mix, and refuse (usable() false) whenever a cut would be ambiguous
 // or extra_body replaces a hole. append_json_string (json_text.hpp) against nlohmann's dump().
 
@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "protocol_internal.hpp"
 #include "swarm/json_text.hpp"
 #include "swarm/protocol.hpp"
 
@@ -30,7 +31,7 @@ std::vector<std::string> awkward_texts() {
                                     "del \x7f and unit separator \x1f",
                                     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
                                     "bad \xff\xfe utf-8 \xc3",
-                                    "\x01" "aswarm prompt mark" "\x01"};
+                                    std::string(protocol::kPromptMark)};
   // Grown in place: GCC 12 warns falsely (-Warray-bounds) on long strings built and moved in.
   texts.emplace_back(5000, 'x');
   texts.back() += '"';
@@ -93,13 +94,13 @@ TEST(PromptFrame, RefusesWhenExtraBodyReplacesAHoleOrRepeatsAMarker) {
   o.protocol = Protocol::completions;
   o.extra_body = {{"prompt", "fixed"}};
   EXPECT_FALSE(protocol::PromptFrame(o, "m").usable()) << "prompt replaced";
-  o.extra_body = {{"prompt", "\x01" "aswarm prompt mark" "\x01"}};
+  o.extra_body = {{"prompt", std::string(protocol::kPromptMark)}};
   EXPECT_FALSE(protocol::PromptFrame(o, "m").usable()) << "prompt replaced by the marker itself";
-  o.extra_body = {{"nested", {{"max_tokens", 7'239'871'239'871'239'871}}}};
+  o.extra_body = {{"nested", {{"max_tokens", protocol::kMaxTokensMark}}}};
   EXPECT_FALSE(protocol::PromptFrame(o, "m").usable()) << "max_tokens marker twice";
   o.protocol = Protocol::chat;
   o.extra_body = nullptr;
-  o.system_prompt = "\x01" "aswarm prompt mark" "\x01";
+  o.system_prompt = std::string(protocol::kPromptMark);
   EXPECT_FALSE(protocol::PromptFrame(o, "m").usable()) << "prompt marker in the system prompt";
   o.system_prompt.clear();
   EXPECT_TRUE(protocol::PromptFrame(o, "m").usable());
