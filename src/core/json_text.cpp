@@ -1,24 +1,26 @@
 #include "swarm/json_text.hpp"
 
-#include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 namespace swarm {
 
 void append_json_string(std::string& out, std::string_view s) {
-  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    return;
-  }
   static constexpr char kHex[] = "0123456789abcdef";
-  out.reserve(out.size() + s.size() + 2);
+  const std::size_t start = out.size();
+  out.reserve(start + s.size() + 2);
   out += '"';
-  // Runs of bytes that need no escape are appended whole: prompts are mostly such runs.
+  // One pass: runs of bytes that need no escape are appended whole (prompts are mostly such
+  // runs); the first byte >= 0x80 undoes what was written and hands the string to nlohmann,
+  // which owns the UTF-8 rules (invalid sequences replaced).
   std::size_t run = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+    if (c >= 0x80) {
+      out.resize(start);
+      out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
