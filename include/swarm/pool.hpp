@@ -144,13 +144,16 @@ class AgentPool {
   /// name and context length) when the options leave them open.
   ///
   /// With PoolOptions::failover, a request whose agent is cooling, or that failed on its agent
-  /// below HTTP or with 5xx after its retries, moves to the healthy agent of *this* pool with
-  /// the most free capacity (fewest in_flight(), ties by lower recent_latency()), at most
-  /// failover_attempts times; agents outside this pool (e.g. of its parent) are never used, so
-  /// `agent_index` is always an index of this pool and `attempts` counts every agent's attempts.
-  /// While all of this pool's agents are cooling it waits for a probe to bring one back, and
-  /// fails after give_up_after with "no healthy agent for N s: <last failure>" and that
-  /// failure's kind (at once, with that failure alone, when `call.wait_for_healthy` is false). With failover off, requests never leave their agent (health is tracked).
+  /// below HTTP or with 5xx, moves at once (no retry there first) to the healthy agent of *this*
+  /// pool with the most free capacity (fewest in_flight(), ties by lower recent_latency()), at
+  /// most failover_attempts times (a refused connection uses none); the failing agent is retried
+  /// with back-off only when no other is healthy. Agents outside this pool (e.g. of its parent)
+  /// are never used, so `agent_index` is always an index of this pool and `attempts` counts
+  /// every agent's attempts. While all of this pool's agents are cooling it waits for a probe
+  /// to bring one back, and fails after give_up_after with "no healthy agent for N s: <last
+  /// failure>" and that failure's kind (at once, with that failure alone, when
+  /// `call.wait_for_healthy` is false, which also fails it at once when its moves are spent on
+  /// a failing agent). With failover off, requests never leave their agent (health is tracked).
   void submit(std::size_t agent, std::string_view prompt, ResponseFn done, CallOptions call = {});
 
   /// Queues a caller-written request (an OpenAI batch line's url and body) for agent `agent`:

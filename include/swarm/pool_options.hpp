@@ -93,7 +93,8 @@ struct PoolOptions {
   std::uint64_t seed = 0;  ///< Backoff jitter seed; 0: from std::random_device.
 
   // --- endpoint health (always tracked) and failover (opt-in) ---
-  /// Consecutive failed prompt requests (after their retries) that make an endpoint `cooling`:
+  /// Consecutive failed prompt requests (after their retries, or moved by failover) that make
+  /// an endpoint `cooling`:
   /// failures below HTTP (connect, reset, timeout, tls, transport) or HTTP 5xx.
   int cooldown_failures = 3;
   Seconds probe_interval{1.0};       ///< Wait before a cooling endpoint's first /health probe.
@@ -103,7 +104,8 @@ struct PoolOptions {
   /// calls on them; never get()) away from cooling or failing agents to other healthy agents
   /// of the submitting pool (see AgentPool::submit). Off: every request stays on its agent.
   bool failover = false;
-  int failover_attempts = 3;     ///< Other agents one request may be re-targeted to.
+  /// Other agents one request may be re-targeted to (a refused connection uses none).
+  int failover_attempts = 3;
   Seconds give_up_after{600.0};  ///< Longest a request waits while all its agents are cooling.
   /// Hedging near the tail; 0 = off, else a quantile in (0, 1), e.g. 0.95. When the pool has
   /// nothing queued, a failover-enabled request whose attempt has run longer than this quantile

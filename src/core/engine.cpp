@@ -468,7 +468,15 @@ bool Engine::retry(const Outcome& out) {
   if (t->hedge) return false;  // a copy has one attempt: its original still has its own
   const bool transient = out.code != CURLE_OK ? (transient_curl_error(out.code) && !t->too_large)
                                               : transient_status(out.status);
-  if (!transient || t->agent_attempts > options_.retries) return false;
+  if (!transient) return false;
+  if (hop(out)) return true;  // before the retry budget: a move starts a fresh one
+  if (t->agent_attempts > options_.retries) return false;
+  // Its failovers are spent, and its caller can send it elsewhere (wait_for_healthy false: the
+  // dynamic farm gives it back to the root): failing now beats seconds of back-off on an
+  // endpoint that is failing.
+  if (t->family != nullptr && !t->wait_for_healthy && t->failovers_left == 0 && cools(out)) {
+    return false;
+  }
   // Another attempt at an endpoint that has meanwhile gone cooling would only add load there.
   if (t->family != nullptr && t->failovers_left > 0 && !health_.healthy(t->endpoint)) {
     return reroute(t);

@@ -227,7 +227,13 @@ class Engine {
   bool note(const Outcome& out);  // feeds the health table; true for a cooling failure
   bool judge(const Outcome& out);
   bool divert(Transfer* t);
+  /// A failure that counts toward cooling its endpoint (health.hpp's cooling_failure).
+  static bool cools(const Outcome& out);
+  bool hop(const Outcome& out);  // a cooling failure moves at once to another healthy agent
   bool reroute(Transfer* t);
+  [[nodiscard]] std::size_t failover_target(const Transfer& t) const;
+  /// Points `t` at family member `family_index` and queues it; `charged`: one failover used.
+  void move_to(Transfer* t, std::size_t family_index, bool charged = true);
   void wait_for_healthy(Transfer* t);
   void start_due_probes(Clock::time_point now);
   void finish_probe(const Outcome& out);

@@ -24,6 +24,12 @@ bool Engine::judge(const Outcome& out) {
   return note(out) && t->family != nullptr && t->failovers_left > 0 && reroute(t);
 }
 
+bool Engine::cools(const Outcome& out) {
+  const FailureKind kind =
+      out.code == CURLE_OK ? FailureKind::none : classify(out.code, out.t->too_large);
+  return cooling_failure(kind, out.code == CURLE_OK ? out.status : 0);
+}
+
 // What judge() records, without moving the request: true when the outcome was a cooling failure.
 bool Engine::note(const Outcome& out) {
   Transfer* t = out.t;
@@ -56,20 +62,69 @@ bool Engine::note(const Outcome& out) {
   return true;
 }
 
-// Called before a request starts: true when it must not start on its endpoint (cooling) and
-// was moved or set waiting instead.
+// Called before a request starts: true when it must not start on its endpoint (cooling, or
+// failed since failover chose it) and was moved or set waiting instead.
 bool Engine::divert(Transfer* t) {
-  if (t->family == nullptr || t->failovers_left == 0 || health_.healthy(t->endpoint)) {
-    return false;
+  if (t->family == nullptr) return false;
+  // Moved here by failover and not started yet, but this endpoint failed meanwhile: agents that
+  // die together fail within one drain, and each looked idle (so least loaded) when it was
+  // chosen. It chooses again among those that have not failed, without charging the budget:
+  // nothing was tried here. Otherwise a request could spend its failovers on one dying agent
+  // after another and then its retries, with back-off, on the last.
+  if (t->attempts > 0 && t->agent_attempts == 0 && health_.failures(t->endpoint) > 0) {
+    const std::size_t k = failover_target(*t);
+    if (k != t->family->size() && health_.failures((*t->family)[k]) == 0) {
+      move_to(t, k, /*charged=*/false);
+      return true;
+    }
   }
+  if (t->failovers_left == 0 || health_.healthy(t->endpoint)) return false;
   return reroute(t);
+}
+
+// A cooling failure (connect, reset, timeout, 5xx) of a request that may fail over moves it at
+// once to another healthy agent, without the back-off on this one: the back-off protects an
+// endpoint from its own retries, and another endpoint owes it nothing. Retrying a dead endpoint
+// first cost each of its in-flight requests U(0, 0.5) + U(0, 1) + U(0, 2) s before it moved,
+// which made the makespan when a fleet lost agents near the end of a short run. The failure is
+// counted like one after the retries, so the endpoint cools after cooldown_failures of them.
+// A refused connection uses no failover: the server never saw the request, and the hops it can
+// cause are bounded anyway, each refusal bringing its endpoint closer to cooling. (Agents that
+// die together otherwise drain the budget: each dead one not yet failed looks idle, so least
+// loaded, while every live one is busy.)
+// False (the caller retries here with back-off) when no other agent of the family is healthy.
+bool Engine::hop(const Outcome& out) {
+  Transfer* t = out.t;
+  if (t->family == nullptr) return false;
+  const bool refused =
+      out.code != CURLE_OK && classify(out.code, t->too_large) == FailureKind::connect;
+  if (t->failovers_left == 0 && !refused) return false;
+  if (!cools(out)) return false;
+  const std::size_t k = failover_target(*t);
+  if (k == t->family->size()) return false;
+  note(out);
+  move_to(t, k, /*charged=*/!refused);
+  return true;
 }
 
 // Moves `t` to the healthy endpoint of its family with the most free capacity; when none is
 // healthy and its own endpoint is cooling, it waits for a probe. Returns false (the caller
 // completes `t` with its failure) when only its own, still healthy, endpoint is left.
 bool Engine::reroute(Transfer* t) {
-  const auto& family = *t->family;
+  const std::size_t k = failover_target(*t);
+  if (k == t->family->size()) {
+    if (health_.healthy(t->endpoint)) return false;
+    wait_for_healthy(t);
+    return true;
+  }
+  move_to(t, k);
+  return true;
+}
+
+// The family index of the healthy endpoint other than t's own with the most free capacity
+// (ties: lower recent latency), or family size when there is none.
+std::size_t Engine::failover_target(const Transfer& t) const {
+  const auto& family = *t.family;
   const std::size_t cap = options_.per_agent_concurrency;
   std::size_t best = family.size();
   bool best_failing = true;
@@ -80,7 +135,7 @@ bool Engine::reroute(Transfer* t) {
   // idle, and would otherwise draw every failover until it cools.
   for (std::size_t k = 0; k < family.size(); ++k) {
     const std::uint32_t e = family[k];
-    if (e == t->endpoint || !health_.healthy(e)) continue;
+    if (e == t.endpoint || !health_.healthy(e)) continue;
     const bool failing = health_.failures(e) > 0;
     const double n = static_cast<double>(state_[e].assigned);
     const double load = cap == 0 ? n : n / static_cast<double>(cap);
@@ -95,20 +150,18 @@ bool Engine::reroute(Transfer* t) {
       best_latency = latency;
     }
   }
-  if (best == family.size()) {
-    if (health_.healthy(t->endpoint)) return false;
-    wait_for_healthy(t);
-    return true;
-  }
+  return best;
+}
+
+void Engine::move_to(Transfer* t, std::size_t family_index, bool charged) {
   --state_[t->endpoint].assigned;
-  t->endpoint = family[best];
-  t->slot = static_cast<std::uint32_t>(best);
+  t->endpoint = (*t->family)[family_index];
+  t->slot = static_cast<std::uint32_t>(family_index);
   ++state_[t->endpoint].assigned;
   t->agent_attempts = 0;
-  --t->failovers_left;
+  if (charged) --t->failovers_left;
   ++stats_.failovers;
   retry_.push(t);  // it is older than anything in pending_
-  return true;
 }
 
 void Engine::wait_for_healthy(Transfer* t) {

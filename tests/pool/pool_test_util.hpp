@@ -13,6 +13,7 @@
 namespace swarm::pool_test {
 
 using mock::test::free_port;
+using mock::test::RefusedPort;
 using mock::test::MockProcess;
 using mock::test::TempDir;
 using mock::test::write_file;

@@ -144,14 +144,16 @@ TEST(PoolCalls, ModelComesFromAnyEndpointWhenTheFirstIsDown) {
   auto o = test_options();
   o.model.clear();
   o.model_max_context = 0;
-  std::vector<Endpoint> endpoints = {Endpoint{.host = "127.0.0.1", .port = free_port()}};
+  const RefusedPort down;
+  std::vector<Endpoint> endpoints = {Endpoint{.host = "127.0.0.1", .port = down.port()}};
   for (const auto& e : mock.agents()) endpoints.push_back(e);
   AgentPool pool(endpoints, o);
   EXPECT_EQ(pool.model(), "served-model");
   EXPECT_EQ(pool.model_context(), 1000);
   EXPECT_TRUE(pool.model_known());
   // Nothing answers: the fallback, and model_known() says so; adopt_model() fills it in.
-  AgentPool lost({Endpoint{.host = "127.0.0.1", .port = free_port()}}, o);
+  const RefusedPort nobody;
+  AgentPool lost({Endpoint{.host = "127.0.0.1", .port = nobody.port()}}, o);
   EXPECT_FALSE(lost.model_known());
   EXPECT_EQ(lost.model_context(), 131072);
   lost.adopt_model("from-rank-0", 4096);

@@ -22,7 +22,8 @@ bool contains(const std::string& s, const std::string& part) {
 TEST(PoolFailures, ConnectionRefusedIsRetriedThenFails) {
   auto o = test_options();
   o.retries = 2;
-  AgentPool pool({Endpoint{.host = "127.0.0.1", .port = free_port()}}, o);
+  const RefusedPort down;
+  AgentPool pool({Endpoint{.host = "127.0.0.1", .port = down.port()}}, o);
   const auto r = pool.post(0, "x", {.max_tokens = 5});
   EXPECT_FALSE(r.success);
   EXPECT_TRUE(contains(r.error, "Couldn't connect to server")) << r.error;
@@ -268,8 +269,9 @@ TEST(PoolAuth, ApiKeyIsSentButNeverAppearsInErrors) {
   auto o = test_options();
   o.api_key = key;
   o.retries = 0;
+  const RefusedPort down;
   const auto refused =
-      AgentPool({Endpoint{.host = "127.0.0.1", .port = free_port()}}, o).post(0, "x");
+      AgentPool({Endpoint{.host = "127.0.0.1", .port = down.port()}}, o).post(0, "x");
   EXPECT_FALSE(refused.success);
   EXPECT_FALSE(contains(refused.error, key));
 }

@@ -74,7 +74,8 @@ class SilentListener {
 TEST(PoolGet, RefusedAndTimedOutProbesCarryTheirKind) {
   auto o = test_options();
   o.retries = 0;
-  AgentPool refused({Endpoint{.host = "127.0.0.1", .port = free_port()}}, o);
+  const RefusedPort down;
+  AgentPool refused({Endpoint{.host = "127.0.0.1", .port = down.port()}}, o);
   const auto r = refused.get_all("/health", Seconds(5));
   EXPECT_EQ(r[0].kind, FailureKind::connect) << r[0].error;
   EXPECT_TRUE(r[0].text.empty());

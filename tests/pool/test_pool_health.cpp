@@ -107,13 +107,14 @@ TEST(PoolHealth, FailoverAnswersADeadAgentsPromptsElsewhere) {
     ASSERT_TRUE(r.success) << r.error;
     EXPECT_NE(r.agent_index, 1);
     EXPECT_EQ(r.text, "agent " + std::to_string(r.agent_index) + ": " + prompt);
-    // Both attempts on the dead agent count, until it cools after two such requests.
-    EXPECT_EQ(r.attempts, i < 2 ? 3 : 1) << i;
+    // A refused connection moves the prompt at once, without the retry on the dead agent: one
+    // attempt there and one on the agent that answered, until it cools after two such failures.
+    EXPECT_EQ(r.attempts, i < 2 ? 2 : 1) << i;
   }
   EXPECT_EQ(pool.health(1), AgentHealth::cooling);
   EXPECT_EQ(pool.stats().failovers, 6u);
-  // The dead agent saw cooldown_failures requests of 1 + retries attempts, and nothing since.
-  EXPECT_EQ(requests(metrics_of(mock), mock, 1, kChat), 4);
+  // The dead agent saw cooldown_failures requests of one attempt each, and nothing since.
+  EXPECT_EQ(requests(metrics_of(mock), mock, 1, kChat), 2);
 
   std::vector<std::string> prompts;
   for (int i = 0; i < 40; ++i) prompts.push_back("q" + std::to_string(i));
@@ -122,7 +123,7 @@ TEST(PoolHealth, FailoverAnswersADeadAgentsPromptsElsewhere) {
     ASSERT_TRUE(results[i].success) << i << ": " << results[i].error;
     EXPECT_NE(results[i].agent_index, 1);
   }
-  EXPECT_EQ(requests(metrics_of(mock), mock, 1, kChat), 4);
+  EXPECT_EQ(requests(metrics_of(mock), mock, 1, kChat), 2);
 }
 
 TEST(PoolHealth, FailoverPicksTheLeastLoadedAgentAndStaysInTheSubPool) {

@@ -16,6 +16,9 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string>
+#include <tuple>
+#include <utility>
 #include <thread>
 
 #include "swarm/hostfile.hpp"
@@ -186,7 +189,10 @@ RunResult run_mock(const std::vector<std::string>& args, std::chrono::millisecon
   return result;
 }
 
-std::uint16_t free_port() {
+namespace {
+
+/// A loopback TCP socket bound to an OS-chosen port, not listening; its fd and port.
+std::pair<int, std::uint16_t> bind_any_port(const char* who) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -196,11 +202,22 @@ std::uint16_t free_port() {
   if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
       getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     if (fd >= 0) close(fd);
-    throw std::runtime_error("free_port: cannot bind");
+    throw std::runtime_error(std::string(who) + ": cannot bind");
   }
-  close(fd);
-  return ntohs(address.sin_port);
+  return {fd, ntohs(address.sin_port)};
 }
+
+}  // namespace
+
+std::uint16_t free_port() {
+  const auto [fd, port] = bind_any_port("free_port");
+  close(fd);
+  return port;
+}
+
+RefusedPort::RefusedPort() { std::tie(fd_, port_) = bind_any_port("RefusedPort"); }
+
+RefusedPort::~RefusedPort() { close(fd_); }
 
 void write_file(const std::filesystem::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -82,6 +82,22 @@ RunResult run_mock(const std::vector<std::string>& args, std::chrono::millisecon
 /// A port that was free a moment ago (bound to 0, read back, closed).
 std::uint16_t free_port();
 
+/// A loopback port that refuses connections for as long as this lives: bound, never listening,
+/// so no other process (a parallel test's mock on an OS-chosen port) can take it meanwhile, as
+/// it can take free_port()'s.
+class RefusedPort {
+ public:
+  RefusedPort();
+  ~RefusedPort();
+  RefusedPort(const RefusedPort&) = delete;
+  RefusedPort& operator=(const RefusedPort&) = delete;
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 /// Writes `text` to `path`.
 void write_file(const std::filesystem::path& path, std::string_view text);
 
