@@ -18,8 +18,9 @@
 # refused/reset; 503: every request answered 503) is run. A healthy uniform fleet at each rank
 # count and schedule is run first: `vs uniform` separates aswarm's loss from this machine's
 # request-rate limit (~9k requests/s with client and mock on 2 cores). Latencies
-# ASWARM_BENCH_LATENCIES (default "50 200" ms): at 50 ms (16k requests/s of capacity) the machine
-# is the limit and the ideal ratio mostly measures the machine; at 200 ms (4k requests/s) it is not.
+# ASWARM_BENCH_LATENCIES (default "50 200" ms): at 50 ms (16k requests/s of capacity) a slow
+# machine is the limit and the ideal ratio mostly measures it (check `vs uniform`); at 200 ms
+# (4k requests/s) it is not.
 #   bash bench/failover_bench.sh [build-dir]
 set -euo pipefail
 
